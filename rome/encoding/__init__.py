@@ -1,0 +1,1 @@
+"""Byte encodings: order-preserving keys (keycode) and compact row values (rowcode)."""

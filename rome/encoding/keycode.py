@@ -1,0 +1,117 @@
+"""Order-preserving encoding of SQL values into byte strings.
+
+Every key ROME writes is a concatenation of encoded values, and the store orders keys bytewise, so the
+encoding must make byte order equal SQL order (SQLite's: NULL < numbers < text < blob). Each value starts
+with a tag byte that sets that order between types:
+
+    NULL     00
+    number   02  f64 (8 bytes, big-endian, sign bit flipped, all bits flipped if negative), then
+                 00 for a float, 01 for an integer below 2**53 in magnitude (exact as a double),
+                 02 + i64 (big-endian, sign bit flipped) for a larger integer
+    text     04  UTF-8, with 00 escaped as 00 FF, terminated by 00 00
+    blob     05  bytes, escaped and terminated as text
+
+Integers and floats share one tag so that 2 < 2.5 < 3 holds across them; the double orders them, and the
+exact suffix keeps integers beyond 2**53 (which share a double with their neighbours) distinct and ordered. The escaping keeps a string a
+prefix of no other encoded string, so tuples compare column by column (toydb's keycode, CockroachDB's
+encoding).
+"""
+import struct
+
+NULL, NUMBER, TEXT, BLOB = 0x00, 0x02, 0x04, 0x05
+_F64 = struct.Struct(">Q")
+_D = struct.Struct(">d")
+_SIGN = 1 << 63
+_MASK = (1 << 64) - 1
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
+_EXACT = 1 << 53
+
+
+def _float_bits(f):
+    (bits,) = _F64.unpack(_D.pack(f))
+    return bits ^ _MASK if bits & _SIGN else bits | _SIGN
+
+
+def _escape(b):
+    return b.replace(b"\x00", b"\x00\xff") + b"\x00\x00"
+
+
+def encode_value(v):
+    """Encode one SQL value (None, bool, int, float, str, bytes)."""
+    if v is None:
+        return b"\x00"
+    t = type(v)
+    if t is str:
+        return b"\x04" + _escape(v.encode("utf-8"))
+    if t is int or t is bool:
+        if not _INT_MIN <= v <= _INT_MAX:
+            raise OverflowError("integer out of 64-bit range: %d" % v)
+        if -_EXACT < v < _EXACT:
+            return b"\x02" + _F64.pack(_float_bits(float(v))) + b"\x01"
+        return b"\x02" + _F64.pack(_float_bits(float(v))) + b"\x02" + _F64.pack((v + _SIGN) & _MASK)
+    if t is float:
+        if v != v:
+            raise ValueError("NaN cannot be stored in a key")
+        return b"\x02" + _F64.pack(_float_bits(v + 0.0)) + b"\x00"
+    if t is bytes or t is bytearray or t is memoryview:
+        return b"\x05" + _escape(bytes(v))
+    raise TypeError("cannot encode %r in a key" % (t.__name__,))
+
+
+def encode_tuple(values):
+    return b"".join([encode_value(v) for v in values])
+
+
+def _unescape(buf, i):
+    out = bytearray()
+    while True:
+        j = buf.index(b"\x00", i)
+        out += buf[i:j]
+        if buf[j + 1] == 0xFF:
+            out.append(0)
+            i = j + 2
+        else:
+            return bytes(out), j + 2
+
+
+def decode_value(buf, i=0):
+    """Decode the value at buf[i:]; returns (value, next offset)."""
+    tag = buf[i]
+    if tag == NULL:
+        return None, i + 1
+    if tag == NUMBER:
+        (bits,) = _F64.unpack_from(buf, i + 1)
+        bits = bits ^ _SIGN if bits & _SIGN else bits ^ _MASK
+        (f,) = _D.unpack(_F64.pack(bits))
+        kind = buf[i + 9]
+        if kind == 0:
+            return f, i + 10
+        if kind == 1:
+            return int(f), i + 10
+        (u,) = _F64.unpack_from(buf, i + 10)
+        return u - _SIGN, i + 18
+    if tag in (TEXT, BLOB):
+        raw, j = _unescape(buf, i + 1)
+        return (raw.decode("utf-8") if tag == TEXT else raw), j
+    raise ValueError("bad key tag %#x at %d" % (tag, i))
+
+
+
+def decode_tuple(buf, i=0):
+    out = []
+    n = len(buf)
+    while i < n:
+        v, i = decode_value(buf, i)
+        out.append(v)
+    return tuple(out)
+
+
+def prefix_end(prefix):
+    """The smallest key greater than every key starting with prefix (None: no such key)."""
+    b = bytearray(prefix)
+    while b and b[-1] == 0xFF:
+        b.pop()
+    if not b:
+        return None
+    b[-1] += 1
+    return bytes(b)

@@ -1,0 +1,41 @@
+"""Key layout: where the catalog, rows and index entries live in the ordered store.
+
+    00 'catalog'                              -> the Catalog (JSON), see rome.sql.catalog
+    00 'seq' <table id:4>                     -> AUTOINCREMENT counter (Store.allocate)
+    01 <table id:4> 00 <pk tuple>             -> row value (rome.encoding.rowcode)
+    01 <table id:4> 01 <index id:4> <values> [<pk tuple>]  -> pk tuple
+
+Ids are 4-byte big-endian. A table's rows and its indexes share the prefix 01 <table id>, so dropping a
+table is one range. Rows are ordered by primary key, so a PK point or range lookup is one get or one
+scan. An index entry's key holds the indexed values, then (for a non-unique index, or when any indexed
+value is NULL, since NULLs never collide) the primary key, so entries are distinct and a unique index is
+checked with one get of its values-only key. Every entry's value is the encoded primary key, which
+fetches the row. Encodings are order-preserving (rome.encoding.keycode), so index ranges are value
+ranges (TiDB's and CockroachDB's layouts, with SQLite's ordering).
+"""
+import struct
+
+from rome.encoding.keycode import encode_tuple, prefix_end  # noqa: F401 (re-exported for the layers above)
+
+CATALOG = b"\x00catalog"
+_ID = struct.Struct(">I")
+
+
+def sequence_key(table_id):
+    return b"\x00seq" + _ID.pack(table_id)
+
+
+def table_prefix(table_id):
+    return b"\x01" + _ID.pack(table_id)
+
+
+def rows_prefix(table_id):
+    return b"\x01" + _ID.pack(table_id) + b"\x00"
+
+
+def row_key(table_id, pk_values):
+    return b"\x01" + _ID.pack(table_id) + b"\x00" + encode_tuple(pk_values)
+
+
+def index_prefix(table_id, index_id):
+    return b"\x01" + _ID.pack(table_id) + b"\x01" + _ID.pack(index_id)
