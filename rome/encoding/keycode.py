@@ -5,14 +5,15 @@ encoding must make byte order equal SQL order (SQLite's: NULL < numbers < text <
 with a tag byte that sets that order between types:
 
     NULL     00
-    number   02  f64 (8 bytes, big-endian, sign bit flipped, all bits flipped if negative), then
-                 00 for a float, 01 for an integer below 2**53 in magnitude (exact as a double),
-                 02 + i64 (big-endian, sign bit flipped) for a larger integer
+    number   02  f64 (8 bytes, big-endian, sign bit flipped, all bits flipped if negative) of the
+                 value as a double d, then 01 for a float; for an integer: 02 if it equals d,
+                 else 00 + i64 if below d, 03 + i64 if above (i64: big-endian, sign bit flipped)
     text     04  UTF-8, with 00 escaped as 00 FF, terminated by 00 00
     blob     05  bytes, escaped and terminated as text
 
 Integers and floats share one tag so that 2 < 2.5 < 3 holds across them; the double orders them, and the
-exact suffix keeps integers beyond 2**53 (which share a double with their neighbours) distinct and ordered. The escaping keeps a string a
+suffix keeps integers beyond 2**53 (which round to a double shared with their neighbours) distinct and
+ordered on the right side of that double. The escaping keeps a string a
 prefix of no other encoded string, so tuples compare column by column (toydb's keycode, CockroachDB's
 encoding).
 """
@@ -46,13 +47,18 @@ def encode_value(v):
     if t is int or t is bool:
         if not _INT_MIN <= v <= _INT_MAX:
             raise OverflowError("integer out of 64-bit range: %d" % v)
+        d = float(v)
+        head = b"\x02" + _F64.pack(_float_bits(d))
         if -_EXACT < v < _EXACT:
-            return b"\x02" + _F64.pack(_float_bits(float(v))) + b"\x01"
-        return b"\x02" + _F64.pack(_float_bits(float(v))) + b"\x02" + _F64.pack((v + _SIGN) & _MASK)
+            return head + b"\x02"
+        exact = int(d)
+        if v == exact:
+            return head + b"\x02"
+        return head + (b"\x00" if v < exact else b"\x03") + _F64.pack((v + _SIGN) & _MASK)
     if t is float:
         if v != v:
             raise ValueError("NaN cannot be stored in a key")
-        return b"\x02" + _F64.pack(_float_bits(v + 0.0)) + b"\x00"
+        return b"\x02" + _F64.pack(_float_bits(v + 0.0)) + b"\x01"
     if t is bytes or t is bytearray or t is memoryview:
         return b"\x05" + _escape(bytes(v))
     raise TypeError("cannot encode %r in a key" % (t.__name__,))
@@ -84,9 +90,9 @@ def decode_value(buf, i=0):
         bits = bits ^ _SIGN if bits & _SIGN else bits ^ _MASK
         (f,) = _D.unpack(_F64.pack(bits))
         kind = buf[i + 9]
-        if kind == 0:
-            return f, i + 10
         if kind == 1:
+            return f, i + 10
+        if kind == 2:
             return int(f), i + 10
         (u,) = _F64.unpack_from(buf, i + 10)
         return u - _SIGN, i + 18

@@ -13,3 +13,231 @@ SAVEPOINTS. Writes go through an undo log; a savepoint is a position in it, so r
 costs the writes undone, not the size of the buffer. Reads are never forgotten: a read made before a
 rolled-back savepoint still guards the commit (conservative, and still correct).
 """
+import hashlib
+import struct
+from types import MappingProxyType
+
+from sortedcontainers import SortedList
+
+from rome.storage.base import ReadSet, StoreError
+
+_ABSENT = object()
+_LEN = struct.Struct(">I").pack  # the length prefix of base.range_digest
+
+
+class _Finished(dict):
+    """The write buffer of a finished transaction: any use raises."""
+
+    def get(self, *args):
+        raise StoreError("the transaction is finished")
+
+
+_FINISHED = _Finished()
+_NO_KEYS = SortedList()  # shared, never changed: the key order of a transaction that has not written
+
+
+class _Scan:
+    """One scan's progress over the snapshot, recorded as a range read when it ends.
+
+    ``pos`` is the merge frontier: every snapshot pair on the near side of it has been consumed (and
+    hashed), none beyond it. Forward pairs are hashed as consumed; reverse ones are kept and hashed in
+    ascending order at the end, as range_digest requires."""
+
+    __slots__ = ("start", "end", "reverse", "hash", "pairs", "pos", "complete", "done")
+
+    def __init__(self, start, end, reverse):
+        self.start, self.end, self.reverse = start, end, reverse
+        self.hash = hashlib.blake2b(digest_size=16)
+        self.pairs = []
+        self.pos = None
+        self.complete = self.done = False
+
+
+class Transaction:
+    """A transaction over ``store``; use it from one thread at a time."""
+
+    def __init__(self, store):
+        self.store = store
+        self.reads = ReadSet()
+        self._points = self.reads.points
+        self._snap = None
+        self._buf = {}            # key -> value, None for a delete
+        self._order = _NO_KEYS    # the buffered keys, sorted (for scans)
+        self._undo = []           # (key, previous buffered value or _ABSENT)
+        self._keyset_version = 0  # bumped when a key enters or leaves the buffer (scans re-seek)
+        self._scans = set()       # scans in progress, recorded at commit even if never closed
+        self._done = False
+
+    def _open(self):
+        if self._done:
+            raise StoreError("the transaction is finished")
+        self._snap = snap = self.store.snapshot()
+        return snap
+
+    @property
+    def writes(self):
+        return MappingProxyType(self._buf)
+
+    @property
+    def has_writes(self):
+        return bool(self._buf)
+
+    # -- reads
+
+    def get(self, key):
+        v = self._buf.get(key, _ABSENT)
+        if v is not _ABSENT:
+            return v
+        v = (self._snap or self._open()).get(key)
+        self._points.setdefault(key, v)
+        return v
+
+    def get_many(self, keys):
+        buf = self._buf
+        out = [buf.get(k, _ABSENT) for k in keys]
+        missing = [k for k, v in zip(keys, out) if v is _ABSENT]
+        if missing:
+            found = iter((self._snap or self._open()).get_many(missing))
+            points = self._points
+            for i, v in enumerate(out):
+                if v is _ABSENT:
+                    out[i] = v = next(found)
+                    points.setdefault(keys[i], v)
+        return out
+
+    def scan(self, start, end=None, reverse=False):
+        """Iterate (key, value) over start <= key < end, the snapshot merged with buffered writes.
+
+        Lazy. Writes made while iterating are seen for keys not yet reached. The part of the snapshot
+        covered is recorded as a range read when the iterator ends, is closed or collected, or at
+        commit, whichever comes first."""
+        if self._done:
+            raise StoreError("the transaction is finished")
+        snap = self._snap or self._open()
+        rec = _Scan(start, end, reverse)
+        self._scans.add(rec)
+        keep, update = rec.pairs.append, rec.hash.update
+        try:
+            src = snap.scan(start, end, reverse)
+            s = next(src, None)
+            seen = -1
+            while True:
+                if rec.done:
+                    raise StoreError("scan used after its transaction finished")
+                if self._keyset_version != seen:  # (re)position in the buffer after the frontier
+                    seen = self._keyset_version
+                    pos, buf, order = rec.pos, self._buf, self._order
+                    if not order:
+                        bi = iter(())
+                    elif reverse:
+                        bi = order.irange(start, end if pos is None else pos, (True, False), True)
+                    else:
+                        bi = order.irange(start if pos is None else pos, end, (pos is None, False))
+                    b = next(bi, None)
+                if b is None or (s is not None and (s[0] > b if reverse else s[0] < b)):
+                    if s is None:
+                        rec.complete = True
+                        return
+                    k, v = s
+                    if reverse:
+                        keep(s)
+                    else:
+                        update(_LEN(len(k)) + k + _LEN(len(v)) + v)
+                    rec.pos = k
+                    s = next(src, None)
+                    yield k, v
+                else:
+                    if s is not None and s[0] == b:
+                        if reverse:
+                            keep(s)
+                        else:
+                            update(_LEN(len(b)) + b + _LEN(len(s[1])) + s[1])
+                        s = next(src, None)
+                    rec.pos = k = b
+                    v = buf[k]
+                    b = next(bi, None)
+                    if v is not None:
+                        yield k, v
+        finally:
+            self._record(rec)
+
+    def _record(self, rec):
+        if rec.done:
+            return
+        rec.done = True
+        self._scans.discard(rec)
+        if rec.complete:
+            lo, hi = rec.start, rec.end
+        elif rec.pos is None:
+            return
+        elif rec.reverse:
+            lo, hi = rec.pos, rec.end
+        else:
+            lo, hi = rec.start, rec.pos + b"\x00"
+        h = rec.hash
+        for k, v in reversed(rec.pairs):
+            h.update(_LEN(len(k)) + k + _LEN(len(v)) + v)
+        self.reads.ranges.append((lo, hi, h.digest()))
+
+    # -- writes
+
+    def put(self, key, value):
+        buf = self._buf
+        old = buf.get(key, _ABSENT)
+        if old is _ABSENT:
+            order = self._order
+            if order is _NO_KEYS:
+                self._order = order = SortedList()
+            order.add(key)
+            self._keyset_version += 1
+        self._undo.append((key, old))
+        buf[key] = value
+
+    def delete(self, key):
+        self.put(key, None)
+
+    def savepoint(self):
+        """A token for rollback_to. Rolling back to a token invalidates the tokens taken after it."""
+        if self._done:
+            raise StoreError("the transaction is finished")
+        return len(self._undo)
+
+    def rollback_to(self, token):
+        """Undo the writes made since savepoint ``token`` (reads stay recorded)."""
+        buf, undo = self._buf, self._undo
+        while len(undo) > token:
+            key, old = undo.pop()
+            if old is _ABSENT:
+                del buf[key]
+                self._order.remove(key)
+                self._keyset_version += 1
+            else:
+                buf[key] = old
+
+    # -- end
+
+    def _finish(self):
+        self._done = True
+        for rec in list(self._scans):
+            rec.done = True
+        self._scans.clear()
+        snap, self._snap = self._snap, None
+        self._buf, self._order, self._undo = _FINISHED, _NO_KEYS, []
+        if snap is not None:
+            snap.close()
+
+    def commit(self):
+        """Validate the reads and apply the writes atomically (raises Conflict); a transaction that
+        wrote nothing just ends. The transaction is finished either way."""
+        if self._done:
+            raise StoreError("the transaction is finished")
+        for rec in list(self._scans):
+            self._record(rec)
+        writes = self._buf
+        self._finish()
+        if writes:
+            self.store.commit(self.reads, writes)
+
+    def rollback(self):
+        if not self._done:
+            self._finish()

@@ -1,0 +1,115 @@
+"""PEP 249 Connection: a Session over a store, opened from a URL or (kind, location)."""
+import threading
+
+from rome.dbapi.cursor import Cursor
+from rome.dbapi.exceptions import InterfaceError, OperationalError, ProgrammingError
+from rome.sql.session import Session
+
+
+def parse_url(url):
+    """'rome+lmdb:////abs/path', 'lmdb:///rel/path', 'rome+memory://', 'memory:///name' -> (kind, location).
+    Paths follow sqlite's URLs: three slashes then a relative path, four for an absolute one."""
+    import os
+    u = url
+    if u.startswith("rome+"):
+        u = u[5:]
+    elif u.startswith("rome://"):
+        u = "memory" + u[4:]
+    kind, sep, rest = u.partition("://")
+    if not sep:
+        raise InterfaceError("not a ROME URL: %r" % url)
+    rest = rest.split("?", 1)[0]
+    if kind == "memory":
+        return "memory", rest.lstrip("/")
+    if kind == "lmdb":
+        if not rest.startswith("/"):
+            raise InterfaceError("lmdb URL needs a path: rome+lmdb:///relative or rome+lmdb:////absolute")
+        path = rest[1:]
+        if not path:
+            raise InterfaceError("lmdb URL needs a path")
+        return "lmdb", os.path.abspath(path)
+    return kind, rest
+
+
+def connect(url=None, kind=None, location=None, autocommit=False, **options):
+    """Open a connection. ``connect("rome+lmdb:////var/lib/x")`` or ``connect(kind="lmdb", location=path)``."""
+    if url is not None:
+        kind, location = parse_url(url)
+    if kind is None:
+        raise InterfaceError("connect() needs a URL or kind=")
+    from rome.storage.registry import open_store
+    try:
+        store = open_store(kind, location or "", **options)
+    except (InterfaceError, OperationalError):
+        raise
+    except Exception as e:
+        raise OperationalError("store unavailable: cannot open %s store %r: %s" % (kind, location, e)) from None
+    return Connection(store, autocommit=autocommit)
+
+
+class Connection:
+    def __init__(self, store, autocommit=False):
+        self.store = store
+        self.session = Session(store)
+        self.session.autocommit = autocommit
+        self.closed = False
+        self.lock = threading.RLock()
+
+    # PEP 249 extension used by SQLAlchemy's AUTOCOMMIT isolation level
+    @property
+    def autocommit(self):
+        return self.session.autocommit
+
+    @autocommit.setter
+    def autocommit(self, value):
+        self._check()
+        if value and self.session.in_transaction:
+            self.session.commit()
+        self.session.autocommit = bool(value)
+
+    @property
+    def in_transaction(self):
+        return self.session.in_transaction
+
+    def _check(self):
+        if self.closed:
+            raise ProgrammingError("Cannot operate on a closed connection.")
+
+    def cursor(self):
+        self._check()
+        return Cursor(self)
+
+    def execute(self, sql, params=None):
+        return self.cursor().execute(sql, params)
+
+    def commit(self):
+        self._check()
+        with self.lock:
+            self.session.commit()
+
+    def rollback(self):
+        self._check()
+        with self.lock:
+            self.session.rollback()
+
+    def close(self):
+        if not self.closed:
+            self.session.rollback()
+            self.closed = True
+
+    def catalog(self):
+        """The schema as this connection's transaction sees it (read-only; used for reflection)."""
+        self._check()
+        with self.lock:
+            if not self.session.in_transaction:
+                self.session.begin()
+            return self.session.catalog
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is None:
+            self.commit()
+        else:
+            self.rollback()

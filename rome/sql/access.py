@@ -1,0 +1,301 @@
+"""Access paths: how one table's rows are read, and how the planner chooses among them.
+
+The planner hands each table the conjuncts of the WHERE/ON clause that mention it and are otherwise
+constant for one probe (parameters, literals, columns of tables joined before it, outer columns). Each
+candidate key (the primary key, then every index) is scored by the longest prefix of its columns fixed by
+equality (`=`, `IS NULL`, or an `IN` list on the first column), plus a range (`<`, `<=`, `>`, `>=`,
+BETWEEN) on the next column, SQLite-style:
+
+    PRIMARY KEY fully fixed           one get                               SEARCH t USING PRIMARY KEY
+    UNIQUE index fully fixed          one get + one row get                 SEARCH t USING INDEX ix
+    prefix / range                    one range scan (+ batched row gets)   SEARCH t USING INDEX ix (a=? b>?)
+    nothing                           full scan of the table's rows         SCAN t
+
+An index whose remaining columns match the ORDER BY (all ascending or all descending) returns rows
+already ordered, so the sort disappears and LIMIT stops the scan early; the planner asks for that with
+`order`. An index that holds every column the query needs answers without fetching rows (a covering
+index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
+"""
+from sqlglot import exp
+
+from rome.encoding.keycode import encode_tuple, encode_value, prefix_end
+from rome.sql import keys
+
+_FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
+FETCH_BATCH = 64
+
+
+class Bound:
+    """A conjunct's contribution to a key: column position in the table and the constant side(s)."""
+    __slots__ = ("col", "op", "value", "value2", "node")
+
+    def __init__(self, col, op, value, node, value2=None):
+        self.col, self.op, self.value, self.node, self.value2 = col, op, value, node, value2
+
+
+def classify(conjunct, table_col, is_const):
+    """Bound for a conjunct of the form <column of this table> op <constant>, or None.
+    table_col(node) -> column position or None; is_const(node) -> bool."""
+    c = conjunct
+    if type(c) in _FLIP:
+        for a, b, flip in ((c.this, c.expression, False), (c.expression, c.this, True)):
+            if isinstance(a, exp.Column):
+                col = table_col(a)
+                if col is not None and is_const(b):
+                    op = _FLIP[type(c)] if flip else type(c)
+                    return Bound(col, op, b, c)
+        return None
+    if isinstance(c, exp.Is) and isinstance(c.expression, exp.Null) and isinstance(c.this, exp.Column):
+        col = table_col(c.this)
+        if col is not None:
+            return Bound(col, exp.Is, None, c)
+    if isinstance(c, exp.Between) and isinstance(c.this, exp.Column) and not c.args.get("symmetric"):
+        col = table_col(c.this)
+        if col is not None and is_const(c.args["low"]) and is_const(c.args["high"]):
+            return Bound(col, exp.Between, c.args["low"], c, c.args["high"])
+    if isinstance(c, exp.In) and isinstance(c.this, exp.Column) and c.expressions and not c.args.get("query"):
+        col = table_col(c.this)
+        if col is not None and all(is_const(e) for e in c.expressions):
+            return Bound(col, exp.In, c.expressions, c)
+    return None
+
+
+class Path:
+    """A chosen way to read a table: key columns, equality prefix, optional range, direction."""
+
+    def __init__(self, kind, columns, index=None):
+        self.kind = kind            # "pk", "index" or "scan"
+        self.columns = columns      # key column positions (pk or index columns)
+        self.index = index
+        self.eq = []                # Bounds fixing columns[0..len(eq)) (EQ, Is, or one In first)
+        self.lo = self.hi = None    # Bounds on columns[len(eq)] (op, value) pairs
+        self.reverse = False
+        self.ordered = False        # rows come out in the ORDER BY order
+        self.covering = False
+        self.used = []              # conjunct nodes consumed
+
+    @property
+    def point(self):
+        """All key columns fixed on a unique key: at most one row per probe."""
+        return (self.kind == "pk" or (self.index is not None and self.index.unique)) and \
+            len(self.eq) == len(self.columns) and all(b.op is not exp.Is for b in self.eq)
+
+    def score(self):
+        if self.kind == "scan":
+            return 0
+        s = 10 * len(self.eq) + (4 if self.lo or self.hi else 0)
+        if self.point:
+            s += 100 if self.kind == "pk" else 90
+        if self.kind == "pk":
+            s += 1
+        if self.ordered:
+            s += 3
+        if self.eq and self.eq[0].op is exp.In:
+            s -= 5
+        return s
+
+    def describe(self, table, names):
+        if self.kind == "scan":
+            return "SCAN %s" % table
+        parts = []
+        for b in self.eq:
+            op = {exp.EQ: "=?", exp.Is: " IS NULL", exp.In: " IN (...)"}[b.op]
+            parts.append(names[b.col] + op)
+        for b in (self.lo, self.hi):
+            if b is not None:
+                parts.append(names[b[0].col] + {exp.GT: ">?", exp.GTE: ">=?", exp.LT: "<?", exp.LTE: "<=?"}[b[1]])
+        what = "PRIMARY KEY" if self.kind == "pk" else \
+            ("COVERING INDEX %s" if self.covering else "INDEX %s") % self.index.name
+        s = "SEARCH %s USING %s" % (table, what) if parts else "SCAN %s USING %s" % (table, what)
+        if parts:
+            s += " (%s)" % " AND ".join(parts)
+        if self.reverse:
+            s += " DESC"
+        return s
+
+
+def candidates(table, rows):
+    """(kind, key column positions, index) for the primary key and every index."""
+    out = []
+    if not table.has_rowid:
+        out.append(("pk", list(rows.pk_idx), None))
+    for ix, idx, _prefix in rows.index_info:
+        out.append(("index", idx, ix))
+    return out
+
+
+def choose(table, rows, bounds, order=None, needed=None):
+    """The best Path for bounds (list of Bound). order: list of (column position, desc) the caller
+    would like rows in, or None. needed: set of column positions the query reads (None: all)."""
+    by_col = {}
+    for b in bounds:
+        by_col.setdefault(b.col, []).append(b)
+    best = Path("scan", [])
+    for kind, cols, ix in candidates(table, rows):
+        p = Path(kind, cols, ix)
+        for i, c in enumerate(cols):
+            bs = by_col.get(c, [])
+            eq = next((b for b in bs if b.op in (exp.EQ, exp.Is)), None)
+            if eq is None and i == 0:
+                eq = next((b for b in bs if b.op is exp.In), None)
+            if eq is not None:
+                p.eq.append(eq)
+                p.used.append(eq.node)
+                continue
+            for b in bs:
+                if b.op is exp.Between:
+                    p.lo, p.hi = (b, exp.GTE), (b, exp.LTE)
+                    p.used.append(b.node)
+                    break
+                if b.op in (exp.GT, exp.GTE) and p.lo is None:
+                    p.lo = (b, b.op)
+                    p.used.append(b.node)
+                elif b.op in (exp.LT, exp.LTE) and p.hi is None:
+                    p.hi = (b, b.op)
+                    p.used.append(b.node)
+            break
+        if order:
+            rest = cols[len(p.eq):]
+            descs = {d for _, d in order}
+            if len(descs) == 1 and len(order) <= len(rest) and \
+                    [c for c, _ in order] == rest[:len(order)] and not (p.eq and p.eq[0].op is exp.In):
+                p.ordered = True
+                p.reverse = descs == {True}
+        if needed is not None and kind == "index":
+            p.covering = needed <= set(cols) | set(rows.pk_idx) and not rows.rowid
+        if p.score() > best.score() or (p.score() == best.score() and p.covering and not best.covering):
+            best = p
+    return best
+
+
+class Access:
+    """Runs a Path: yields (key, row) for the current probe values."""
+
+    def __init__(self, rows, path, compile_const):
+        self.table = rows.table
+        self.path = path
+        self.eq = [[compile_const(v) for v in b.value] if b.op is exp.In else
+                   (lambda row, ctx: None) if b.op is exp.Is else compile_const(b.value)
+                   for b in path.eq]
+        self.eq_ops = [b.op for b in path.eq]
+
+        def bound(pair, second=False):
+            if pair is None:
+                return None
+            b, op = pair
+            node = b.value2 if (b.op is exp.Between and second) else b.value
+            return compile_const(node), op
+        self.lo = bound(path.lo)
+        self.hi = bound(path.hi, second=True)
+        if path.kind == "index":
+            self.prefix = rows.index_info[[i for i, _, _ in rows.index_info].index(path.index)][2]
+            self.width = len(path.columns)
+        else:
+            self.prefix = rows.prefix
+
+    def prefixes(self, row, ctx):
+        """Encoded equality prefixes for this probe (several for an IN list); None values match nothing."""
+        vals = []
+        first_in = None
+        for f, op in zip(self.eq, self.eq_ops):
+            if op is exp.In:
+                first_in = [g(row, ctx) for g in f]
+                vals.append(None)
+                continue
+            v = f(row, ctx)
+            if v is None and op is not exp.Is:
+                return []
+            vals.append(v)
+        if first_in is not None:
+            seen, out = set(), []
+            for v in first_in:
+                if v is None or v in seen:
+                    continue
+                seen.add(v)
+                out.append([v] + vals[1:])
+            out.sort(key=lambda vs: encode_value(vs[0]))
+            return [self.prefix + encode_tuple(v) for v in out]
+        return [self.prefix + encode_tuple(vals)]
+
+    def ranges(self, row, ctx):
+        out = []
+        for p in self.prefixes(row, ctx):
+            start, end = p, prefix_end(p)
+            if self.lo is not None:
+                v = self.lo[0](row, ctx)
+                if v is None:
+                    return []
+                e = p + encode_value(v)
+                start = prefix_end(e) if self.lo[1] is exp.GT else e
+            elif self.hi is not None:
+                start = p + b"\x01"  # past NULLs
+            if self.hi is not None:
+                v = self.hi[0](row, ctx)
+                if v is None:
+                    return []
+                e = p + encode_value(v)
+                end = e if self.hi[1] is exp.LT else prefix_end(e)
+            if start < end:
+                out.append((start, end))
+        if self.path.reverse:
+            out.reverse()
+        return out
+
+    def scan(self, row, ctx):
+        """(key, row) pairs for this probe."""
+        rows, path = ctx.session.rows(self.table), self.path
+        if path.kind == "scan":
+            yield from rows.scan(reverse=path.reverse)
+            return
+        if path.kind == "pk":
+            if path.point:
+                ks = self.prefixes(row, ctx)
+                if len(ks) == 1:
+                    v = rows.txn.get(ks[0])
+                    if v is not None:
+                        yield ks[0], rows.decode(v)
+                else:
+                    yield from rows.get_keys(ks)
+                return
+            for start, end in self.ranges(row, ctx):
+                yield from rows.scan(start, end, path.reverse)
+            return
+        yield from self._index_scan(row, ctx)
+
+    def _index_scan(self, row, ctx):
+        rows, path = ctx.session.rows(self.table), self.path
+        txn = rows.txn
+        rp = rows.prefix
+        ncols = rows.width
+        if path.covering:
+            plen = len(self.prefix)
+            cols = path.columns
+            pk_idx = rows.pk_idx
+            from rome.encoding.keycode import decode_tuple
+            for start, end in self.ranges(row, ctx):
+                for k, v in txn.scan(start, end, path.reverse):
+                    vals = decode_tuple(k, plen)
+                    out = [None] * ncols
+                    for c, x in zip(cols, vals):
+                        out[c] = x
+                    for c, x in zip(pk_idx, decode_tuple(v)):
+                        out[c] = x
+                    yield rp + v, tuple(out)
+            return
+        if path.point:
+            ks = self.prefixes(row, ctx)
+            pks = [v for v in txn.get_many(ks) if v is not None] if len(ks) > 1 else \
+                [v for v in (txn.get(ks[0]),) if v is not None] if ks else []
+            yield from rows.get_keys([rp + v for v in pks])
+            return
+        batch = []
+        size = 8
+        for start, end in self.ranges(row, ctx):
+            for _k, v in txn.scan(start, end, path.reverse):
+                batch.append(rp + v)
+                if len(batch) >= size:
+                    yield from rows.get_keys(batch)
+                    batch = []
+                    size = min(size * 2, FETCH_BATCH)
+        if batch:
+            yield from rows.get_keys(batch)

@@ -1,0 +1,387 @@
+"""CREATE / DROP / ALTER: catalog changes, made in the transaction like any other write.
+
+The new catalog is written under the catalog key in the session's transaction (so DDL is
+transactional: ROLLBACK undoes it, and a failed statement leaves the schema as it was). Creating an
+index fills it from the existing rows and checks uniqueness; dropping a table deletes its key range;
+ADD COLUMN records the default as the column's ``fill`` instead of rewriting rows.
+"""
+import sqlglot
+from sqlglot import exp
+
+from rome.dbapi.exceptions import IntegrityError, NotSupportedError, OperationalError, ProgrammingError
+from rome.encoding.keycode import prefix_end
+from rome.sql import keys
+from rome.sql.catalog import ROWID, Check, Column, ForeignKey, Index, Table
+from rome.sql.parse import declared_types
+
+
+def execute(session, stmt, sql):
+    if isinstance(stmt, exp.Create):
+        kind = (stmt.args.get("kind") or "").upper()
+        if kind == "TABLE":
+            return create_table(session, stmt, sql)
+        if kind == "INDEX":
+            return create_index(session, stmt)
+        raise NotSupportedError("CREATE %s is not supported" % kind)
+    if isinstance(stmt, exp.Drop):
+        kind = (stmt.args.get("kind") or "").upper()
+        if kind == "TABLE":
+            return drop_table(session, stmt)
+        if kind == "INDEX":
+            return drop_index(session, stmt)
+        raise NotSupportedError("DROP %s is not supported" % kind)
+    if isinstance(stmt, exp.Alter):
+        return alter_table(session, stmt, sql)
+    raise NotSupportedError("unsupported statement")
+
+
+def _ident_list(nodes):
+    out = []
+    for n in nodes or []:
+        if isinstance(n, exp.Ordered):
+            n = n.this
+        out.append(n.name)
+    return out
+
+
+def _default_sql(node):
+    e = node.this
+    if isinstance(e, exp.Paren):
+        e = e.this
+    return e.sql(dialect="sqlite")
+
+
+def _fk(node, name=None):
+    ref = node.args["reference"]
+    schema = ref.this
+    table = schema.this.name if isinstance(schema, exp.Schema) else schema.name
+    ref_cols = _ident_list(schema.expressions) if isinstance(schema, exp.Schema) else []
+    fk = ForeignKey(columns=_ident_list(node.expressions), ref_table=table, ref_columns=ref_cols, name=name)
+    for opt in ref.args.get("options") or []:
+        text = (opt if isinstance(opt, str) else opt.sql()).upper()
+        for which in ("DELETE", "UPDATE"):
+            prefix = "ON %s " % which
+            if text.startswith(prefix):
+                setattr(fk, "on_%s" % which.lower(), text[len(prefix):].strip())
+    return fk
+
+
+def _column_reference(cname, ref, name=None):
+    schema = ref.this
+    table = schema.this.name if isinstance(schema, exp.Schema) else schema.name
+    ref_cols = _ident_list(schema.expressions) if isinstance(schema, exp.Schema) else []
+    fk = ForeignKey(columns=[cname], ref_table=table, ref_columns=ref_cols, name=name)
+    for opt in ref.args.get("options") or []:
+        text = (opt if isinstance(opt, str) else opt.sql()).upper()
+        for which in ("DELETE", "UPDATE"):
+            prefix = "ON %s " % which
+            if text.startswith(prefix):
+                setattr(fk, "on_%s" % which.lower(), text[len(prefix):].strip())
+    return fk
+
+
+def create_table(session, stmt, sql):
+    schema = stmt.this
+    if not isinstance(schema, exp.Schema):
+        if stmt.expression is not None:
+            raise NotSupportedError("CREATE TABLE ... AS SELECT is not supported")
+        raise ProgrammingError("CREATE TABLE needs columns")
+    name = schema.this.name
+    catalog = session.catalog
+    if catalog.table(name) is not None:
+        if stmt.args.get("exists"):
+            return
+        raise OperationalError("table %s already exists" % name)
+    if stmt.args.get("temporary") or "TEMP" in str(stmt.args.get("properties") or "").upper():
+        raise NotSupportedError("temporary tables are not supported")
+    cat = catalog.copy()
+    t = Table(name=name, id=cat.new_id())
+    types = declared_types(sql)
+    pk, pk_name, uniques = [], None, []
+    for item in schema.expressions:
+        if isinstance(item, exp.ColumnDef):
+            cname = item.name
+            if t.column(cname) is not None:
+                raise OperationalError("duplicate column name: %s" % cname)
+            col = Column(name=cname, type=types.get(cname.lower(), item.kind.sql() if item.kind else ""),
+                         id=t.next_column_id)
+            t.next_column_id += 1
+            for c in item.constraints or []:
+                k = c.kind
+                cons_name = c.name or None
+                if isinstance(k, exp.NotNullColumnConstraint):
+                    col.nullable = bool(k.args.get("allow_null"))
+                elif isinstance(k, exp.PrimaryKeyColumnConstraint):
+                    pk = [cname]
+                    pk_name = cons_name
+                elif isinstance(k, exp.DefaultColumnConstraint):
+                    col.default = _default_sql(k)
+                elif isinstance(k, exp.UniqueColumnConstraint):
+                    uniques.append((cons_name, [cname]))
+                elif isinstance(k, exp.Reference):
+                    t.foreign_keys.append(_column_reference(cname, k, cons_name))
+                elif isinstance(k, exp.CheckColumnConstraint):
+                    t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cons_name))
+            t.columns.append(col)
+            t.changed()
+        else:
+            cname_ = None
+            inner = [item]
+            if isinstance(item, exp.Constraint):
+                cname_ = item.name
+                inner = item.expressions
+            for k in inner:
+                if isinstance(k, exp.PrimaryKey):
+                    pk, pk_name = _ident_list(k.expressions), cname_
+                elif isinstance(k, exp.UniqueColumnConstraint):
+                    cols = _ident_list(k.this.expressions) if isinstance(k.this, exp.Schema) else \
+                        _ident_list([k.this]) if k.this is not None else []
+                    uniques.append((cname_, cols))
+                elif isinstance(k, exp.ForeignKey):
+                    t.foreign_keys.append(_fk(k, cname_))
+                elif isinstance(k, (exp.CheckColumnConstraint, exp.Check)):
+                    t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cname_))
+                else:
+                    raise NotSupportedError("unsupported table constraint: %s" % k.sql(dialect="sqlite"))
+    for n in pk:
+        c = t.column(n)
+        if c is None:
+            raise ProgrammingError("no such column in PRIMARY KEY: %s" % n)
+        c.nullable = False
+    if pk:
+        t.primary_key = [t.column(n).name for n in pk]
+        if len(pk) == 1 and t.column(pk[0]).affinity == "INTEGER":
+            t.column(pk[0]).autoincrement = True
+    else:
+        t.primary_key = [ROWID]
+    t.pk_name = pk_name
+    for fk in t.foreign_keys:
+        for c in fk.columns:
+            if t.column(c) is None:
+                raise ProgrammingError("unknown column %s in foreign key definition" % c)
+        if not fk.ref_columns:
+            parent = t if fk.ref_table.lower() == name.lower() else cat.table(fk.ref_table)
+            if parent is None or parent.has_rowid:
+                raise ProgrammingError("foreign key on %s must name the referenced columns" % name)
+            fk.ref_columns = list(parent.primary_key)
+    seen = set()
+    for i, (uname, cols) in enumerate(uniques):
+        for c in cols:
+            if t.column(c) is None:
+                raise ProgrammingError("no such column in UNIQUE: %s" % c)
+        key = tuple(c.lower() for c in cols)
+        if key in seen or [c.lower() for c in cols] == [c.lower() for c in t.primary_key]:
+            continue
+        seen.add(key)
+        t.indexes.append(Index(name=uname or "sqlite_autoindex_%s_%d" % (name, i + 1),
+                               columns=[t.column(c).name for c in cols], unique=True,
+                               id=cat.new_id(), constraint=True))
+    cat.tables[name.lower()] = t
+    session.set_catalog(cat)
+
+
+def drop_table(session, stmt):
+    for tnode in stmt.args.get("tables") or []:
+        t = session.catalog.table(tnode.name)
+        if t is None:
+            if stmt.args.get("exists"):
+                continue
+            raise OperationalError("no such table: %s" % tnode.name)
+        cat = session.catalog.copy()
+        for other in cat.tables.values():
+            if other.name.lower() == t.name.lower():
+                continue
+            for fk in other.foreign_keys:
+                if fk.ref_table.lower() == t.name.lower():
+                    rows = session.rows(other)
+                    for _k, r in rows.scan():
+                        idx = [other.column_index(c) for c in fk.columns]
+                        if all(r[i] is not None for i in idx):
+                            raise IntegrityError("FOREIGN KEY constraint failed")
+        txn = session.txn
+        prefix = keys.table_prefix(t.id)
+        for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
+            txn.delete(k)
+        del cat.tables[t.name.lower()]
+        session.set_catalog(cat)
+
+
+def _fill_index(session, table, ix):
+    rows = session.rows(table)
+    idx = [table.column_index(c) for c in ix.columns]
+    prefix = keys.index_prefix(table.id, ix.id)
+    info = (ix, idx, prefix)
+    txn = session.txn
+    for k, r in list(rows.scan()):
+        pk_enc = k[len(rows.prefix):]
+        ik = rows.index_key(info, r, pk_enc)
+        if ix.unique and txn.get(ik) is not None:
+            raise IntegrityError("UNIQUE constraint failed: %s" % ", ".join(
+                "%s.%s" % (table.name, c) for c in ix.columns))
+        txn.put(ik, pk_enc)
+
+
+def create_index(session, stmt):
+    node = stmt.this
+    name = node.name
+    tname = node.args["table"].name
+    cat = session.catalog.copy()
+    t = cat.table(tname)
+    if t is None:
+        raise OperationalError("no such table: %s" % tname)
+    _t, existing = cat.find_index(name)
+    if existing is not None:
+        if stmt.args.get("exists"):
+            return
+        raise OperationalError("index %s already exists" % name)
+    params = node.args.get("params")
+    cols = []
+    for o in (params.args.get("columns") if params else None) or []:
+        e = o.this if isinstance(o, exp.Ordered) else o
+        if not isinstance(e, exp.Column):
+            raise NotSupportedError("indexes on expressions are not supported")
+        c = t.column(e.name)
+        if c is None:
+            raise OperationalError("no such column: %s" % e.name)
+        cols.append(c.name)
+    ix = Index(name=name, columns=cols, unique=bool(stmt.args.get("unique")), id=cat.new_id())
+    t.indexes.append(ix)
+    session.set_catalog(cat)
+    _fill_index(session, t, ix)
+
+
+def drop_index(session, stmt):
+    for node in stmt.args.get("tables") or []:
+        cat = session.catalog.copy()
+        t, ix = cat.find_index(node.name)
+        if ix is None:
+            if stmt.args.get("exists"):
+                continue
+            raise OperationalError("no such index: %s" % node.name)
+        txn = session.txn
+        prefix = keys.index_prefix(t.id, ix.id)
+        for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
+            txn.delete(k)
+        t.indexes.remove(ix)
+        session.set_catalog(cat)
+
+
+def alter_table(session, stmt, sql):
+    tname = stmt.this.name
+    for action in stmt.args.get("actions") or []:
+        cat = session.catalog.copy()
+        t = cat.table(tname)
+        if t is None:
+            raise OperationalError("no such table: %s" % tname)
+        if isinstance(action, exp.ColumnDef):
+            _add_column(session, cat, t, action, sql)
+        elif isinstance(action, exp.AlterRename):
+            new = action.this.name
+            if cat.table(new) is not None:
+                raise OperationalError("there is already another table or index with this name: %s" % new)
+            del cat.tables[t.name.lower()]
+            old = t.name
+            t.name = new
+            cat.tables[new.lower()] = t
+            for other in cat.tables.values():
+                for fk in other.foreign_keys:
+                    if fk.ref_table.lower() == old.lower():
+                        fk.ref_table = new
+            session.set_catalog(cat)
+        elif isinstance(action, exp.RenameColumn):
+            old, new = action.this.name, action.args["to"].name
+            c = t.column(old)
+            if c is None:
+                raise OperationalError("no such column: \"%s\"" % old)
+            if t.column(new) is not None and new.lower() != old.lower():
+                raise OperationalError("duplicate column name: %s" % new)
+            c.name = new
+            t.changed()
+            _rename_refs(cat, t, old, new)
+            session.set_catalog(cat)
+        elif isinstance(action, exp.Drop) and (action.args.get("kind") or "").upper() == "COLUMN":
+            for cnode in action.args.get("tables") or []:
+                _drop_column(session, cat, t, cnode.name)
+        else:
+            raise NotSupportedError("unsupported ALTER TABLE action: %s" % action.sql(dialect="sqlite"))
+
+
+def _rename_refs(cat, t, old, new):
+    def ren(cols):
+        return [new if c.lower() == old.lower() else c for c in cols]
+    t.primary_key = ren(t.primary_key)
+    for ix in t.indexes:
+        ix.columns = ren(ix.columns)
+    for fk in t.foreign_keys:
+        fk.columns = ren(fk.columns)
+    for other in cat.tables.values():
+        for fk in other.foreign_keys:
+            if fk.ref_table.lower() == t.name.lower():
+                fk.ref_columns = ren(fk.ref_columns)
+
+
+def _add_column(session, cat, t, cdef, sql):
+    cname = cdef.name
+    if t.column(cname) is not None:
+        raise OperationalError("duplicate column name: %s" % cname)
+    types = declared_types(sql)
+    col = Column(name=cname, type=types.get(cname.lower(), cdef.kind.sql() if cdef.kind else ""),
+                 id=t.next_column_id)
+    unique = False
+    for c in cdef.constraints or []:
+        k = c.kind
+        if isinstance(k, exp.NotNullColumnConstraint):
+            col.nullable = bool(k.args.get("allow_null"))
+        elif isinstance(k, exp.DefaultColumnConstraint):
+            col.default = _default_sql(k)
+        elif isinstance(k, exp.PrimaryKeyColumnConstraint):
+            raise OperationalError("Cannot add a PRIMARY KEY column")
+        elif isinstance(k, exp.UniqueColumnConstraint):
+            unique = True
+        elif isinstance(k, exp.Reference):
+            t.foreign_keys.append(_column_reference(cname, k, c.name or None))
+        elif isinstance(k, exp.CheckColumnConstraint):
+            t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=c.name or None))
+    if col.default is not None:
+        from rome.sql.planner import Planner
+        from rome.sql.session import Ctx
+        from rome.sql.values import apply_affinity
+        v = Planner(cat).compile_const(sqlglot.parse_one(col.default, read="sqlite"))((), Ctx(session, {}))
+        col.fill = None if v is None else apply_affinity(v, col.affinity, cname)
+    if not col.nullable and col.fill is None:
+        rows = session.rows(session.catalog.table(t.name))
+        for _ in rows.scan():
+            raise OperationalError("Cannot add a NOT NULL column with default value NULL")
+    t.next_column_id += 1
+    t.columns.append(col)
+    t.changed()
+    ix = None
+    if unique:
+        ix = Index(name="sqlite_autoindex_%s_%s" % (t.name, cname), columns=[cname], unique=True,
+                   id=cat.new_id(), constraint=True)
+        t.indexes.append(ix)
+    session.set_catalog(cat)
+    if ix is not None:
+        _fill_index(session, t, ix)
+
+
+def _drop_column(session, cat, t, cname):
+    c = t.column(cname)
+    if c is None:
+        raise OperationalError("no such column: \"%s\"" % cname)
+    low = cname.lower()
+    if low in (n.lower() for n in t.primary_key):
+        raise OperationalError("cannot drop PRIMARY KEY column: \"%s\"" % cname)
+    for fk in t.foreign_keys:
+        if low in (x.lower() for x in fk.columns):
+            raise OperationalError("cannot drop column \"%s\": it is used in a foreign key" % cname)
+    txn = session.txn
+    for ix in [ix for ix in t.indexes if low in (x.lower() for x in ix.columns)]:
+        prefix = keys.index_prefix(t.id, ix.id)
+        for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
+            txn.delete(k)
+        t.indexes.remove(ix)
+    t.columns = [x for x in t.columns if x.name.lower() != low]
+    t.changed()
+    session.set_catalog(cat)
+

@@ -1,0 +1,223 @@
+"""INSERT, UPDATE and DELETE.
+
+Each statement is planned once per SQL text (values and SET expressions compiled, the WHERE clause
+turned into an access path exactly as a SELECT's), then run against the session's transaction. UPDATE
+and DELETE first collect the matching rows, then change them, so a change never feeds back into the
+scan that finds rows (the Halloween problem). ``rowcount`` is the number of rows matched, as SQLite and
+SQLAlchemy expect.
+"""
+from sqlglot import exp
+
+from rome.dbapi.exceptions import IntegrityError, NotSupportedError, ProgrammingError
+from rome.sql.expressions import compile_expr
+from rome.sql.scope import Scope
+from rome.sql.select import SelectPlan
+from rome.sql.values import apply_affinity
+
+
+def execute(session, sql, stmt, ctx):
+    from rome.sql.session import Result
+    planner = session.planner()
+    if isinstance(stmt, exp.Insert):
+        plan = planner.cached(sql, lambda: InsertPlan(planner, stmt))
+        n, last = plan.run(session, ctx)
+        return Result(rowcount=n, lastrowid=last)
+    if isinstance(stmt, exp.Update):
+        plan = planner.cached(sql, lambda: UpdatePlan(planner, stmt))
+    else:
+        plan = planner.cached(sql, lambda: DeletePlan(planner, stmt))
+    return Result(rowcount=plan.run(session, ctx))
+
+
+def _table_node(node):
+    t = node.this if isinstance(node, exp.Schema) else node
+    if not isinstance(t, exp.Table):
+        raise ProgrammingError("unsupported target: %s" % node.sql(dialect="sqlite"))
+    return t
+
+
+class InsertPlan:
+    def __init__(self, planner, stmt):
+        if stmt.args.get("returning"):
+            raise NotSupportedError("RETURNING is not supported")
+        alt = (stmt.args.get("alternative") or "").upper()
+        if alt not in ("", "ABORT", "FAIL", "ROLLBACK", "IGNORE", "REPLACE"):
+            raise NotSupportedError("INSERT OR %s is not supported" % alt)
+        if stmt.args.get("conflict"):
+            raise NotSupportedError("ON CONFLICT is not supported")
+        self.mode = alt
+        target = stmt.this
+        self.table = t = planner.table(_table_node(target).name)
+        names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) else \
+            [c.name for c in t.columns]
+        self.positions = []
+        for n in names:
+            i = t.column_index(n)
+            if i is None:
+                raise ProgrammingError("table %s has no column named %s" % (t.name, n))
+            self.positions.append(i)
+        self.defaults = planner.defaults(t)
+        self.affinities = [c.affinity for c in t.columns]
+        self.names = [c.name for c in t.columns]
+        auto = [i for i, c in enumerate(t.columns) if c.autoincrement]
+        self.auto = auto[0] if auto else None
+        src = stmt.expression
+        self.rows = None
+        self.query = None
+        if stmt.args.get("default") or src is None:
+            self.rows = [[]]
+            self.positions = []
+        elif isinstance(src, exp.Values):
+            scope = Scope(planner=planner)
+            self.rows = []
+            for tup in src.expressions:
+                vals = tup.expressions if isinstance(tup, exp.Tuple) else [tup]
+                if len(vals) != len(self.positions):
+                    raise ProgrammingError("%d values for %d columns" % (len(vals), len(self.positions)))
+                self.rows.append([compile_expr(v, scope) for v in vals])
+        else:
+            self.query = planner.plan_query(src, None)
+            if len(self.query.columns) != len(self.positions):
+                raise ProgrammingError("table %s has %d columns but %d values were supplied"
+                                       % (t.name, len(self.positions), len(self.query.columns)))
+
+    def _value_rows(self, ctx):
+        if self.query is not None:
+            return list(self.query.run(ctx))   # read everything first: INSERT INTO t SELECT … FROM t
+        return [[f((), ctx) for f in fs] for fs in self.rows]
+
+    def run(self, session, ctx):
+        t = self.table
+        rows = session.rows(t)
+        width = len(t.columns)
+        count, last = 0, None
+        for vals in self._value_rows(ctx):
+            row = [None] * width
+            given = [False] * width
+            for i, v in zip(self.positions, vals):
+                row[i] = v
+                given[i] = True
+            for i, d in enumerate(self.defaults):
+                if not given[i] and d is not None:
+                    row[i] = d((), ctx)
+            for i in range(width):
+                if row[i] is not None:
+                    row[i] = apply_affinity(row[i], self.affinities[i], self.names[i])
+            a = self.auto
+            generated = False
+            if a is not None:
+                if row[a] is None:
+                    row[a] = session.next_id(t)
+                    generated = True
+                else:
+                    session.saw_id(t, row[a])
+            tup = tuple(row)
+            for _attempt in range(1000):
+                try:
+                    if self.mode == "REPLACE":
+                        self._remove_conflicts(session, rows, tup)
+                    key = rows.insert(tup)
+                    break
+                except IntegrityError as e:
+                    if generated and "UNIQUE" in str(e) and rows.get(rows.pk_of(tup)) is not None:
+                        row[a] = session.next_id(t)   # taken by an explicit insert elsewhere
+                        tup = tuple(row)
+                        continue
+                    if self.mode == "IGNORE":
+                        key = None
+                        break
+                    raise
+            if key is None:
+                continue
+            count += 1
+            if a is not None:
+                last = tup[a]
+            elif rows.rowid:
+                last = rows.pk_from_key(key)[0]
+        return count, last
+
+    def _remove_conflicts(self, session, rows, tup):
+        if not rows.rowid:
+            old = rows.get(rows.pk_of(tup))
+            if old is not None:
+                rows.delete(rows.key_of(old), old)
+        for ix, idx, prefix in rows.index_info:
+            if not ix.unique:
+                continue
+            from rome.encoding.keycode import encode_tuple
+            vals = [tup[i] for i in idx]
+            if None in vals:
+                continue
+            pk = rows.txn.get(prefix + encode_tuple(vals))
+            if pk is not None:
+                k = rows.prefix + pk
+                old = rows.get_keys([k])
+                for kk, r in old:
+                    rows.delete(kk, r)
+
+
+class _Targeted:
+    """The rows of one table matched by a WHERE clause, through the best access path."""
+
+    def __init__(self, planner, stmt):
+        tnode = stmt.this
+        if not isinstance(tnode, exp.Table):
+            raise ProgrammingError("unsupported target: %s" % tnode.sql(dialect="sqlite"))
+        self.table = planner.table(tnode.name)
+        for arg in ("returning", "order", "limit", "from_", "joins"):
+            if stmt.args.get(arg):
+                raise NotSupportedError("%s in %s is not supported" % (arg.strip("_").upper(), stmt.key.upper()))
+        q = exp.select("*").from_(tnode.copy())
+        if stmt.args.get("where"):
+            q.set("where", stmt.args["where"].copy())
+        self.select = SelectPlan(planner, q, None)
+        self.scope = self.select.scope
+
+    def matched(self, ctx):
+        lvl = self.select.levels[0]
+        pre, flt = self.select.pre_filter, lvl.filter
+        if pre is not None and not pre((), ctx):
+            return []
+        out = []
+        for k, r in lvl.access.scan((), ctx):
+            if flt is None or flt(r, ctx):
+                out.append((k, r))
+        return out
+
+
+class UpdatePlan(_Targeted):
+    def __init__(self, planner, stmt):
+        super().__init__(planner, stmt)
+        t = self.table
+        self.sets = []
+        for e in stmt.expressions:
+            col = e.this
+            i = t.column_index(col.name)
+            if i is None:
+                raise ProgrammingError("no such column: %s" % col.name)
+            self.sets.append((i, compile_expr(e.expression, self.scope), t.columns[i].affinity, t.columns[i].name))
+
+    def run(self, session, ctx):
+        rows = session.rows(self.table)
+        matched = self.matched(ctx)
+        changes = []
+        for k, r in matched:
+            new = list(r)
+            for i, f, aff, name in self.sets:
+                v = f(r, ctx)
+                new[i] = None if v is None else apply_affinity(v, aff, name)
+            changes.append((k, r, tuple(new)))
+        for k, old, new in changes:
+            rows.update(k, old, new)
+        return len(changes)
+
+
+class DeletePlan(_Targeted):
+    def run(self, session, ctx):
+        rows = session.rows(self.table)
+        matched = self.matched(ctx)
+        for k, r in matched:
+            if rows.txn.get(k) is None:
+                continue  # already removed by a cascade from an earlier row
+            rows.delete(k, r)
+        return len(matched)

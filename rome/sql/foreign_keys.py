@@ -1,0 +1,82 @@
+"""FOREIGN KEY enforcement, as PostgreSQL does it: always on, checked as each row changes.
+
+A child row's key must exist in the parent (found through the parent's primary key or a unique index
+on the referenced columns). When a parent row is deleted or its referenced key changes, the children are
+found (through an index whose leading columns are the foreign key's, when there is one) and ON DELETE /
+ON UPDATE act: CASCADE, SET NULL, SET DEFAULT, or refuse (RESTRICT / NO ACTION, the default).
+"""
+from rome.dbapi.exceptions import IntegrityError
+from rome.encoding.keycode import encode_tuple, prefix_end
+
+
+def find(session, table, positions, values):
+    """(key, row) of table's rows whose columns at positions equal values (no NULLs in values)."""
+    rows = session.rows(table)
+    want = dict(zip(positions, values))
+    cands = []
+    if not rows.rowid:
+        cands.append((rows.pk_idx, rows.prefix, True))
+    for ix, idx, prefix in rows.index_info:
+        cands.append((idx, prefix, False))
+    for cols, prefix, is_pk in cands:
+        n = len(want)
+        if len(cols) >= n and set(cols[:n]) == set(want):
+            p = prefix + encode_tuple([want[c] for c in cols[:n]])
+            if is_pk:
+                yield from rows.scan(p, prefix_end(p))
+            else:
+                keys = [rows.prefix + v for _k, v in rows.txn.scan(p, prefix_end(p))]
+                yield from rows.get_keys(keys)
+            return
+    for k, r in rows.scan():
+        if all(r[i] == v for i, v in want.items()):
+            yield k, r
+
+
+def parent_exists(session, fk, values):
+    planner = session.planner()
+    parent = planner.table(fk.ref_table)
+    positions = [parent.column_index(c) for c in fk.ref_columns]
+    if None in positions:
+        raise IntegrityError("foreign key mismatch: %s(%s)" % (fk.ref_table, ", ".join(fk.ref_columns)))
+    for _ in find(session, parent, positions, values):
+        return True
+    return False
+
+
+def on_parent_change(session, table, old, new):
+    """Apply the foreign keys that reference table to the change old -> new (new None: delete)."""
+    planner = session.planner()
+    for child, fk in planner.referrers(table):
+        ref = [table.column_index(c) for c in fk.ref_columns]
+        old_vals = tuple(old[i] for i in ref)
+        if None in old_vals:
+            continue
+        if new is not None and tuple(new[i] for i in ref) == old_vals:
+            continue
+        cpos = [child.column_index(c) for c in fk.columns]
+        rows = session.rows(child)
+        self_key = rows.key_of(old) if child is table and not rows.rowid else None
+        children = [(k, r) for k, r in find(session, child, cpos, old_vals) if k != self_key]
+        if not children:
+            continue
+        action = ((fk.on_delete if new is None else fk.on_update) or "NO ACTION").upper()
+        if action in ("NO ACTION", "RESTRICT"):
+            raise IntegrityError("FOREIGN KEY constraint failed")
+        for k, r in children:
+            if new is None and action == "CASCADE":
+                if rows.txn.get(k) is not None:
+                    rows.delete(k, r)
+                continue
+            updated = list(r)
+            if action == "CASCADE":
+                for c, i in zip(cpos, ref):
+                    updated[c] = new[i]
+            elif action == "SET NULL":
+                for c in cpos:
+                    updated[c] = None
+            elif action == "SET DEFAULT":
+                defaults = planner.defaults(child)
+                for c in cpos:
+                    updated[c] = defaults[c]((), None) if defaults[c] is not None else None
+            rows.update(k, r, tuple(updated))

@@ -1,0 +1,1016 @@
+"""SQL operators, scalar functions and aggregate accumulators with SQLite's semantics.
+
+Operators and functions take already-evaluated SQL values. :func:`lookup` finds a scalar function by
+its SQLite name (ProgrammingError for an unknown name or a wrong number of arguments); the date/time
+and JSON functions live in :mod:`rome.sql.datetimes` and :mod:`rome.sql.jsonfuncs`.
+:func:`make_aggregate` gives the planner accumulators (``step(value[, separator])``, ``result()``).
+"""
+import math
+import os
+import random as _random
+import re
+
+from rome.dbapi.exceptions import DataError, ProgrammingError
+from rome.sql import datetimes, jsonfuncs
+from rome.sql import values as V
+from rome.sql.values import INT_MAX, INT_MIN, to_int, to_number, to_real, to_text
+
+_MISSING = object()
+_INF = float("inf")
+
+# ---------------------------------------------------------------------------------------------------
+# affinity and logic helpers used by compiled expressions
+
+
+def numeric_affinity(v):
+    """NUMERIC affinity applied for a comparison: well-formed numeric text becomes a number."""
+    if type(v) is str:
+        n = V.numeric_text(v)
+        return v if n is None else n
+    return v
+
+
+def text_affinity(v):
+    t = type(v)
+    return to_text(v) if t is int or t is float else v
+
+
+def bool3(v):
+    return None if v is None else (1 if V.truthy(v) else 0)
+
+
+def rtrim_coll(v):
+    return v.rstrip(" ") if type(v) is str else v
+
+
+def first_value(rows):
+    for r in rows:
+        return r[0]
+    return None
+
+
+def exists(rows):
+    for _ in rows:
+        return 1
+    return 0
+
+
+_IN_MEMO = (None, None, None)
+
+
+def in_rows(v, rows):
+    """v IN (subquery rows), with SQL NULL semantics."""
+    global _IN_MEMO
+    memo = _IN_MEMO
+    if memo[0] is rows:
+        s, hasnull = memo[1], memo[2]
+    else:
+        if not isinstance(rows, (list, tuple)):
+            rows = list(rows)
+        s = {r[0] for r in rows}
+        hasnull = None in s
+        s.discard(None)
+        if len(rows) > 8:
+            _IN_MEMO = (rows, s, hasnull)
+    if not s and not hasnull:
+        return 0
+    if v is None:
+        return None
+    return 1 if v in s else (None if hasnull else 0)
+
+
+def row_in(vals, rows):
+    """(a, b, ...) IN (rows): 1 if some row equals, else NULL if some row might, else 0."""
+    maybe = False
+    for r in rows:
+        null = False
+        for a, b in zip(vals, r):
+            if a is None or b is None:
+                null = True
+            elif a != b:
+                break
+        else:
+            if not null:
+                return 1
+            maybe = True
+    return None if maybe else 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# arithmetic
+
+
+def _fp(r):
+    return None if r != r else r
+
+
+def add(a, b):
+    if type(a) is int and type(b) is int:
+        r = a + b
+        return r if INT_MIN <= r <= INT_MAX else float(a) + float(b)
+    if a is None or b is None:
+        return None
+    a, b = to_number(a), to_number(b)
+    if type(a) is int and type(b) is int:
+        return add(a, b)
+    return _fp(float(a) + float(b))
+
+
+def sub(a, b):
+    if type(a) is int and type(b) is int:
+        r = a - b
+        return r if INT_MIN <= r <= INT_MAX else float(a) - float(b)
+    if a is None or b is None:
+        return None
+    a, b = to_number(a), to_number(b)
+    if type(a) is int and type(b) is int:
+        return sub(a, b)
+    return _fp(float(a) - float(b))
+
+
+def mul(a, b):
+    if type(a) is int and type(b) is int:
+        r = a * b
+        return r if INT_MIN <= r <= INT_MAX else float(a) * float(b)
+    if a is None or b is None:
+        return None
+    a, b = to_number(a), to_number(b)
+    if type(a) is int and type(b) is int:
+        return mul(a, b)
+    return _fp(float(a) * float(b))
+
+
+def div(a, b):
+    if a is None or b is None:
+        return None
+    a, b = to_number(a), to_number(b)
+    if type(a) is int and type(b) is int:
+        if b == 0:
+            return None
+        if b == -1 and a == INT_MIN:
+            return float(a) / -1.0
+        q = a // b
+        if q < 0 and q * b != a:
+            q += 1
+        return q
+    if b == 0:
+        return None
+    return _fp(float(a) / float(b))
+
+
+def _crem(a, b):
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+def mod(a, b):
+    if a is None or b is None:
+        return None
+    na, nb = to_number(a), to_number(b)
+    if type(na) is int and type(nb) is int:
+        if nb == 0:
+            return None
+        return 0 if nb == -1 else _crem(na, nb)
+    ia, ib = to_int(a), to_int(b)
+    if ib == 0:
+        return None
+    return float(_crem(ia, 1 if ib == -1 else ib))
+
+
+def negate(v):
+    return sub(0, v)
+
+
+def _wrap64(x):
+    x &= 0xFFFFFFFFFFFFFFFF
+    return x - (1 << 64) if x >= 1 << 63 else x
+
+
+def bit_and(a, b):
+    return None if a is None or b is None else to_int(a) & to_int(b)
+
+
+def bit_or(a, b):
+    return None if a is None or b is None else to_int(a) | to_int(b)
+
+
+def bit_not(a):
+    return None if a is None else ~to_int(a)
+
+
+def _shift(a, b, left):
+    if a is None or b is None:
+        return None
+    a, b = to_int(a), to_int(b)
+    if b == 0:
+        return a
+    if b < 0:
+        left = not left
+        b = -b if b > -64 else 64
+    if b >= 64:
+        return 0 if a >= 0 or left else -1
+    return _wrap64(a << b) if left else a >> b
+
+
+def shift_left(a, b):
+    return _shift(a, b, True)
+
+
+def shift_right(a, b):
+    return _shift(a, b, False)
+
+
+def concat_op(a, b):
+    if type(a) is str and type(b) is str:
+        return a + b
+    if a is None or b is None:
+        return None
+    return to_text(a) + to_text(b)
+
+
+CASTS = {"INTEGER": to_int, "TEXT": to_text, "REAL": to_real, "BLOB": V.to_blob, "NUMERIC": V.numerify}
+
+# ---------------------------------------------------------------------------------------------------
+# LIKE / GLOB / REGEXP
+
+_RX_CACHE = {}
+_NEVER = re.compile(r"(?!)").fullmatch
+
+
+def _fold(s):
+    return s.lower() if s.isascii() else s.translate(_LOWER)
+
+
+def _like_rx(pattern, esc):
+    """A function text -> truth for LIKE pattern with escape esc (ASCII case-insensitive)."""
+    key = ("l", pattern, esc)
+    rx = _RX_CACHE.get(key)
+    if rx is None:
+        out, lits, i, n = [], [], 0, len(pattern)
+        while i < n:
+            c = pattern[i]
+            if c == "%":
+                out.append(".*")
+                lits.append(None)
+            elif c == esc:
+                i += 1
+                if i >= n:
+                    out = None
+                    break
+                out.append(re.escape(pattern[i]))
+                lits.append(pattern[i])
+            elif c == "_":
+                out.append(".")
+                lits.append(0)
+            else:
+                out.append(re.escape(c))
+                lits.append(c)
+            i += 1
+        rx = _NEVER if out is None else _fast_like(lits) or re.compile("".join(out), re.S | re.I | re.A).fullmatch
+        _remember(key, rx)
+        if esc is None:
+            _LIKE0[pattern] = rx
+    return rx
+
+
+def _fast_like(lits):
+    """Plain string tests for the patterns 'lit', 'lit%', '%lit' and '%lit%'."""
+    if 0 in lits:
+        return None
+    lead = bool(lits) and lits[0] is None
+    trail = len(lits) > 1 and lits[-1] is None
+    core = lits[lead:len(lits) - trail]
+    if None in core:
+        return None
+    lit = _fold("".join(core))
+    low = _LOWER
+    if lead and trail:
+        return lambda s: lit in (s.lower() if s.isascii() else s.translate(low))
+    if lead:
+        return lambda s: (s.lower() if s.isascii() else s.translate(low)).endswith(lit)
+    if trail:
+        return lambda s: (s.lower() if s.isascii() else s.translate(low)).startswith(lit)
+    return lambda s: (s.lower() if s.isascii() else s.translate(low)) == lit
+
+
+def _remember(key, rx):
+    if len(_RX_CACHE) > 2000:
+        _RX_CACHE.clear()
+        _LIKE0.clear()
+    _RX_CACHE[key] = rx
+
+
+def _glob_rx(pattern):
+    key = ("g", pattern)
+    rx = _RX_CACHE.get(key)
+    if rx is None:
+        out, i, n = [], 0, len(pattern)
+        while i < n:
+            c = pattern[i]
+            i += 1
+            if c == "*":
+                out.append(".*")
+            elif c == "?":
+                out.append(".")
+            elif c == "[":
+                items, invert = [], False
+                if i < n and pattern[i] == "^":
+                    invert, i = True, i + 1
+                if i < n and pattern[i] == "]":
+                    items.append(re.escape("]"))
+                    i += 1
+                prior = None
+                while i < n and pattern[i] != "]":
+                    c2 = pattern[i]
+                    if c2 == "-" and prior is not None and i + 1 < n and pattern[i + 1] != "]":
+                        hi = pattern[i + 1]
+                        if prior <= hi:
+                            items.append("%s-%s" % (re.escape(prior), re.escape(hi)))
+                        prior = None
+                        i += 2
+                        continue
+                    items.append(re.escape(c2))
+                    prior = c2
+                    i += 1
+                if i >= n:                          # unterminated set: matches nothing
+                    out = None
+                    break
+                i += 1
+                if items:
+                    out.append("[%s%s]" % ("^" if invert else "", "".join(items)))
+                else:
+                    out.append("." if invert else "(?!)")
+            else:
+                out.append(re.escape(c))
+        rx = _NEVER if out is None else re.compile("".join(out), re.S).fullmatch
+        _remember(key, rx)
+    return rx
+
+
+def _regexp_rx(pattern):
+    key = ("r", pattern)
+    rx = _RX_CACHE.get(key)
+    if rx is None:
+        try:
+            rx = re.compile(pattern).search
+        except re.error as e:
+            raise DataError("invalid regular expression %r: %s" % (pattern, e)) from None
+        _remember(key, rx)
+    return rx
+
+
+def _escape_char(esc):
+    esc = to_text(esc)
+    if len(esc) != 1:
+        raise DataError("ESCAPE expression must be a single character")
+    return esc
+
+
+def pattern_matcher(kind, pattern, esc=None, has_escape=False):
+    """A function subject -> 0/1/None for a constant pattern (None when the result is always NULL).
+
+    As SQLite built with SQLITE_LIKE_DOESNT_MATCH_BLOBS: LIKE and GLOB are false if either side is a blob."""
+    if kind != "regexp" and type(pattern) is bytes:
+        return lambda s: 0
+    if pattern is None or (has_escape and esc is None):
+        return None
+    p = pattern if type(pattern) is str else to_text(pattern)
+    if kind == "like":
+        rx = _like_rx(p, _escape_char(esc) if has_escape else None)
+    elif kind == "glob":
+        rx = _glob_rx(p)
+    else:
+        rx = _regexp_rx(p)
+
+    def match(s):
+        if s is None:
+            return None
+        if type(s) is bytes and kind != "regexp":
+            return 0
+        return 1 if rx(s if type(s) is str else to_text(s)) else 0
+    return match
+
+
+_LIKE0 = {}
+
+
+def like_matcher(p):
+    """The matcher of a LIKE pattern without ESCAPE (p not NULL)."""
+    return _LIKE0.get(p) or _like_rx(p if type(p) is str else to_text(p), None)
+
+
+def like(s, p):
+    if type(s) is bytes or type(p) is bytes:
+        return 0
+    if s is None or p is None:
+        return None
+    rx = _LIKE0.get(p) or _like_rx(p if type(p) is str else to_text(p), None)
+    return 1 if rx(s if type(s) is str else to_text(s)) else 0
+
+
+def like_escape(s, p, esc):
+    if type(s) is bytes or type(p) is bytes:
+        return 0
+    if s is None or p is None or esc is None:
+        return None
+    rx = _like_rx(to_text(p), _escape_char(esc))
+    return 1 if rx(to_text(s)) else 0
+
+
+def glob(s, p):
+    if type(s) is bytes or type(p) is bytes:
+        return 0
+    if s is None or p is None:
+        return None
+    return 1 if _glob_rx(to_text(p))(to_text(s)) else 0
+
+
+def regexp(s, p):
+    if s is None or p is None:
+        return None
+    return 1 if _regexp_rx(to_text(p))(to_text(s)) else 0
+
+
+MATCHERS = {"like": like, "glob": glob, "regexp": regexp}
+
+# ---------------------------------------------------------------------------------------------------
+# scalar functions
+
+_LOWER = {c: c + 32 for c in range(65, 91)}
+_UPPER = {c + 32: c for c in range(65, 91)}
+
+
+def f_lower(v):
+    if v is None:
+        return None
+    s = v if type(v) is str else to_text(v)
+    return s.lower() if s.isascii() else s.translate(_LOWER)
+
+
+def f_upper(v):
+    if v is None:
+        return None
+    s = v if type(v) is str else to_text(v)
+    return s.upper() if s.isascii() else s.translate(_UPPER)
+
+
+def f_length(v):
+    t = type(v)
+    if t is str:
+        i = v.find("\x00")
+        return len(v) if i < 0 else i
+    if v is None:
+        return None
+    return len(v) if t is bytes else len(to_text(v))
+
+
+def f_octet_length(v):
+    if v is None:
+        return None
+    return len(v) if type(v) is bytes else len(to_text(v).encode("utf-8"))
+
+
+def f_abs(v):
+    t = type(v)
+    if t is int:
+        if v == INT_MIN:
+            raise DataError("integer overflow")
+        return -v if v < 0 else v
+    if v is None:
+        return None
+    r = to_real(v)
+    return -r if r < 0 else r
+
+
+def f_hex(v):
+    if v is None:
+        return ""
+    return (v if type(v) is bytes else to_text(v).encode("utf-8")).hex().upper()
+
+
+def f_unhex(v, ignore=None):
+    if v is None:
+        return None
+    s = to_text(v)
+    if ignore is not None:
+        s = "".join(c for c in s if c not in to_text(ignore))
+    try:
+        return bytes.fromhex(s) if " " not in s else None
+    except ValueError:
+        return None
+
+
+def f_instr(a, b):
+    if a is None or b is None:
+        return None
+    if type(a) is bytes and type(b) is bytes:
+        return a.find(b) + 1
+    return to_text(a).find(to_text(b)) + 1
+
+
+def f_replace(x, y, z):
+    if x is None or y is None or z is None:
+        return None
+    x, y = to_text(x), to_text(y)
+    return x if y == "" else x.replace(y, to_text(z))
+
+
+def f_round(x, n=0):
+    if n is None or x is None:
+        return None
+    n = to_int(n)
+    return V.sqlite_round(to_real(x), 30 if n > 30 else 0 if n < 0 else n)
+
+
+def _i32(v):
+    return ((to_int(v) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def f_substr(x, y, z=_MISSING):
+    if x is None or y is None or z is None:
+        return None
+    if x == b"":
+        return None
+    s = x if type(x) is bytes else to_text(x)
+    p1 = _i32(y)
+    neg = False
+    if z is _MISSING:
+        p2 = 1000000000
+    else:
+        p2 = _i32(z)
+        if p2 < 0:
+            p2, neg = -p2, True
+    if p1 < 0:
+        p1 += len(s)
+        if p1 < 0:
+            p2 = max(p2 + p1, 0)
+            p1 = 0
+    elif p1 > 0:
+        p1 -= 1
+    elif p2 > 0:
+        p2 -= 1
+    if neg:
+        p1 -= p2
+        if p1 < 0:
+            p2 += p1
+            p1 = 0
+    return s[p1:p1 + p2]
+
+
+def _trim(how):
+    def trim(x, chars=" "):
+        if x is None or chars is None:
+            return None
+        s, c = to_text(x), to_text(chars)
+        return s.lstrip(c) if how == "l" else s.rstrip(c) if how == "r" else s.strip(c)
+    return trim
+
+
+def f_typeof(v):
+    return V.typeof(v)
+
+
+def f_unicode(v):
+    if v is None:
+        return None
+    s = to_text(v)
+    return ord(s[0]) if s else None
+
+
+def f_char(*args):
+    out = []
+    for a in args:
+        c = to_int(a) or 0
+        out.append(chr(c) if 0 <= c <= 0x10FFFF and not 0xD800 <= c <= 0xDFFF else "\ufffd")
+    return "".join(out)
+
+
+def _numeric_arg(v):
+    t = type(v)
+    if t is int or t is float:
+        return v
+    return V.numeric_text(v) if t is str else None
+
+
+def f_sign(v):
+    x = _numeric_arg(v)
+    if x is None:
+        return None
+    return -1 if x < 0 else 1 if x > 0 else 0
+
+
+def f_random():
+    r = _random.getrandbits(64) - (1 << 63)
+    return -(r & INT_MAX) if r < 0 else r
+
+
+def f_randomblob(n):
+    n = to_int(n) or 0
+    return os.urandom(n if n > 0 else 1)
+
+
+def f_zeroblob(n):
+    n = to_int(n) or 0
+    return bytes(n if n > 0 else 0)
+
+
+def f_quote(v):
+    t = type(v)
+    if v is None:
+        return "NULL"
+    if t is int:
+        return str(v)
+    if t is float:
+        s = V.real_to_text(v)
+        return s if V.atof(s)[1] == v else V.sqlite_float_format(v, 20, "e", True)
+    if t is bytes:
+        return "X'%s'" % v.hex().upper()
+    return "'%s'" % v.replace("'", "''")
+
+
+def _minmax(want_max):
+    def f(*args):
+        best = args[0]
+        if best is None:
+            return None
+        for v in args[1:]:
+            if v is None:
+                return None
+            c = V.compare(best, v)
+            if (c < 0) if want_max else (c >= 0):
+                best = v
+        return best
+    return f
+
+
+def f_concat(*args):
+    return "".join(to_text(a) for a in args if a is not None)
+
+
+def f_concat_ws(sep, *args):
+    if sep is None:
+        return None
+    return to_text(sep).join(to_text(a) for a in args if a is not None)
+
+
+def _first_arg(x, *_rest):
+    return x
+
+
+def _session_value(*names):
+    def f(ctx):
+        s = getattr(ctx, "session", None)
+        for n in names:
+            v = getattr(s, n, None)
+            if v is not None:
+                return v() if callable(v) else v
+        return 0
+    return f
+
+
+_PRINTF = re.compile(r"%([-+ 0#,!]*)(\*|[0-9]*)(?:\.(\*|[0-9]*))?(l{0,2})([a-zA-Z%])")
+
+
+def f_printf(fmt=None, *args):
+    """SQLite's printf()/format() for the common conversions (d i u f e E g G x X o c s q Q w %)."""
+    if fmt is None:
+        return None
+    fmt, args, out, pos = to_text(fmt), list(args), [], 0
+
+    def arg():
+        return args.pop(0) if args else None
+    for m in _PRINTF.finditer(fmt):
+        out.append(fmt[pos:m.start()])
+        pos = m.end()
+        flags, width, prec, _l, conv = m.groups()
+        width = to_int(arg()) or 0 if width == "*" else int(width or 0)
+        if width < 0:
+            flags, width = flags + "-", -width
+        prec = (to_int(arg()) or 0) if prec == "*" else (int(prec) if prec else None if prec is None else 0)
+        if conv == "%":
+            out.append("%")
+            continue
+        if conv in "diu":
+            v = to_int(arg()) or 0
+            s = "{:,}".format(abs(v)) if "," in flags else str(abs(v))
+            if prec is not None:
+                s = s.rjust(prec, "0")
+            sign = "-" if v < 0 else "+" if "+" in flags else " " if " " in flags else ""
+        elif conv in "xXo":
+            v = (to_int(arg()) or 0) & 0xFFFFFFFFFFFFFFFF
+            s = format(v, {"x": "x", "X": "X", "o": "o"}[conv])
+            if prec is not None:
+                s = s.rjust(prec, "0")
+            if "#" in flags and v:
+                s = {"x": "0x", "X": "0X", "o": "0"}[conv] + s
+            sign = ""
+        elif conv in "feEgG":
+            v = to_real(arg()) or 0.0
+            s = V.sqlite_float_format(abs(v), 6 if prec is None else prec, conv.lower(), "!" in flags)
+            if conv in "EG":
+                s = s.upper().replace("INF", "Inf")
+            sign = "-" if v < 0 or (v == 0 and math.copysign(1, v) < 0 and False) else \
+                "+" if "+" in flags else " " if " " in flags else ""
+        elif conv in "sz":
+            v = arg()
+            s = "" if v is None else to_text(v)
+            if prec is not None:
+                s = s[:prec]
+            sign = ""
+        elif conv == "c":
+            v = arg()
+            s = (to_text(v) or "")[:1] if v is not None else ""
+            s = s * (prec if prec and prec > 1 else 1)
+            sign = ""
+        elif conv in "qQw":
+            v = arg()
+            q = '"' if conv == "w" else "'"
+            if v is None:
+                s = "NULL" if conv == "Q" else "(NULL)"
+            else:
+                s = to_text(v)
+                if prec is not None:
+                    s = s[:prec]
+                s = s.replace(q, q + q)
+                if conv == "Q":
+                    s = "'" + s + "'"
+            sign = ""
+        else:
+            break
+        body = sign + s
+        if len(body) < width:
+            if "-" in flags:
+                body = body.ljust(width)
+            elif "0" in flags and conv not in "sqQwc":
+                body = sign + s.rjust(width - len(sign), "0")
+            else:
+                body = body.rjust(width)
+        out.append(body)
+    else:
+        out.append(fmt[pos:])
+    return "".join(out)
+
+
+# -- math functions (SQLITE_ENABLE_MATH_FUNCTIONS) ----------------------------------------------------
+
+def _math1(fn, overflow=None):
+    def f(x):
+        x = _numeric_arg(x)
+        if x is None:
+            return None
+        x = float(x)
+        try:
+            r = fn(x)
+        except ValueError:
+            return None
+        except OverflowError:
+            return overflow(x) if overflow else _INF
+        return None if r != r else r
+    return f
+
+
+def _rounding(fn):
+    def f(x):
+        x = _numeric_arg(x)
+        if x is None or type(x) is int:
+            return x
+        return float(fn(x)) if math.isfinite(x) else x
+    return f
+
+
+def f_log(a, b=_MISSING):
+    x = _numeric_arg(a)
+    if x is None or x <= 0:
+        return None
+    if b is _MISSING:
+        return math.log10(x)
+    base = math.log(x)
+    y = _numeric_arg(b)
+    if base <= 0 or y is None or y <= 0:
+        return None
+    return math.log(y) / base
+
+
+def f_pow(a, b):
+    x, y = _numeric_arg(a), _numeric_arg(b)
+    if x is None or y is None:
+        return None
+    x, y = float(x), float(y)
+    try:
+        r = math.pow(x, y)
+    except OverflowError:
+        return -_INF if x < 0 and y == int(y) and int(y) % 2 else _INF
+    except ValueError:
+        return _INF if x == 0 and y < 0 else None
+    return None if r != r else r
+
+
+def f_atan2(a, b):
+    y, x = _numeric_arg(a), _numeric_arg(b)
+    return None if x is None or y is None else math.atan2(y, x)
+
+
+def f_ln(a):
+    x = _numeric_arg(a)
+    return None if x is None or x <= 0 else math.log(x)
+
+
+def _log_base(fn):
+    def f(a):
+        x = _numeric_arg(a)
+        return None if x is None or x <= 0 else fn(x)
+    return f
+
+
+# name -> (impl, min args, max args, needs ctx, volatile)
+_REGISTRY = {
+    "lower": (f_lower, 1, 1), "upper": (f_upper, 1, 1), "length": (f_length, 1, 1),
+    "octet_length": (f_octet_length, 1, 1), "abs": (f_abs, 1, 1), "hex": (f_hex, 1, 1),
+    "unhex": (f_unhex, 1, 2), "instr": (f_instr, 2, 2), "replace": (f_replace, 3, 3),
+    "round": (f_round, 1, 2), "substr": (f_substr, 2, 3), "substring": (f_substr, 2, 3),
+    "trim": (_trim("b"), 1, 2), "ltrim": (_trim("l"), 1, 2), "rtrim": (_trim("r"), 1, 2),
+    "typeof": (f_typeof, 1, 1), "unicode": (f_unicode, 1, 1), "char": (f_char, 0, 1000),
+    "sign": (f_sign, 1, 1), "quote": (f_quote, 1, 1), "zeroblob": (f_zeroblob, 1, 1),
+    "max": (_minmax(True), 2, 1000), "min": (_minmax(False), 2, 1000),
+    "concat": (f_concat, 1, 1000), "concat_ws": (f_concat_ws, 2, 1000),
+    "printf": (f_printf, 0, 1000), "format": (f_printf, 0, 1000),
+    "likely": (_first_arg, 1, 1), "unlikely": (_first_arg, 1, 1), "likelihood": (_first_arg, 2, 2),
+    "sqlite_version": (lambda: "3.40.1", 0, 0),
+    "random": (f_random, 0, 0, False, True), "randomblob": (f_randomblob, 1, 1, False, True),
+    "changes": (_session_value("changes", "rowcount"), 0, 0, True, True),
+    "total_changes": (_session_value("total_changes"), 0, 0, True, True),
+    "last_insert_rowid": (_session_value("last_insert_rowid", "lastrowid"), 0, 0, True, True),
+    "pi": (lambda: math.pi, 0, 0), "sqrt": (_math1(math.sqrt), 1, 1),
+    "exp": (_math1(math.exp), 1, 1), "ln": (f_ln, 1, 1), "log": (f_log, 1, 2),
+    "log10": (_log_base(math.log10), 1, 1), "log2": (_log_base(math.log2), 1, 1),
+    "pow": (f_pow, 2, 2), "power": (f_pow, 2, 2), "atan2": (f_atan2, 2, 2),
+    "ceil": (_rounding(math.ceil), 1, 1), "ceiling": (_rounding(math.ceil), 1, 1),
+    "floor": (_rounding(math.floor), 1, 1), "trunc": (_rounding(math.trunc), 1, 1),
+    "degrees": (_math1(math.degrees), 1, 1), "radians": (_math1(math.radians), 1, 1),
+    "sinh": (_math1(math.sinh, lambda x: math.copysign(_INF, x)), 1, 1),
+    "cosh": (_math1(math.cosh), 1, 1),
+}
+for _n in ("acos", "asin", "atan", "cos", "sin", "tan", "tanh", "asinh", "acosh", "atanh"):
+    _REGISTRY[_n] = (_math1(getattr(math, _n)), 1, 1)
+_REGISTRY.update(datetimes.FUNCTIONS)
+_REGISTRY.update(jsonfuncs.FUNCTIONS)
+json_extract_quoted = jsonfuncs.json_extract_quoted
+CURRENT = datetimes.CURRENT
+
+AGGREGATE_NAMES = {"count", "sum", "avg", "total", "group_concat", "string_agg", "min", "max"}
+
+# sqlglot node class -> SQLite function name (arguments taken in the class's arg_types order)
+CLASS_NAMES = {
+    "Abs": "abs", "Lower": "lower", "Upper": "upper", "Length": "length", "Hex": "hex", "Unhex": "unhex",
+    "Typeof": "typeof", "Unicode": "unicode", "Sign": "sign", "Chr": "char", "Substring": "substr",
+    "Replace": "replace", "StrPosition": "instr", "Round": "round", "Least": "min", "Greatest": "max",
+    "Rand": "random", "CurrentVersion": "sqlite_version", "Concat": "concat", "ConcatWs": "concat_ws",
+    "Format": "printf", "Date": "date", "Ceil": "ceil", "Floor": "floor", "Exp": "exp", "Ln": "ln",
+    "Pow": "pow", "Sqrt": "sqrt", "Radians": "radians", "Degrees": "degrees", "Trunc": "trunc",
+    "Pi": "pi", "Sin": "sin", "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan",
+    "Atan2": "atan2", "Sinh": "sinh", "Cosh": "cosh", "Tanh": "tanh", "Asinh": "asinh", "Acosh": "acosh",
+    "Atanh": "atanh", "Soundex": "soundex", "JSONType": "json_type", "JSONArray": "json_array",
+    "JSONValid": "json_valid", "Count": "count", "Sum": "sum", "Avg": "avg", "Max": "max", "Min": "min",
+    "GroupConcat": "group_concat",
+}
+IGNORED_ARGS = frozenset()
+
+
+def lookup(name, nargs):
+    """(impl, needs_ctx, volatile) for the scalar function ``name`` called with nargs arguments."""
+    spec = _REGISTRY.get(name)
+    if spec is None:
+        if name in AGGREGATE_NAMES:
+            raise ProgrammingError("misuse of aggregate function %s()" % name)
+        raise ProgrammingError("no such function: %s" % name)
+    impl, lo, hi = spec[:3]
+    if not lo <= nargs <= hi:
+        raise ProgrammingError("wrong number of arguments to function %s()" % name)
+    return impl, (spec[3] if len(spec) > 3 else False), (spec[4] if len(spec) > 4 else False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# aggregates
+
+
+class _Count:
+    __slots__ = ("n",)
+
+    def __init__(self):
+        self.n = 0
+
+    def step(self, v, *_):
+        if v is not None:
+            self.n += 1
+
+    def result(self):
+        return self.n
+
+
+class _Sum:
+    """sum / total / avg: SQLite keeps an exact int sum and a float sum side by side."""
+    __slots__ = ("kind", "cnt", "isum", "rsum", "approx", "overflow")
+
+    def __init__(self, kind):
+        self.kind, self.cnt, self.isum, self.rsum, self.approx, self.overflow = kind, 0, 0, 0.0, False, False
+
+    def step(self, v, *_):
+        if v is None:
+            return
+        self.cnt += 1
+        if type(v) is int:
+            self.rsum += v
+            if not (self.approx or self.overflow):
+                s = self.isum + v
+                if INT_MIN <= s <= INT_MAX:
+                    self.isum = s
+                else:
+                    self.approx = self.overflow = True
+        else:
+            self.rsum += to_real(v)
+            self.approx = True
+
+    def result(self):
+        if self.kind == "total":
+            return self.rsum
+        if not self.cnt:
+            return None
+        if self.kind == "avg":
+            return self.rsum / self.cnt
+        if self.overflow:
+            raise DataError("integer overflow")
+        return self.rsum if self.approx else self.isum
+
+
+class _MinMax:
+    __slots__ = ("best", "want_max")
+
+    def __init__(self, want_max):
+        self.best, self.want_max = None, want_max
+
+    def step(self, v, *_):
+        if v is None:
+            return
+        b = self.best
+        if b is None:
+            self.best = v
+        elif self.want_max:
+            if V.compare(b, v) < 0:
+                self.best = v
+        elif V.compare(b, v) > 0:
+            self.best = v
+
+    def result(self):
+        return self.best
+
+
+class _GroupConcat:
+    __slots__ = ("parts",)
+
+    def __init__(self):
+        self.parts = None
+
+    def step(self, v, sep=","):
+        if v is None:
+            return
+        v = v if type(v) is str else to_text(v)
+        if self.parts is None:
+            self.parts = [v]
+        else:
+            self.parts.append("" if sep is None else sep if type(sep) is str else to_text(sep))
+            self.parts.append(v)
+
+    def result(self):
+        return None if self.parts is None else "".join(self.parts)
+
+
+class _Distinct:
+    __slots__ = ("inner", "seen")
+
+    def __init__(self, inner):
+        self.inner, self.seen = inner, set()
+
+    def step(self, v, *rest):
+        if v is None or v in self.seen:
+            return
+        self.seen.add(v)
+        self.inner.step(v, *rest)
+
+    def result(self):
+        return self.inner.result()
+
+
+def make_aggregate(name, distinct=False):
+    """An accumulator for aggregate ``name`` (count, sum, total, avg, min, max, group_concat)."""
+    n = name.lower()
+    if n == "count":
+        acc = _Count()
+    elif n in ("sum", "total", "avg"):
+        acc = _Sum(n)
+    elif n in ("min", "max"):
+        acc = _MinMax(n == "max")
+    elif n in ("group_concat", "groupconcat", "string_agg", "stringagg"):
+        acc = _GroupConcat()
+    else:
+        raise ProgrammingError("no such aggregate function: %s" % name)
+    return _Distinct(acc) if distinct else acc

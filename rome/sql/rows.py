@@ -1,0 +1,184 @@
+"""Row access for one table inside a transaction: encoding, index maintenance and constraints.
+
+A :class:`TableRows` turns SQL rows (tuples in the table's column order) into the keys of
+:mod:`rome.sql.keys` and back, and is the only place that writes them: every insert, update and delete
+goes through it, so index entries always match rows, and PRIMARY KEY, UNIQUE, NOT NULL, CHECK and
+FOREIGN KEY constraints are checked in one place. FOREIGN KEYs are enforced as PostgreSQL does (always
+on, checked as each row changes); ON DELETE CASCADE / SET NULL act on the child rows, found through an
+index on the child columns when there is one.
+
+Error messages are SQLite's ("UNIQUE constraint failed: t.a, t.b"), which oslo.db's filters parse.
+"""
+from rome.dbapi.exceptions import IntegrityError
+from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
+from rome.encoding.rowcode import decode_row, encode_row
+from rome.sql import keys
+from rome.sql.catalog import ROWID
+
+
+class TableRows:
+    def __init__(self, session, table):
+        self.session = session
+        self.txn = session.txn if session is not None else None
+        self.table = table
+        t = table
+        self.prefix = keys.rows_prefix(t.id)
+        self.end = prefix_end(self.prefix)
+        self.ids = [c.id for c in t.columns]
+        self.fills = [c.fill for c in t.columns]
+        self.width = len(t.columns)
+        self.contiguous = self.ids == list(range(self.width))
+        self.row_len = t.next_column_id
+        self.rowid = t.has_rowid
+        self.pk_idx = [] if self.rowid else [t.column_index(n) for n in t.primary_key]
+        self.index_info = [(ix, [t.column_index(n) for n in ix.columns], keys.index_prefix(t.id, ix.id))
+                           for ix in t.indexes]
+
+    # -- encoding -------------------------------------------------------------------------------
+    def decode(self, value):
+        vals = decode_row(value)
+        if self.contiguous and len(vals) == self.width:
+            return tuple(vals)
+        n = len(vals)
+        return tuple(vals[i] if i < n else f for i, f in zip(self.ids, self.fills))
+
+    def encode(self, row):
+        out = [None] * self.row_len
+        for i, v in zip(self.ids, row):
+            out[i] = v
+        return encode_row(out)
+
+    def pk_of(self, row):
+        return tuple([row[i] for i in self.pk_idx])
+
+    def key_of(self, row):
+        return self.prefix + encode_tuple([row[i] for i in self.pk_idx])
+
+    def pk_from_key(self, key):
+        return decode_tuple(key, len(self.prefix))
+
+    def index_key(self, info, row, pk_enc):
+        ix, idx, prefix = info
+        vals = [row[i] for i in idx]
+        k = prefix + encode_tuple(vals)
+        if not ix.unique or None in vals:
+            k += pk_enc
+        return k
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get(self, pk_values):
+        v = self.txn.get(self.prefix + encode_tuple(pk_values))
+        return None if v is None else self.decode(v)
+
+    def get_keys(self, row_keys):
+        """Rows for row keys (batched); missing ones are skipped. Yields (key, row)."""
+        for k, v in zip(row_keys, self.txn.get_many(row_keys)):
+            if v is not None:
+                yield k, self.decode(v)
+
+    def scan(self, start=None, end=None, reverse=False):
+        """(key, row) in primary-key order over [start, end) (default: the whole table)."""
+        decode = self.decode
+        for k, v in self.txn.scan(start or self.prefix, end or self.end, reverse):
+            yield k, decode(v)
+
+    # -- writes ---------------------------------------------------------------------------------
+    def insert(self, row):
+        """Insert a complete row (affinity already applied, defaults filled). Returns its key."""
+        t = self.table
+        self._check_not_null(row)
+        if self.rowid:
+            key = self.prefix + encode_value(self.session.next_rowid(t))
+        else:
+            key = self.key_of(row)
+            if self.txn.get(key) is not None:
+                raise IntegrityError("UNIQUE constraint failed: %s" % self._names(self.pk_idx))
+        pk_enc = key[len(self.prefix):]
+        writes = []
+        for info in self.index_info:
+            ik = self.index_key(info, row, pk_enc)
+            if info[0].unique and self.txn.get(ik) is not None:
+                raise IntegrityError("UNIQUE constraint failed: %s" % self._names(info[1]))
+            writes.append(ik)
+        self._check_row(row)
+        if t.foreign_keys:
+            self._check_parents(row, None)
+        txn = self.txn
+        txn.put(key, self.encode(row))
+        for ik in writes:
+            txn.put(ik, pk_enc)
+        return key
+
+    def update(self, key, old, new):
+        """Replace row old (at key) by new. Returns the new key."""
+        if old == new:
+            return key
+        self._check_not_null(new)
+        txn = self.txn
+        pk_enc = key[len(self.prefix):]
+        new_key = key
+        if not self.rowid and self.pk_of(old) != self.pk_of(new):
+            new_key = self.key_of(new)
+            if txn.get(new_key) is not None:
+                raise IntegrityError("UNIQUE constraint failed: %s" % self._names(self.pk_idx))
+        new_pk_enc = new_key[len(self.prefix):]
+        changes = []
+        for info in self.index_info:
+            ok, nk = self.index_key(info, old, pk_enc), self.index_key(info, new, new_pk_enc)
+            if ok != nk:
+                if info[0].unique and txn.get(nk) is not None:
+                    raise IntegrityError("UNIQUE constraint failed: %s" % self._names(info[1]))
+                changes.append((ok, nk))
+            elif new_key != key:
+                changes.append((ok, nk))
+        self._check_row(new)
+        if self.table.foreign_keys:
+            self._check_parents(new, old)
+        self.session.fk_on_parent_change(self.table, old, new)
+        if new_key != key:
+            txn.delete(key)
+        txn.put(new_key, self.encode(new))
+        for ok, nk in changes:
+            if ok != nk:
+                txn.delete(ok)
+            txn.put(nk, new_pk_enc)
+        return new_key
+
+    def delete(self, key, row):
+        self.session.fk_on_parent_change(self.table, row, None)
+        txn = self.txn
+        pk_enc = key[len(self.prefix):]
+        for info in self.index_info:
+            txn.delete(self.index_key(info, row, pk_enc))
+        txn.delete(key)
+
+    # -- constraints ----------------------------------------------------------------------------
+    def _names(self, idx):
+        t = self.table
+        return ", ".join("%s.%s" % (t.name, t.columns[i].name) for i in idx)
+
+    def _check_not_null(self, row):
+        for i, c in enumerate(self.table.columns):
+            if row[i] is None and not c.nullable:
+                raise IntegrityError("NOT NULL constraint failed: %s.%s" % (self.table.name, c.name))
+
+    def _check_row(self, row):
+        if self.table.checks:
+            for name, pred in self.session.check_predicates(self.table):
+                v = pred(row, None)
+                if v is not None and not v:
+                    raise IntegrityError("CHECK constraint failed: %s" % (name or self.table.name))
+
+    def _check_parents(self, new, old):
+        t = self.table
+        for fk in t.foreign_keys:
+            idx = [t.column_index(c) for c in fk.columns]
+            vals = tuple(new[i] for i in idx)
+            if None in vals:
+                continue
+            if old is not None and tuple(old[i] for i in idx) == vals:
+                continue
+            if fk.ref_table.lower() == t.name.lower() and tuple(new[t.column_index(c)] for c in fk.ref_columns) == vals:
+                continue  # a row that references itself
+            if not self.session.parent_exists(fk, vals):
+                raise IntegrityError("FOREIGN KEY constraint failed")

@@ -1,0 +1,607 @@
+"""SELECT: planning a query block into a pipeline of compiled steps, and running it.
+
+    FROM/JOIN   nested loops over the sources in FROM order; each table read through the access path
+                chosen for it (rome.sql.access), probed with the columns of the sources before it, so a
+                join on an indexed column is one lookup per outer row. A derived table, or a table with
+                no usable index on the join key, is read once and probed through a hash table.
+                Each WHERE/ON conjunct is checked at the first level where its columns exist.
+    GROUP BY    hash aggregation; aggregates and group keys become slots of a second scope.
+    SELECT      projection; DISTINCT keeps the first row of each distinct output.
+    ORDER BY    a sort, unless the first source's path already returns rows in that order; then
+                LIMIT/OFFSET stop the pipeline as soon as enough rows came out.
+
+Plans hold compiled closures and no transaction state: a plan is cached per SQL string and catalog
+version (rome.sql.session) and runs against any transaction through ``ctx``.
+"""
+import itertools
+
+from sqlglot import exp
+
+from rome.dbapi.exceptions import ProgrammingError
+from rome.sql.access import Access, choose, classify
+from rome.sql.expressions import compile_expr, expr_name
+from rome.sql.functions import make_aggregate
+from rome.sql.scope import Scope, Source
+from rome.sql.values import order_rows, truthy
+
+AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
+
+
+def is_aggregate(node):
+    if isinstance(node, (exp.Min, exp.Max)) and node.expressions:
+        return False  # min(a, b): SQLite's scalar form
+    return isinstance(node, AGGREGATES) or (isinstance(node, exp.Anonymous) and node.name.lower() == "total")
+
+
+def find_aggregates(node):
+    """Aggregate calls in node, not descending into subqueries."""
+    out = []
+
+    def walk(n):
+        if isinstance(n, (exp.Select, exp.Subquery, exp.SetOperation)):
+            return
+        if is_aggregate(n):
+            out.append(n)
+            return
+        for child in n.iter_expressions():
+            walk(child)
+    walk(node)
+    return out
+
+
+def conjuncts(node):
+    if node is None:
+        return []
+    if isinstance(node, exp.Paren):
+        return conjuncts(node.this)
+    if isinstance(node, exp.And):
+        return conjuncts(node.this) + conjuncts(node.expression)
+    return [node]
+
+
+def columns_in(node):
+    """Column references in node, including those inside subqueries (they may be correlated)."""
+    return [c for c in node.find_all(exp.Column) if not isinstance(c.this, exp.Star)]
+
+
+def has_subquery(node):
+    return any(True for _ in node.find_all(exp.Select))
+
+
+class Plan:
+    """A runnable query: ``columns`` (output names) and ``run(ctx)`` yielding tuples."""
+    columns = ()
+
+    def explain(self, depth=0):
+        return []
+
+
+class Level:
+    """One FROM source in the nested loop."""
+
+    def __init__(self, source, kind):
+        self.source = source      # scope.Source
+        self.kind = kind          # "inner" or "left"
+        self.conds = []           # conjunct nodes checked when the row is joined
+        self.post = []            # WHERE conjuncts for a LEFT level: checked after null-extension
+        self.access = None
+        self.derived = None
+        self.hash_key = None      # (column position in source, compiled probe) for hash joins
+        self.filter = None
+        self.post_filter = None
+        self.describe = ""
+
+
+class SelectPlan(Plan):
+    def __init__(self, planner, node, outer):
+        self.planner = planner
+        self.node = node
+        self.scope = Scope(outer=outer, planner=planner)
+        self.levels = []
+        self.sort = None
+        self.ordered_by_path = False
+        self._build()
+
+    # -- planning -------------------------------------------------------------------------------
+    def _build(self):
+        node, scope, planner = self.node, self.scope, self.planner
+        if node.args.get("with_"):
+            raise ProgrammingError("WITH (common table expressions) is not supported")
+        frm = node.args.get("from_")
+        joins = node.args.get("joins") or []
+        if frm is not None:
+            self._add_source(frm.this, "inner")
+            for j in joins:
+                side = (j.side or "").upper()
+                kind = "left" if side == "LEFT" else "inner"
+                if side in ("RIGHT", "FULL"):
+                    raise ProgrammingError("%s JOIN is not supported" % side)
+                lvl = self._add_source(j.this, kind)
+                if j.args.get("using"):
+                    for ident in j.args["using"]:
+                        prev = self._find_earlier(ident.name, len(self.levels) - 1)
+                        lvl.conds.append(exp.EQ(this=exp.column(ident.name, table=prev),
+                                                expression=exp.column(ident.name, table=lvl.source.alias)))
+                lvl.conds.extend(conjuncts(j.args.get("on")))
+        self.items, self.columns = self._expand_select()
+        where = conjuncts(node.args["where"].this) if node.args.get("where") else []
+        self._place(where)
+        self.aggs = []
+        group = node.args.get("group")
+        having = node.args.get("having")
+        order = node.args.get("order")
+        for e in self.items:
+            self.aggs += find_aggregates(e)
+        if having is not None:
+            self.aggs += find_aggregates(having.this)
+        if order is not None:
+            for o in order.expressions:
+                self.aggs += find_aggregates(o.this)
+        self.grouped = bool(self.aggs) or group is not None
+        scope.aliases = {}
+        for item in node.expressions:
+            if isinstance(item, exp.Alias):
+                scope.aliases[item.alias.lower()] = item.this
+        order_cols = self._order_columns(order) if (order is not None and not self.grouped) else None
+        self._plan_levels(order_cols)
+        self._plan_output(group, having, order)
+        self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
+        self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
+        self.distinct = bool(node.args.get("distinct"))
+
+    def _find_earlier(self, name, upto):
+        for lvl in self.levels[:upto]:
+            if lvl.source.find(name) is not None:
+                return lvl.source.alias
+        raise ProgrammingError("cannot join using column %s" % name)
+
+    def _add_source(self, src, kind):
+        scope, planner = self.scope, self.planner
+        if isinstance(src, exp.Table) and not isinstance(src.this, exp.Anonymous):
+            table = planner.table(src.name)
+            alias = src.alias_or_name
+            source = Source(alias, [c.name for c in table.columns], scope.width, table)
+        elif isinstance(src, exp.Subquery):
+            sub = planner.plan_query(src.this, None)
+            alias = src.alias_or_name or "subquery_%d" % len(self.levels)
+            source = Source(alias, list(sub.columns), scope.width)
+        else:
+            raise ProgrammingError("unsupported FROM item: %s" % src.sql(dialect="sqlite"))
+        scope.add_source(source)
+        lvl = Level(source, kind)
+        if source.table is None:
+            lvl.derived = sub
+        self.levels.append(lvl)
+        return lvl
+
+    def _expand_select(self):
+        items, names = [], []
+        for e in self.node.expressions:
+            star = e if isinstance(e, exp.Star) else (e.this if isinstance(e, exp.Column) and isinstance(e.this, exp.Star) else None)
+            if star is not None:
+                table = e.table if isinstance(e, exp.Column) else None
+                srcs = [self.scope.source(table)] if table else [lv.source for lv in self.levels]
+                if table and srcs[0] is None:
+                    raise ProgrammingError("no such table: %s" % table)
+                if not srcs:
+                    raise ProgrammingError("no tables specified")
+                for s in srcs:
+                    for c in s.columns:
+                        items.append(exp.column(c, table=s.alias, quoted=True))
+                        names.append(c)
+                continue
+            items.append(e.this if isinstance(e, exp.Alias) else e)
+            names.append(expr_name(e))
+        return items, names
+
+    def _level_of(self, node):
+        """Index of the last level a node's columns need (-1: none / only outer)."""
+        last = -1
+        for c in columns_in(node):
+            try:
+                pos = self.scope.resolve(c)
+            except ProgrammingError:
+                pos = None  # an unqualified name inside a subquery, resolved there
+            if pos is None:
+                continue
+            for i, lvl in enumerate(self.levels):
+                s = lvl.source
+                if s.offset <= pos < s.offset + len(s.columns):
+                    last = max(last, i)
+        return last
+
+    def _place(self, where):
+        self.pre = []   # conjuncts that need no source: checked once per row of the first level
+        for c in where:
+            i = self._level_of(c)
+            if i < 0:
+                self.pre.append(c)
+                continue
+            lvl = self.levels[i]
+            # A WHERE conjunct on a LEFT level must see the null-extended row; when an earlier-level
+            # row exists, any LEFT level >= i would also need post-checking, handled by placing at i.
+            if lvl.kind == "left" or any(lv.kind == "left" for lv in self.levels[:i + 1][1:]):
+                (lvl.post if lvl.kind == "left" else lvl.conds).append(c)
+            else:
+                lvl.conds.append(c)
+        # ON conjuncts that only mention earlier levels stay at their own level (they gate the join).
+
+    def _order_columns(self, order):
+        """[(position in the first source, desc)] if ORDER BY is only plain columns of the first source."""
+        if not self.levels or self.levels[0].source.table is None:
+            return None
+        first = self.levels[0].source
+        out = []
+        for o in order.expressions:
+            e = o.this
+            if isinstance(e, exp.Column) and not e.table and e.name.lower() in self.scope.aliases:
+                e = self.scope.aliases[e.name.lower()]
+            if not isinstance(e, exp.Column):
+                return None
+            pos = self.scope.resolve(e)
+            if pos is None or not first.offset <= pos < first.offset + len(first.columns):
+                return None
+            desc = bool(o.args.get("desc"))
+            nulls_first = o.args.get("nulls_first")
+            if nulls_first is not None and bool(nulls_first) == desc:
+                return None  # explicit NULLS placement opposite to the index order
+            out.append((pos - first.offset, desc))
+        return out
+
+    def _needed(self, source):
+        if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+               for e in self.node.expressions):
+            return None
+        names = {c.name.lower() for c in columns_in(self.node)}
+        return {i for i, c in enumerate(source.columns) if c.lower() in names}
+
+    def _plan_levels(self, order_cols):
+        scope, planner = self.scope, self.planner
+        for i, lvl in enumerate(self.levels):
+            s = lvl.source
+            lo, hi = s.offset, s.offset + len(s.columns)
+
+            def table_col(node, lo=lo, hi=hi):
+                pos = scope.resolve(node)
+                return pos - lo if pos is not None and lo <= pos < hi else None
+
+            def is_const(node, lo=lo):
+                if has_subquery(node) or find_aggregates(node):
+                    return False
+                for c in columns_in(node):
+                    try:
+                        pos = scope.resolve(c)
+                    except ProgrammingError:
+                        return False
+                    if pos is not None and pos >= lo:
+                        return False
+                return True
+            bounds = [b for b in (classify(c, table_col, is_const) for c in lvl.conds) if b is not None]
+            compile_const = lambda n: compile_expr(n, scope)  # noqa: E731 - probes read earlier levels
+            if s.table is not None:
+                rows = planner.layout(s.table)
+                path = choose(s.table, rows, bounds, order_cols if i == 0 else None, self._needed(s))
+                if i == 0 and order_cols and path.ordered:
+                    self.ordered_by_path = True
+                eqs = [b for b in bounds if b.op is exp.EQ]
+                if path.kind == "scan" and i > 0 and eqs:
+                    b = eqs[0]
+                    lvl.hash_key = (b.col, compile_const(b.value))
+                    rest = [c for c in lvl.conds if c is not b.node]
+                    lvl.describe = "SCAN %s (HASH JOIN ON %s)" % (s.alias, s.columns[b.col])
+                    lvl.access = Access(rows, path, compile_const)
+                else:
+                    lvl.access = Access(rows, path, compile_const)
+                    lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias), s.columns)
+                    used = {id(n) for n in path.used}
+                    rest = [c for c in lvl.conds if id(c) not in used]
+            else:
+                eqs = [b for b in bounds if b.op is exp.EQ]
+                rest = lvl.conds
+                if eqs:
+                    b = eqs[0]
+                    lvl.hash_key = (b.col, compile_const(b.value))
+                    rest = [c for c in lvl.conds if c is not b.node]
+                lvl.describe = "SCAN SUBQUERY %s%s" % (s.alias, " (HASH JOIN ON %s)" % s.columns[lvl.hash_key[0]] if lvl.hash_key else "")
+            lvl.filter = planner.compile_predicate(rest, scope)
+            lvl.post_filter = planner.compile_predicate(lvl.post, scope)
+        self.pre_filter = planner.compile_predicate(self.pre, scope)
+
+    def _plan_output(self, group, having, order):
+        scope, planner = self.scope, self.planner
+        if self.grouped:
+            gscope = Scope(scope.sources, outer=scope.outer, planner=planner)
+            gscope.outer_refs = scope.outer_refs
+            gscope._outer_names = scope._outer_names
+            gscope.aliases = scope.aliases
+            keys = []
+            if group is not None:
+                for g in group.expressions:
+                    if isinstance(g, exp.Literal) and not g.is_string:
+                        g = self.items[int(g.this) - 1]
+                    elif isinstance(g, exp.Column) and not g.table and scope.resolve(g) is None \
+                            and g.name.lower() in scope.aliases:
+                        g = scope.aliases[g.name.lower()]
+                    keys.append(g)
+            self.group_keys = [compile_expr(k, scope) for k in keys]
+            for k in keys:
+                gscope.slots.setdefault(k, gscope.width + len(gscope.slots))
+            self.agg_specs = []
+            seen = {}
+            for a in self.aggs:
+                if a in seen:
+                    continue
+                seen[a] = True
+                gscope.slots[a] = gscope.width + len(gscope.slots)
+                self.agg_specs.append(self._agg_spec(a))
+            out_scope = gscope
+            self.having = planner.compile_predicate(conjuncts(having.this), gscope) if having is not None else None
+        else:
+            out_scope = scope
+            self.having = None
+        self.out_scope = out_scope
+        self.project = [compile_expr(e, out_scope) for e in self.items]
+        self.sort = None
+        if order is not None and not self.ordered_by_path:
+            keys = []
+            for o in order.expressions:
+                keys.append((self._order_key(o.this, out_scope), bool(o.args.get("desc")), o.args.get("nulls_first")))
+            self.sort = keys
+
+    def _order_key(self, e, out_scope):
+        """ORDER BY term: a position, an output alias, or an expression over the sources.
+        Returns ('out', i) to sort on output column i, or ('row', fn)."""
+        if isinstance(e, exp.Literal) and not e.is_string:
+            i = int(e.this) - 1
+            if not 0 <= i < len(self.items):
+                raise ProgrammingError("ORDER BY term out of range: %s" % e.this)
+            return ("out", i)
+        if isinstance(e, exp.Column) and not e.table:
+            for i, item in enumerate(self.node.expressions):
+                if isinstance(item, exp.Alias) and item.alias.lower() == e.name.lower():
+                    return ("out", self._item_index(item))
+        for i, item in enumerate(self.items):
+            if item == e:
+                return ("out", i)
+        return ("row", compile_expr(e, out_scope))
+
+    def _item_index(self, item):
+        target = item.this
+        for i, it in enumerate(self.items):
+            if it is target:
+                return i
+        return 0
+
+    def _agg_spec(self, a):
+        name = "total" if isinstance(a, exp.Anonymous) else a.key.lower()
+        arg = a.this
+        distinct = False
+        sep = None
+        if isinstance(a, exp.Anonymous):
+            arg = a.expressions[0] if a.expressions else None
+        if isinstance(arg, exp.Distinct):
+            distinct = True
+            arg = arg.expressions[0]
+        if isinstance(a, exp.GroupConcat):
+            sep = a.args.get("separator")
+            if isinstance(arg, exp.Order):
+                arg = arg.this
+        if isinstance(arg, exp.Star) or (name == "count" and arg is None):
+            fn = None
+        else:
+            fn = compile_expr(arg, self.scope)
+        sep_fn = compile_expr(sep, self.scope) if sep is not None else None
+        return name, distinct, fn, sep_fn
+
+    # -- running ----------------------------------------------------------------------------------
+    def source_rows(self, ctx):
+        """The joined rows (tuples over all sources) that pass WHERE."""
+        levels = self.levels
+        pre = self.pre_filter
+        if not levels:
+            if pre is None or pre((), ctx):
+                yield ()
+            return
+        if pre is not None and not pre((), ctx):
+            return
+        yield from self._level(0, (), ctx)
+
+    def _probe(self, lvl, left, ctx):
+        if lvl.derived is not None:
+            rows = ctx.cache.get(id(lvl))
+            if rows is None:
+                rows = ctx.cache[id(lvl)] = list(lvl.derived.run(ctx))
+                if lvl.hash_key is not None:
+                    idx = {}
+                    col = lvl.hash_key[0]
+                    for r in rows:
+                        if r[col] is not None:
+                            idx.setdefault(r[col], []).append(r)
+                    ctx.cache[id(lvl)] = rows = idx
+            if lvl.hash_key is not None:
+                return rows.get(lvl.hash_key[1](left, ctx), ())
+            return rows
+        if lvl.hash_key is not None:
+            idx = ctx.cache.get(id(lvl))
+            if idx is None:
+                idx = {}
+                col = lvl.hash_key[0]
+                for _k, r in lvl.access.scan((), ctx):
+                    if r[col] is not None:
+                        idx.setdefault(r[col], []).append(r)
+                ctx.cache[id(lvl)] = idx
+            return idx.get(lvl.hash_key[1](left, ctx), ())
+        return (r for _k, r in lvl.access.scan(left, ctx))
+
+    def _level(self, i, left, ctx):
+        lvl = self.levels[i]
+        last = i == len(self.levels) - 1
+        flt, post = lvl.filter, lvl.post_filter
+        matched = False
+        for r in self._probe(lvl, left, ctx):
+            row = left + r
+            if flt is not None and not flt(row, ctx):
+                continue
+            matched = True
+            if post is not None and not post(row, ctx):
+                continue
+            if last:
+                yield row
+            else:
+                yield from self._level(i + 1, row, ctx)
+        if not matched and lvl.kind == "left":
+            row = left + (None,) * len(lvl.source.columns)
+            if post is None or post(row, ctx):
+                if last:
+                    yield row
+                else:
+                    yield from self._level(i + 1, row, ctx)
+
+    def _grouped_rows(self, ctx):
+        groups = {}
+        keys = self.group_keys
+        specs = self.agg_specs
+        for row in self.source_rows(ctx):
+            k = tuple([f(row, ctx) for f in keys])
+            g = groups.get(k)
+            if g is None:
+                g = groups[k] = [row, [make_aggregate(n, d) for n, d, _f, _s in specs]]
+            else:
+                g[0] = row
+            for (name, _d, fn, sep), acc in zip(specs, g[1]):
+                if fn is None:
+                    acc.step(1)
+                elif sep is not None:
+                    acc.step(fn(row, ctx), sep(row, ctx))
+                else:
+                    acc.step(fn(row, ctx))
+        if not groups and not keys:
+            groups[()] = [(None,) * self.scope.width, [make_aggregate(n, d) for n, d, _f, _s in specs]]
+        for k, (row, accs) in groups.items():
+            yield row + k + tuple(a.result() for a in accs)
+
+    def run(self, ctx):
+        rows = self._grouped_rows(ctx) if self.grouped else self.source_rows(ctx)
+        if self.having is not None:
+            having = self.having
+            rows = (r for r in rows if having(r, ctx))
+        project = self.project
+        limit = self.limit(None, ctx) if self.limit is not None else None
+        offset = self.offset(None, ctx) if self.offset is not None else 0
+        limit = None if limit is None or limit < 0 else int(limit)
+        offset = 0 if offset is None or offset < 0 else int(offset)
+        if self.sort is None and not self.distinct:
+            out = (tuple([f(r, ctx) for f in project]) for r in rows)
+        elif self.sort is None:
+            out = _distinct(tuple([f(r, ctx) for f in project]) for r in rows)
+        else:
+            decorated = []
+            row_keys = [(i, k[1]) for i, (k, _d, _n) in enumerate(self.sort) if k[0] == "row"]
+            seen = set() if self.distinct else None
+            for r in rows:
+                o = tuple([f(r, ctx) for f in project])
+                if seen is not None:
+                    if o in seen:
+                        continue
+                    seen.add(o)
+                extra = tuple(f(r, ctx) for _i, f in row_keys)
+                decorated.append((o, extra))
+            keys = []
+            j = 0
+            for kind_val, desc, nulls_first in self.sort:
+                if kind_val[0] == "out":
+                    keys.append(((lambda d, i=kind_val[1]: d[0][i]), desc, nulls_first))
+                else:
+                    keys.append(((lambda d, i=j: d[1][i]), desc, nulls_first))
+                    j += 1
+            out = (d[0] for d in order_rows(decorated, keys))
+        if offset or limit is not None:
+            out = itertools.islice(out, offset, None if limit is None else offset + limit)
+        return out
+
+    def explain(self, depth=0):
+        pad = "  " * depth
+        lines = []
+        for lvl in self.levels:
+            lines.append(pad + ("LEFT JOIN " if lvl.kind == "left" else "") + lvl.describe)
+            if lvl.derived is not None:
+                lines += lvl.derived.explain(depth + 1)
+        if not self.levels:
+            lines.append(pad + "SCAN CONSTANT ROW")
+        if self.grouped:
+            lines.append(pad + "AGGREGATE" + (" BY %d KEYS" % len(self.group_keys) if self.group_keys else ""))
+        if self.distinct:
+            lines.append(pad + "DISTINCT")
+        if self.sort is not None:
+            lines.append(pad + "USE TEMP B-TREE FOR ORDER BY")
+        elif self.ordered_by_path:
+            lines.append(pad + "ORDER BY FROM INDEX (no sort)")
+        if self.limit is not None:
+            lines.append(pad + "LIMIT")
+        return lines
+
+
+def _distinct(rows):
+    seen = set()
+    for r in rows:
+        if r not in seen:
+            seen.add(r)
+            yield r
+
+
+class CompoundPlan(Plan):
+    """UNION [ALL] / INTERSECT / EXCEPT of two queries, then ORDER BY / LIMIT on the result."""
+
+    def __init__(self, planner, node, outer):
+        self.left = planner.plan_query(node.this, outer)
+        self.right = planner.plan_query(node.expression, outer)
+        if len(self.left.columns) != len(self.right.columns):
+            raise ProgrammingError("SELECTs to the left and right of %s do not have the same number of "
+                                   "result columns" % node.key.upper())
+        self.columns = self.left.columns
+        self.op = node.key
+        self.all = not node.args.get("distinct", True)
+        order = node.args.get("order")
+        self.sort = None
+        if order is not None:
+            self.sort = []
+            for o in order.expressions:
+                e = o.this
+                if isinstance(e, exp.Literal) and not e.is_string:
+                    i = int(e.this) - 1
+                else:
+                    names = [c.lower() for c in self.columns]
+                    name = e.name.lower() if isinstance(e, exp.Column) else e.sql().lower()
+                    if name not in names:
+                        raise ProgrammingError("ORDER BY term does not match any column in the result set")
+                    i = names.index(name)
+                self.sort.append((i, bool(o.args.get("desc")), o.args.get("nulls_first")))
+        self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
+        self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
+
+    def run(self, ctx):
+        left, right = self.left.run(ctx), self.right.run(ctx)
+        if self.op == "union":
+            rows = itertools.chain(left, right)
+            if not self.all:
+                rows = _distinct(rows)
+        elif self.op == "intersect":
+            r = set(right)
+            rows = _distinct(x for x in left if x in r)
+        else:
+            r = set(right)
+            rows = _distinct(x for x in left if x not in r)
+        if self.sort:
+            rows = order_rows(list(rows), [((lambda t, i=i: t[i]), d, n) for i, d, n in self.sort])
+        limit = self.limit(None, ctx) if self.limit is not None else None
+        offset = self.offset(None, ctx) if self.offset is not None else 0
+        limit = None if limit is None or limit < 0 else int(limit)
+        offset = 0 if offset is None or offset < 0 else int(offset)
+        if offset or limit is not None:
+            rows = itertools.islice(rows, offset, None if limit is None else offset + limit)
+        return rows
+
+    def explain(self, depth=0):
+        pad = "  " * depth
+        return ([pad + "COMPOUND %s%s" % (self.op.upper(), " ALL" if self.all else "")]
+                + self.left.explain(depth + 1) + self.right.explain(depth + 1))

@@ -1,0 +1,322 @@
+"""A session: one connection's transaction, catalog view and statement dispatch.
+
+Every statement runs inside a transaction (begun implicitly, as PEP 249 wants) and inside an implicit
+savepoint: if it fails, its writes and catalog changes are undone and the transaction goes on as before
+the statement (statement atomicity). SAVEPOINT / ROLLBACK TO / RELEASE map to the transaction's undo log.
+
+The catalog is read at the start of each transaction (one key, recorded as a read, so DDL committed by
+someone else makes this transaction's commit fail rather than write with a stale schema); parsed
+catalogs are shared per store and reused while the key's bytes are unchanged. Plans are cached on the
+catalog object, keyed by SQL text: a new catalog version starts with an empty plan cache.
+"""
+import datetime
+import decimal
+import threading
+
+from sqlglot import exp
+
+from rome.dbapi.exceptions import (ConflictError, DatabaseError, InterfaceError, InternalError,
+                                   NotSupportedError, OperationalError, ProgrammingError)
+from rome.sql import ddl, dml, foreign_keys, keys
+from rome.sql.catalog import Catalog
+from rome.sql.parse import Control, parse
+from rome.sql.planner import Planner
+from rome.sql.rows import TableRows
+from rome.storage.base import Conflict, StoreError
+from rome.storage.transaction import Transaction
+
+QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+_catalog_lock = threading.Lock()
+
+
+class Result:
+    __slots__ = ("columns", "rows", "rowcount", "lastrowid")
+
+    def __init__(self, columns=None, rows=None, rowcount=-1, lastrowid=None):
+        self.columns, self.rows, self.rowcount, self.lastrowid = columns, rows, rowcount, lastrowid
+
+
+class Ctx:
+    """What a running plan needs: the session (transaction, rows), parameters, the statement's clock,
+    and a per-statement cache (uncorrelated subquery results, hash-join tables)."""
+    __slots__ = ("session", "params", "now", "cache")
+
+    def __init__(self, session, params, now=None, cache=None):
+        self.session = session
+        self.params = params
+        self.now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        self.cache = {} if cache is None else cache
+
+    def child(self, params):
+        return Ctx(self.session, params, self.now, self.cache)
+
+
+def adapt(v):
+    """A Python parameter value as one of SQLite's storage classes (sqlite3's default adapters)."""
+    t = type(v)
+    if v is None or t is int or t is str or t is float or t is bytes:
+        return v
+    if t is bool:
+        return int(v)
+    if isinstance(v, datetime.datetime):
+        return v.isoformat(" ")
+    if isinstance(v, (datetime.date, datetime.time)):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        return int(v) if v == v.to_integral_value() and abs(v) < 2 ** 63 else float(v)
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return str(v)
+    raise InterfaceError("Error binding parameter: type %s is not supported" % t.__name__)
+
+
+def bind(params, n):
+    if params is None or params == ():
+        if n:
+            raise ProgrammingError("Incorrect number of bindings supplied. The current statement uses %d, "
+                                   "and there are 0 supplied." % n)
+        return {}
+    if isinstance(params, dict):
+        return {k: adapt(v) for k, v in params.items()}
+    if len(params) != n:
+        raise ProgrammingError("Incorrect number of bindings supplied. The current statement uses %d, "
+                               "and there are %d supplied." % (n, len(params)))
+    return {"p%d" % (i + 1): adapt(v) for i, v in enumerate(params)}
+
+
+class Session:
+    def __init__(self, store):
+        self.store = store
+        self.txn = None
+        self.catalog = None
+        self.autocommit = False
+        self.savepoints = []      # (name, undo token, catalog)
+        self._rows = {}
+        self._sequences = _sequences(store)
+
+    # -- transactions ---------------------------------------------------------------------------
+    def begin(self):
+        self.txn = Transaction(self.store)
+        self._rows = {}
+        self.savepoints = []
+        try:
+            data = self.txn.get(keys.CATALOG)
+        except StoreError as e:
+            self.txn = None
+            raise OperationalError("store unavailable: %s" % e) from None
+        self.catalog = _shared_catalog(self.store, data)
+
+    def commit(self):
+        txn, self.txn = self.txn, None
+        self.savepoints = []
+        if txn is None:
+            return
+        try:
+            txn.commit()
+        except Conflict as e:
+            raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
+        except StoreError as e:
+            raise OperationalError("store unavailable: %s" % e) from None
+
+    def rollback(self):
+        txn, self.txn = self.txn, None
+        self.savepoints = []
+        if txn is not None:
+            txn.rollback()
+
+    @property
+    def in_transaction(self):
+        return self.txn is not None
+
+    # -- what plans and writers ask of the session ------------------------------------------------
+    def rows(self, table):
+        r = self._rows.get(table.id)
+        if r is None or r.table is not table:
+            r = self._rows[table.id] = TableRows(self, table)
+        return r
+
+    def planner(self):
+        cat = self.catalog
+        p = cat.__dict__.get("_planner")
+        if p is None:
+            p = cat.__dict__["_planner"] = Planner(cat)
+        return p
+
+    def set_catalog(self, catalog):
+        """Install a changed catalog in this transaction (DDL)."""
+        catalog.version += 1
+        self.txn.put(keys.CATALOG, catalog.to_bytes())
+        self.catalog = catalog
+        self._rows = {}
+
+    def check_predicates(self, table):
+        return self.planner().check_predicates(table)
+
+    def parent_exists(self, fk, values):
+        return foreign_keys.parent_exists(self, fk, values)
+
+    def fk_on_parent_change(self, table, old, new):
+        if self.planner().referrers(table):
+            foreign_keys.on_parent_change(self, table, old, new)
+
+    def next_id(self, table, at_least=0):
+        return self._sequences.next(table.id, at_least)
+
+    def next_rowid(self, table):
+        return self._sequences.next(table.id, 0)
+
+    def saw_id(self, table, value):
+        self._sequences.saw(table.id, value)
+
+    # -- statements -----------------------------------------------------------------------------
+    def execute(self, sql, params=None):
+        stmt, n = parse(sql)
+        if isinstance(stmt, Control):
+            return self._control(stmt, params)
+        values = bind(params, n)
+        if self.txn is None:
+            self.begin()
+        ctx = Ctx(self, values)
+        txn = self.txn
+        try:
+            if isinstance(stmt, QUERIES):
+                plan = self.planner().query(sql, stmt)
+                result = Result(plan.columns, list(plan.run(ctx)))
+            else:
+                token, catalog = txn.savepoint(), self.catalog
+                try:
+                    result = self._write(sql, stmt, ctx)
+                except BaseException:
+                    txn.rollback_to(token)
+                    if self.catalog is not catalog:
+                        self.catalog = catalog
+                        self._rows = {}
+                    raise
+        except DatabaseError:
+            raise
+        except StoreError as e:
+            raise OperationalError("store unavailable: %s" % e) from None
+        except RecursionError:
+            raise OperationalError("statement too deeply nested") from None
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
+                ZeroDivisionError) as e:
+            raise InternalError("%s: %s" % (type(e).__name__, e)) from e
+        if self.autocommit and not self.savepoints:
+            self.commit()
+        return result
+
+    def executemany(self, sql, seq):
+        total = 0
+        last = None
+        for params in seq:
+            r = self.execute(sql, params)
+            if r.rowcount > 0:
+                total += r.rowcount
+            last = r
+        if last is not None:
+            last.rowcount = total
+        return last or Result(rowcount=0)
+
+    def _write(self, sql, stmt, ctx):
+        if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete)):
+            return dml.execute(self, sql, stmt, ctx)
+        if isinstance(stmt, (exp.Create, exp.Drop, exp.Alter)):
+            ddl.execute(self, stmt, sql)
+            return Result(rowcount=-1)
+        if isinstance(stmt, exp.Pragma):
+            return Result(rowcount=-1)
+        raise NotSupportedError("unsupported statement: %s" % sql.strip()[:80])
+
+    def _control(self, c, params):
+        k = c.kind
+        if k == "begin":
+            if self.txn is None:
+                self.begin()
+        elif k == "commit":
+            self.commit()
+        elif k == "rollback":
+            self.rollback()
+        elif k == "savepoint":
+            if self.txn is None:
+                self.begin()
+            self.savepoints.append((c.name.lower(), self.txn.savepoint(), self.catalog))
+        elif k in ("rollback_to", "release"):
+            names = [s[0] for s in self.savepoints]
+            if c.name.lower() not in names:
+                raise OperationalError("no such savepoint: %s" % c.name)
+            i = len(names) - 1 - names[::-1].index(c.name.lower())
+            if k == "rollback_to":
+                _name, token, catalog = self.savepoints[i]
+                self.txn.rollback_to(token)
+                if catalog is not self.catalog:
+                    self.catalog = catalog
+                    self._rows = {}
+                del self.savepoints[i + 1:]
+            else:
+                del self.savepoints[i:]
+                if self.autocommit and not self.savepoints:
+                    self.commit()
+        elif k == "explain":
+            stmt, n = parse(c.rest)
+            if self.txn is None:
+                self.begin()
+            if not isinstance(stmt, QUERIES):
+                raise NotSupportedError("EXPLAIN supports queries only")
+            plan = self.planner().query(c.rest, stmt)
+            return Result(("plan",), [(line,) for line in plan.explain()])
+        return Result(rowcount=-1)
+
+
+def _shared_catalog(store, data):
+    """The parsed catalog for these bytes, shared by every session of the store."""
+    cached = getattr(store, "_rome_catalog", None)
+    if cached is not None and cached[0] == data:
+        return cached[1]
+    cat = Catalog() if data is None else Catalog.from_bytes(data)
+    with _catalog_lock:
+        store._rome_catalog = (data, cat)
+    return cat
+
+
+class _Sequences:
+    """AUTOINCREMENT values, taken from the store's counters in blocks (as PostgreSQL's sequence
+    caches do): a value is never handed out twice, values of rolled-back inserts are not reused.
+    Explicitly inserted integer keys raise this process's floor (SQLite's max(rowid)+1 rule); a value
+    another process inserted explicitly is skipped by the insert itself, which finds the key taken."""
+
+    def __init__(self, store):
+        self.store = store
+        self.block = getattr(store, "sequence_block", 1)
+        self.lock = threading.Lock()
+        self.ranges = {}   # table id -> [next, limit)
+        self.floor = {}    # table id -> lowest value still allowed
+
+    def next(self, table_id, at_least=0):
+        with self.lock:
+            at_least = max(at_least, self.floor.get(table_id, 0))
+            r = self.ranges.get(table_id)
+            if r is not None and r[0] < at_least < r[1]:
+                r[0] = at_least
+            if r is None or r[0] >= r[1] or r[0] < at_least:
+                first = self.store.allocate(keys.sequence_key(table_id), self.block, at_least)
+                r = self.ranges[table_id] = [first, first + self.block]
+            v = r[0]
+            r[0] += 1
+            return v
+
+    def saw(self, table_id, value):
+        """An explicit value was inserted: later generated values must be above it."""
+        if type(value) is int and value >= self.floor.get(table_id, 0):
+            self.floor[table_id] = value + 1
+
+
+def _sequences(store):
+    s = getattr(store, "_rome_sequences", None)
+    if s is None:
+        s = store._rome_sequences = _Sequences(store)
+    return s

@@ -1,0 +1,645 @@
+"""SQL values with SQLite's semantics.
+
+Values are SQLite's storage classes only: ``None`` (NULL), ``int`` (signed 64-bit), ``float``, ``str``
+and ``bytes``; booleans are the ints 0 and 1. This module holds the rules every layer shares: ordering
+(NULL < numbers < text < blob, ints and floats compared numerically), SQLite's text/number conversions
+(``sqlite3AtoF``, ``%!.15g``), column affinity on store, CAST, and truth values.
+"""
+import datetime
+import decimal
+import math
+import re
+
+from rome.dbapi.exceptions import DataError, ProgrammingError
+from rome.sql.catalog import affinity as type_affinity
+
+INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1
+_NONE = type(None)
+_RANK = {_NONE: 0, int: 1, float: 1, bool: 1, str: 2, bytes: 3}
+_INF = float("inf")
+
+# ---------------------------------------------------------------------------------------------------
+# ordering
+
+
+def sort_key(v):
+    """Key ordering values as SQLite does: NULL < numbers (int/float numerically) < text < blob."""
+    return (_RANK[type(v)], v)
+
+
+_FOLD = {c: c + 32 for c in range(65, 91)}
+
+
+def fold_nocase(v):
+    """SQLite's NOCASE collation applied to a value (ASCII letters only are folded)."""
+    return v.translate(_FOLD) if type(v) is str else v
+
+
+_LAST = {**_RANK, _NONE: 4}
+
+
+def _key_function(desc, nulls_first, collation):
+    c = (collation or "BINARY").upper()
+    if c not in ("BINARY", "NOCASE", "RTRIM"):
+        raise ProgrammingError("no such collation sequence: %s" % collation)
+    flip = nulls_first is not None and bool(nulls_first) == bool(desc)   # NULLs away from SQLite's default
+    rank = _LAST if flip else _RANK
+    if c == "NOCASE":
+        return lambda v: (rank[type(v)], v.translate(_FOLD) if type(v) is str else v)
+    if c == "RTRIM":
+        return lambda v: (rank[type(v)], v.rstrip(" ") if type(v) is str else v)
+    return sort_key if not flip else (lambda v: (rank[type(v)], v))
+
+
+def order_rows(rows, keys):
+    """Sort rows (stable) by ``keys``: a list of ``(getter, desc[, nulls_first[, collation]])``.
+
+    NULLs come first ascending and last descending (SQLite's default) unless nulls_first says
+    otherwise (True: NULLS FIRST, False: NULLS LAST, None: default). Returns a list.
+    """
+    rows = rows if type(rows) is list else list(rows)
+    keys = [(k[0], bool(k[1]), _key_function(k[1], k[2] if len(k) > 2 else None, k[3] if len(k) > 3 else None))
+            for k in keys]
+    if not keys:
+        return rows
+    if len(keys) == 1:
+        g, desc, sk = keys[0]
+        rows.sort(key=lambda r: sk(g(r)), reverse=desc)
+    elif len({d for _, d, _ in keys}) == 1:
+        ks = [(g, sk) for g, _, sk in keys]
+        rows.sort(key=lambda r: [sk(g(r)) for g, sk in ks], reverse=keys[0][1])
+    else:
+        for g, desc, sk in reversed(keys):
+            rows.sort(key=lambda r, g=g, sk=sk: sk(g(r)), reverse=desc)
+    return rows
+
+
+def cross_lt(a, b):
+    """a < b for two non-NULL values of any storage classes (SQLite order)."""
+    try:
+        return a < b
+    except TypeError:
+        return _RANK[type(a)] < _RANK[type(b)]
+
+
+def compare(a, b):
+    """-1, 0 or 1 comparing two values in SQLite order; None if either is NULL."""
+    if a is None or b is None:
+        return None
+    if a == b:
+        return 0
+    try:
+        return -1 if a < b else 1
+    except TypeError:
+        return -1 if _RANK[type(a)] < _RANK[type(b)] else 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# text -> number (sqlite3AtoF / sqlite3Atoi64)
+
+_WS = " \t\n\v\f\r"
+_NUM = re.compile(r"[ \t\n\v\f\r]*([+-]?)([0-9]*)(\.[0-9]*)?([eE][+-]?([0-9]*))?[ \t\n\v\f\r]*")
+_INT = re.compile(r"[ \t\n\v\f\r]*([+-]?)([0-9]*)")
+
+
+def atof(s):
+    """sqlite3AtoF: ``(rc, value)``; rc 1 = pure integer text, 2+ = pure real text, -1 = a real
+    prefix, 0 = no number (value is then the value of an integer prefix, possibly 0)."""
+    m = _NUM.match(s)
+    sign, ip, fp, ex, ed = m.groups()
+    ndig = len(ip) + (len(fp) - 1 if fp else 0)
+    if not ndig:
+        return 0, (-0.0 if sign == "-" else 0.0)
+    evalid = ex is None or bool(ed)
+    etype = 1 + (fp is not None) + (ex is not None)
+    r = _atof_value(sign, ip, fp[1:] if fp else "", ex[1:2] if ex else "", ed if ex and evalid else "")
+    if m.end() == len(s) and evalid:
+        return etype, r
+    if etype >= 2 and (etype == 3 or evalid):
+        return -1, r
+    return 0, r
+
+
+_SIG_LIM = (INT_MAX - 9) // 10
+
+
+_POW10 = {}
+
+
+def _pow10(e):
+    """sqlite3Pow10: 10**e by repeated squaring in long double."""
+    r = _POW10.get(e)
+    if r is None:
+        x, r, k = _C[10.0], _C[1.0], e
+        while True:
+            if k & 1:
+                r = _mul(r, x)
+            k >>= 1
+            if k == 0:
+                break
+            x = _mul(x, x)
+        _POW10[e] = r
+    return r
+
+
+def _atof_value(sign, ip, fp, esign_ch, ed):
+    """The double sqlite3AtoF computes (in 80-bit long double) for a parsed decimal number."""
+    sig, d = 0, 0
+    for i, ch in enumerate(ip):
+        sig = sig * 10 + ord(ch) - 48
+        if sig >= _SIG_LIM:
+            d += len(ip) - i - 1
+            break
+    for ch in fp:
+        if sig < _SIG_LIM:
+            sig = sig * 10 + ord(ch) - 48
+            d -= 1
+    e = (int(ed) if len(ed) <= 5 else 10000) if ed else 0
+    e = (-e if esign_ch == "-" else e) + d
+    neg = sign == "-"
+    if sig == 0:
+        return -0.0 if neg else 0.0
+    esign = -1 if e < 0 else 1
+    e = abs(e)
+    while e > 0:
+        if esign > 0:
+            if sig >= INT_MAX // 10:
+                break
+            sig *= 10
+        else:
+            if sig % 10:
+                break
+            sig //= 10
+        e -= 1
+    if e == 0:
+        r = float(sig)
+    elif e > 307:
+        if e < 342:
+            scale = _pow10(e - 308)
+            if esign < 0:
+                r = _dbl(_div((sig, 0), scale)) / 1.0e308
+            else:
+                r = _dbl(_mul((sig, 0), scale)) * 1.0e308
+        else:
+            r = 0.0 if esign < 0 else _INF
+    else:
+        scale = _pow10(e)
+        r = _dbl(_div((sig, 0), scale) if esign < 0 else _mul((sig, 0), scale))
+    return -r if neg else r
+
+
+def atoi(s):
+    """sqlite3Atoi64 of the integer prefix: ``(value clamped to 64 bits, overflowed)``."""
+    sign, d = _INT.match(s).groups()
+    if not d:
+        return 0, False
+    v = int(d)
+    if sign == "-":
+        v = -v
+    if v > INT_MAX:
+        return INT_MAX, True
+    if v < INT_MIN:
+        return INT_MIN, True
+    return v, False
+
+
+def _btext(b):
+    return b.decode("latin-1")
+
+
+def text_to_number(s):
+    """The number SQLite's arithmetic uses for a text (longest numeric prefix; 'abc' -> 0)."""
+    rc, r = atof(s)
+    if rc >= 2 or rc == -1:
+        return r
+    v, ovf = atoi(s)
+    return r if ovf else v
+
+
+def to_number(v):
+    """Operand of arithmetic: int or float (text/blob converted as SQLite does); None stays None."""
+    t = type(v)
+    if t is int or t is float or v is None:
+        return v
+    if t is str:
+        return text_to_number(v)
+    if t is bytes:
+        return text_to_number(_btext(v))
+    return to_number(adapt(v))
+
+
+def to_int(v):
+    """sqlite3VdbeIntValue: floats truncated and clamped, text by its integer prefix; None stays."""
+    t = type(v)
+    if t is int or v is None:
+        return v
+    if t is float:
+        return real_to_int(v)
+    if t is bytes:
+        v = _btext(v)
+    return atoi(v)[0]
+
+
+def real_to_int(r):
+    if r != r:
+        return 0
+    if r <= -9.223372036854775808e18:
+        return INT_MIN
+    if r >= 9.223372036854775807e18:
+        return INT_MAX
+    return int(r)
+
+
+def to_real(v):
+    """sqlite3VdbeRealValue: a float (text by its numeric prefix); None stays None."""
+    t = type(v)
+    if t is float or v is None:
+        return v
+    if t is int:
+        return float(v)
+    if t is bytes:
+        v = _btext(v)
+    return atof(v)[1]
+
+
+def truthy(v):
+    """SQL truth of a value for WHERE / CASE / AND: NULL is false, text by its numeric prefix."""
+    t = type(v)
+    if t is int or t is float:
+        return v != 0
+    if v is None:
+        return False
+    if t is bytes:
+        v = _btext(v)
+    if not v or v[0] not in _NUM_START:
+        return False
+    return atof(v)[1] != 0.0
+
+
+_NUM_START = frozenset("0123456789+-." + _WS)
+
+
+# ---------------------------------------------------------------------------------------------------
+# number -> text: SQLite's printf for floats, which computes in 80-bit long double (emulated here
+# exactly; values are pairs (n, e) standing for n * 2**e, n >= 0)
+
+
+def _rnd(n, e, bits=64):
+    """Round n * 2**e to ``bits`` significant bits, ties to even (n may carry a sticky low bit)."""
+    b = n.bit_length()
+    if b <= bits:
+        return n, e
+    sh = b - bits
+    q = n >> sh
+    rem = n - (q << sh)
+    half = 1 << (sh - 1)
+    if rem > half or (rem == half and q & 1):
+        q += 1
+        if q.bit_length() > bits:
+            q >>= 1
+            sh += 1
+    return q, e + sh
+
+
+def _ld(x):
+    n, d = x.as_integer_ratio()
+    return n, 1 - d.bit_length()
+
+
+def _mul(a, b):
+    return _rnd(a[0] * b[0], a[1] + b[1])
+
+
+def _add(a, b):
+    (n1, e1), (n2, e2) = a, b
+    if e1 > e2:
+        return _rnd((n1 << (e1 - e2)) + n2, e2)
+    return _rnd(n1 + (n2 << (e2 - e1)), e1)
+
+
+def _sub(a, b):                     # a >= b
+    (n1, e1), (n2, e2) = a, b
+    if e1 > e2:
+        return _rnd((n1 << (e1 - e2)) - n2, e2)
+    return _rnd(n1 - (n2 << (e2 - e1)), e1)
+
+
+def _div(a, b):
+    (n1, e1), (n2, e2) = a, b
+    k = max(0, 67 - n1.bit_length() + n2.bit_length())
+    q, r = divmod(n1 << k, n2)
+    return _rnd(q * 2 + (1 if r else 0), e1 - e2 - k - 1)
+
+
+def _ge(a, b):
+    (n1, e1), (n2, e2) = a, b
+    if e1 > e2:
+        return (n1 << (e1 - e2)) >= n2
+    return n1 >= (n2 << (e2 - e1))
+
+
+def _trunc(a):
+    n, e = a
+    return n << e if e >= 0 else n >> -e
+
+
+def _dbl(a):
+    """Round a long double (n, e) to a double, as the FPU does (subnormals and overflow included)."""
+    n, e = a
+    if not n:
+        return 0.0
+    msb = n.bit_length() + e - 1
+    bits = 53 if msb >= -1022 else 53 - (-1022 - msb)
+    if bits < 1:
+        return 5e-324 if bits == 0 and n > (1 << (n.bit_length() - 1)) else 0.0
+    n, e = _rnd(n, e, bits)
+    try:
+        return math.ldexp(n, e)
+    except OverflowError:
+        return _INF
+
+
+_C = {x: _ld(x) for x in (1e100, 1e10, 10.0, 1e-8, 1e8, 1.0, 0.1, 3e-16, 1e22)}
+_ROUND = (5.0e-01, 5.0e-02, 5.0e-03, 5.0e-04, 5.0e-05, 5.0e-06, 5.0e-07, 5.0e-08, 5.0e-09, 5.0e-10)
+
+
+def sqlite_float_format(r, precision, kind="g", alt2=False):
+    """SQLite's printf of a float for ``%.<precision>f`` (kind "f"), ``%e`` ("e") or ``%g`` ("g"),
+    with the "!" flag when alt2; inf prints as Inf."""
+    if r != r:
+        return "NaN"
+    prefix = "-" if r < 0 else ""
+    a = -r if r < 0 else r
+    if kind == "g" and precision > 0:
+        precision -= 1
+    idx = precision & 0xfff
+    rounder = _ROUND[idx % 10]
+    while idx >= 10:
+        rounder *= 1.0e-10
+        idx -= 10
+    v = _ld(a) if a != _INF else None
+    if v is None:
+        return prefix + "Inf"
+    if kind == "f":
+        ex = (math.frexp(a)[1] - 1) if a else -1023
+        if precision + int(ex / 3) < 15:
+            rounder = _dbl(_add(_ld(rounder), _mul(v, _C[3e-16])))
+        v = _add(v, _ld(rounder))
+    exp = 0
+    if v[0]:
+        scale = _C[1.0]
+        while _ge(v, _mul(_C[1e100], scale)) and exp <= 350:
+            scale = _mul(scale, _C[1e100])
+            exp += 100
+        while _ge(v, _mul(_C[1e10], scale)) and exp <= 350:
+            scale = _mul(scale, _C[1e10])
+            exp += 10
+        while _ge(v, _mul(_C[10.0], scale)) and exp <= 350:
+            scale = _mul(scale, _C[10.0])
+            exp += 1
+        v = _div(v, scale)
+        while not _ge(v, _C[1e-8]):
+            v = _mul(v, _C[1e8])
+            exp -= 8
+        while not _ge(v, _C[1.0]):
+            v = _mul(v, _C[10.0])
+            exp -= 1
+        if exp > 350:
+            return prefix + "Inf"
+    if kind != "f":
+        v = _add(v, _ld(rounder))
+        if _ge(v, _C[10.0]):
+            v = _mul(v, _C[0.1])
+            exp += 1
+    rtz = kind == "g" and alt2 or kind == "g"
+    if kind == "g":
+        if exp < -4 or exp > precision:
+            kind = "e"
+        else:
+            precision -= exp
+            kind = "f"
+    elif kind == "f":
+        rtz = alt2
+    e2 = 0 if kind == "e" else exp
+    nsd = [16 + alt2 * 10]
+
+    def digit():
+        nonlocal v
+        if nsd[0] <= 0:
+            return "0"
+        nsd[0] -= 1
+        d = _trunc(v)
+        if v[0]:
+            v = _mul(_sub(v, (d, 0)) if d else v, _C[10.0])
+        return chr(48 + d)
+
+    out = []
+    if e2 < 0:
+        out.append("0")
+    else:
+        for _ in range(e2 + 1):
+            out.append(digit())
+    dp = precision > 0 or alt2
+    if dp:
+        out.append(".")
+    e2 = (e2 if e2 < 0 else -1) + 1
+    while e2 < 0:
+        out.append("0")
+        precision -= 1
+        e2 += 1
+    for _ in range(max(precision, 0)):
+        out.append(digit())
+    s = "".join(out)
+    if rtz and dp:
+        s = s.rstrip("0")
+        if s.endswith("."):
+            s = s + "0" if alt2 else s[:-1]
+    if kind == "e":
+        s += "e%s%02d" % ("-" if exp < 0 else "+", abs(exp))
+    return prefix + s
+
+
+_SIG = re.compile(r"[1-9][0-9]*")
+
+
+def real_to_text(r):
+    """A float as SQLite prints it (``%!.15g``): 1.0 -> '1.0', 1e20 -> '1.0e+20', inf -> 'Inf'."""
+    if r == 0:
+        return "0.0"
+    rp = repr(r)
+    sig = _SIG.search(rp.split("e")[0].replace(".", ""))
+    if sig is None or len(sig.group().rstrip("0")) > 15:
+        return sqlite_float_format(r, 15, "g", True)
+    s = "%.15g" % r
+    if "e" in s:
+        m, e = s.split("e")
+        return (m if "." in m else m + ".0") + "e" + e
+    return s if "." in s else s + ".0"
+
+
+def sqlite_round(r, n):
+    """SQLite's round(r, n) for a float r and digits n (0..30): printf('%.*f') then AtoF."""
+    if r < -4503599627370496.0 or r > 4503599627370496.0:
+        return r
+    if n == 0:
+        return float(int(r + (-0.5 if r < 0 else 0.5)))
+    return float(sqlite_float_format(r, n, "f"))
+
+
+def to_text(v):
+    """Text of a value as SQLite converts it (numbers formatted, blobs decoded as UTF-8)."""
+    t = type(v)
+    if t is str or v is None:
+        return v
+    if t is int:
+        return str(v)
+    if t is float:
+        return real_to_text(v)
+    if t is bytes:
+        return v.decode("utf-8", "replace")
+    return to_text(adapt(v))
+
+
+def to_blob(v):
+    t = type(v)
+    if t is bytes or v is None:
+        return v
+    return to_text(v).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Python values -> storage classes, affinity, CAST
+
+
+def adapt(v):
+    """Convert a Python parameter value to a storage class, as sqlite3's default adapters do."""
+    t = type(v)
+    if v is None or t is int or t is str or t is bytes:
+        return v
+    if t is float:
+        return None if v != v else v
+    if t is bool:
+        return int(v)
+    if isinstance(v, datetime.datetime):
+        return v.isoformat(" ")
+    if isinstance(v, (datetime.date, datetime.time)):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        if not v.is_finite():
+            return None if v.is_nan() else float(v)
+        return int(v) if v == v.to_integral_value() and INT_MIN <= v <= INT_MAX else float(v)
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    if isinstance(v, int):          # int subclasses (IntEnum, numpy ints registering as int)
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return str(v)
+    raise ProgrammingError("type %r is not supported as an SQL value" % type(v).__name__)
+
+
+def _int_affinity(r):
+    """sqlite3VdbeIntegerAffinity: a float that is exactly an int (not the extremes) becomes it."""
+    if -9.223372036854775808e18 < r < 9.223372036854775807e18 and r == int(r):
+        return int(r)
+    return r
+
+
+def numeric_text(s):
+    """applyNumericAffinity: the number a well-formed numeric text stands for, else None."""
+    rc, r = atof(s)
+    if rc <= 0:
+        return None
+    if rc == 1:
+        v, ovf = atoi(s)
+        if not ovf:
+            return v
+    return r
+
+
+def apply_affinity(value, affinity, column="?"):
+    """The value SQLite stores for ``value`` in a column of ``affinity`` (INTEGER, TEXT, BLOB, REAL,
+    NUMERIC). Deviations: non-numeric text into INTEGER raises DataError; ints beyond 64 bits raise."""
+    t = type(value)
+    if t is not int and t is not str and t is not float and t is not bytes and value is not None:
+        if isinstance(value, decimal.Decimal) and affinity == "TEXT":
+            return str(value)
+        value = adapt(value)
+        t = type(value)
+    if t is int:
+        if not INT_MIN <= value <= INT_MAX:
+            raise DataError("integer %d out of 64-bit range for column %s" % (value, column))
+        if affinity == "REAL":
+            return float(value)
+        if affinity == "TEXT":
+            return str(value)
+        return value
+    if t is float:
+        if value != value:
+            return None
+        if affinity == "INTEGER" or affinity == "NUMERIC":
+            return _int_affinity(value)
+        if affinity == "TEXT":
+            return real_to_text(value)
+        if affinity == "REAL" and value == 0:
+            return 0.0                              # SQLite stores integral reals as integers
+        return value
+    if t is str:
+        if affinity == "TEXT" or affinity == "BLOB":
+            return value
+        n = numeric_text(value)
+        if n is None:
+            if affinity == "INTEGER":
+                raise DataError("value %r is not an integer, for column %s" % (value[:50], column))
+            return value
+        if affinity == "REAL":
+            return float(n) if n else 0.0
+        return _int_affinity(n) if type(n) is float else n
+    return value                                    # None, bytes
+
+
+def affinity_of_type(type_name):
+    """Affinity of a type name, as for a declared column type (CAST uses the same rules)."""
+    t = (type_name or "").upper()
+    if t in ("INTEGER", "TEXT", "BLOB", "REAL", "NUMERIC"):
+        return t
+    return type_affinity(t)
+
+
+def numerify(v):
+    """CAST(v AS NUMERIC)."""
+    t = type(v)
+    if t is int or t is float or v is None:
+        return v
+    s = v if t is str else _btext(v)
+    rc, r = atof(s)
+    if rc == 0 or rc == 1:
+        i, ovf = atoi(s)
+        if not ovf:
+            return i
+    if r == 0.0 or (r == int(r) and -2251799813685248 <= int(r) < 2251799813685248
+                    if r == r and r not in (_INF, -_INF) else False):
+        return int(r)
+    return r
+
+
+def cast(v, type_name):
+    """SQLite ``CAST(v AS type_name)``; type_name may also be an affinity name."""
+    if v is None:
+        return None
+    aff = affinity_of_type(type_name)
+    if aff == "INTEGER":
+        return to_int(v)
+    if aff == "TEXT":
+        return to_text(v)
+    if aff == "REAL":
+        return to_real(v)
+    if aff == "BLOB":
+        return to_blob(v)
+    return numerify(v)
+
+
+def typeof(v):
+    return ("null", "integer", "real", "text", "blob")[
+        0 if v is None else 1 if type(v) is int else 2 if type(v) is float else 3 if type(v) is str else 4]

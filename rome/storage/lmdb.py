@@ -1,0 +1,195 @@
+"""An on-disk store: one LMDB environment (a directory), shared by threads and processes.
+
+A snapshot is an LMDB read transaction (py-lmdb opens environments with MDB_NOTLS, so a read
+transaction may move between threads; one thread at a time). A commit is one LMDB write transaction:
+LMDB serializes writers across threads and processes, so validating the read set inside it, against
+the state it sees, and then writing is atomic without any lock of ours. Commits are durable (fsync) by
+default.
+
+LMDB refuses to open the same environment twice in one process, so environments are kept in a
+process-wide table by real path and reference-counted: every LmdbStore on one directory shares one.
+
+Limits: keys are 1..511 bytes (``max_key_size``); a long-open snapshot keeps the pages it sees alive,
+so the file grows while it stays open.
+"""
+import os
+import shutil
+import threading
+
+import lmdb
+
+from rome.storage.base import Snapshot, Store, StoreError
+
+MAP_SIZE = 1 << 40  # address space reserved, not disk used
+MAX_READERS = 1024
+
+_envs = {}  # real path -> _Env
+_envs_lock = threading.Lock()
+
+
+class _Env:
+    __slots__ = ("path", "env", "users")
+
+    def __init__(self, path):
+        self.path = path
+        self.env = lmdb.open(path, subdir=True, map_size=MAP_SIZE, max_readers=MAX_READERS, max_dbs=0,
+                             readahead=False, meminit=False, max_spare_txns=16)
+        self.env.reader_check()  # free reader slots left by crashed processes
+        self.users = 0
+
+
+def _fail(path, e):
+    return StoreError("LMDB store at %s: %s" % (path, e))
+
+
+def _norm(location):
+    if not location:
+        raise StoreError("an LMDB store needs a directory path")
+    return os.path.realpath(os.path.expanduser(location))
+
+
+class LmdbSnapshot(Snapshot):
+    """A read transaction (or, for validation, a view over the open write transaction)."""
+
+    def __init__(self, txn, path, max_key, owned=True):
+        self._txn = txn
+        self._path = path
+        self._max_key = max_key
+        self._owned = owned
+        self._get = txn.get
+
+    def get(self, key):
+        try:
+            return self._get(key)
+        except lmdb.Error as e:
+            raise _fail(self._path, e) from None
+
+    def get_many(self, keys):
+        try:
+            get = self._get
+            return [get(k) for k in keys]
+        except lmdb.Error as e:
+            raise _fail(self._path, e) from None
+
+    def scan(self, start, end, reverse=False):
+        # A bound longer than LMDB's longest key is sought by its longest prefix; at most one key
+        # (that prefix itself) then lies between the two.
+        m = self._max_key
+        try:
+            cur = self._txn.cursor()
+            if reverse:
+                if end is None or not cur.set_range(end[:m]):
+                    found = cur.last()
+                else:
+                    found = cur.key() < end or cur.prev()
+                if not found:
+                    return
+                for k, v in cur.iterprev():
+                    if k < start:
+                        return
+                    yield k, v
+            else:
+                if not cur.set_range(start[:m]) or (cur.key() < start and not cur.next()):
+                    return
+                if end is None:
+                    yield from cur.iternext()
+                else:
+                    for k, v in cur.iternext():
+                        if k >= end:
+                            return
+                        yield k, v
+        except lmdb.Error as e:
+            raise _fail(self._path, e) from None
+
+    def close(self):
+        if self._owned and self._txn is not None:
+            self._txn.abort()  # a leaked snapshot's transaction is aborted when py-lmdb frees it
+        self._txn = None
+
+
+class LmdbStore(Store):
+    """The LMDB environment in directory ``path`` (created if missing)."""
+
+    def __init__(self, path):
+        self.path = path = _norm(path)
+        with _envs_lock:
+            entry = _envs.get(path)
+            if entry is None:
+                try:
+                    os.makedirs(path, exist_ok=True)
+                    entry = _envs[path] = _Env(path)
+                except (OSError, lmdb.Error) as e:
+                    raise _fail(path, e) from None
+            entry.users += 1
+        self._entry = entry
+        self._env = entry.env
+        self._max_key = entry.env.max_key_size()
+
+    normalize_location = staticmethod(_norm)
+
+    @staticmethod
+    def destroy(location):
+        """Close the environment at ``location`` (even if in use: its users then get StoreError) and
+        delete the directory."""
+        path = _norm(location)
+        with _envs_lock:
+            entry = _envs.pop(path, None)
+            if entry is not None:
+                entry.env.close()
+        shutil.rmtree(path, ignore_errors=True)
+
+    def _environment(self):
+        env = self._env
+        if env is None:
+            raise StoreError("LMDB store at %s is closed" % self.path)
+        return env
+
+    def snapshot(self):
+        try:
+            return LmdbSnapshot(self._environment().begin(buffers=False), self.path, self._max_key)
+        except lmdb.Error as e:
+            raise _fail(self.path, e) from None
+
+    def commit(self, reads, writes):
+        try:
+            with self._environment().begin(write=True, buffers=False) as w:
+                if reads:
+                    reads.validate(LmdbSnapshot(w, self.path, self._max_key, owned=False))
+                put, delete = w.put, w.delete
+                for k in sorted(writes):  # B-tree order: fewer pages touched
+                    v = writes[k]
+                    if v is None:
+                        delete(k)
+                    else:
+                        put(k, v)
+        except lmdb.Error as e:
+            raise _fail(self.path, e) from None
+
+    def allocate(self, key, count=1, at_least=0):
+        try:
+            with self._environment().begin(write=True) as w:
+                raw = w.get(key)
+                first = max(int.from_bytes(raw, "big") if raw else 1, at_least)
+                w.put(key, (first + count).to_bytes(8, "big"))
+                return first
+        except lmdb.Error as e:
+            raise _fail(self.path, e) from None
+
+    def max_key_size(self):
+        return self._max_key
+
+    def close(self):
+        """Release this store's share of the environment; the last one closes it."""
+        if self._env is None:
+            return
+        self._env = None
+        with _envs_lock:
+            entry = self._entry
+            entry.users -= 1
+            if entry.users <= 0:
+                if _envs.get(entry.path) is entry:
+                    del _envs[entry.path]
+                entry.env.close()
+
+    def __repr__(self):
+        return "LmdbStore(%r)" % (self.path,)
