@@ -69,6 +69,9 @@ def encode_tuple(values):
 
 
 def _unescape(buf, i):
+    j = buf.index(b"\x00", i)
+    if buf[j + 1] == 0:           # the common case: no escaped 00 inside
+        return buf[i:j], j + 2
     out = bytearray()
     while True:
         j = buf.index(b"\x00", i)
@@ -96,14 +99,18 @@ def decode_value(buf, i=0):
             return int(f), i + 10
         (u,) = _F64.unpack_from(buf, i + 10)
         return u - _SIGN, i + 18
-    if tag in (TEXT, BLOB):
+    if tag == TEXT or tag == BLOB:
         raw, j = _unescape(buf, i + 1)
-        return (raw.decode("utf-8") if tag == TEXT else raw), j
+        return (raw.decode("utf-8") if tag == TEXT else bytes(raw)), j
     raise ValueError("bad key tag %#x at %d" % (tag, i))
 
 
 
 def decode_tuple(buf, i=0):
+    if len(buf) - i > 2 and buf[i] == TEXT:
+        j = buf.find(b"\x00\x00", i + 1)
+        if j == len(buf) - 2 and buf.find(b"\x00", i + 1) == j:
+            return (buf[i + 1:j].decode("utf-8"),)   # a lone text: most string keys
     out = []
     n = len(buf)
     while i < n:

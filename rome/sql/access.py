@@ -18,7 +18,7 @@ index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
 """
 from sqlglot import exp
 
-from rome.encoding.keycode import encode_tuple, encode_value, prefix_end
+from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.sql import keys
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
@@ -72,6 +72,7 @@ class Path:
         self.reverse = False
         self.ordered = False        # rows come out in the ORDER BY order
         self.covering = False
+        self.needed = None          # column positions the query reads (for covering scans)
         self.used = []              # conjunct nodes consumed
 
     @property
@@ -163,6 +164,7 @@ def choose(table, rows, bounds, order=None, needed=None):
                 p.reverse = descs == {True}
         if needed is not None and kind == "index":
             p.covering = needed <= set(cols) | set(rows.pk_idx) and not rows.rowid
+            p.needed = needed
         if p.score() > best.score() or (p.score() == best.score() and p.covering and not best.covering):
             best = p
     return best
@@ -271,15 +273,19 @@ class Access:
             plen = len(self.prefix)
             cols = path.columns
             pk_idx = rows.pk_idx
-            from rome.encoding.keycode import decode_tuple
+            need_key = bool(path.needed - set(pk_idx))
+            only = pk_idx[0] if not need_key and len(pk_idx) == 1 else None
             for start, end in self.ranges(row, ctx):
                 for k, v in txn.scan(start, end, path.reverse):
-                    vals = decode_tuple(k, plen)
                     out = [None] * ncols
-                    for c, x in zip(cols, vals):
-                        out[c] = x
-                    for c, x in zip(pk_idx, decode_tuple(v)):
-                        out[c] = x
+                    if only is not None:
+                        out[only] = decode_tuple(v)[0]
+                    else:
+                        if need_key:
+                            for c, x in zip(cols, decode_tuple(k, plen)):
+                                out[c] = x
+                        for c, x in zip(pk_idx, decode_tuple(v)):
+                            out[c] = x
                     yield rp + v, tuple(out)
             return
         if path.point:
