@@ -1,0 +1,242 @@
+"""``rome copy SRC_URL DST_URL``: move a whole database between any two SQLAlchemy URLs.
+
+The schema is read by SQLAlchemy reflection from the source and created on the destination with
+``MetaData.create_all`` (column types made generic with ``TypeEngine.as_generic()`` when the two
+dialects differ, so a MySQL ``TINYINT`` or a PostgreSQL ``TIMESTAMP`` arrives as what the destination
+calls Boolean/Integer/DateTime); then the rows are copied table by table in foreign-key dependency
+order (parents first), in batches, all read inside one source transaction; ``alembic_version`` is a
+table like any other, so the migration state moves too. At the end every table's row count on the
+destination is compared with the source's.
+
+A destination that holds data, or already has one of the tables to copy, is refused unless
+``--force``, which drops those tables (children first) before re-creating them. Tables of the
+destination that are not copied are left alone.
+"""
+import time
+
+import click
+import sqlalchemy as sa
+
+DEFAULT_BATCH = 500
+
+
+class CopyError(click.ClickException):
+    pass
+
+
+def _make_engine(url):
+    try:
+        return sa.create_engine(url)
+    except Exception as e:  # unknown dialect, bad URL, missing driver
+        raise CopyError("cannot open %s: %s: %s" % (_safe(url), type(e).__name__, e))
+
+
+def _safe(url):
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def reflect(engine, tables=None):
+    """Reflect the source; with ``tables``, those plus the parents their foreign keys need."""
+    md = sa.MetaData()
+    insp = sa.inspect(engine)
+    existing = set(insp.get_table_names())
+    if tables:
+        missing = [t for t in tables if t not in existing]
+        if missing:
+            raise CopyError("no such table in the source: %s" % ", ".join(missing))
+        md.reflect(engine, only=list(tables), resolve_fks=True)
+    else:
+        md.reflect(engine)
+    return md
+
+
+def _portable(md, src_dialect, dst_dialect):
+    """Make reflected column types and defaults fit the destination's dialect."""
+    if src_dialect.name == dst_dialect.name:
+        return
+    for table in md.tables.values():
+        for col in table.columns:
+            try:
+                col.type = col.type.as_generic()
+            except NotImplementedError:
+                pass
+            sd = col.server_default
+            if sd is not None and "nextval(" in str(getattr(sd, "arg", "")):
+                col.server_default = None  # a PostgreSQL sequence: autoincrement covers it
+        # dialect-specific keyword arguments of indexes (mysql_length...) are ignored elsewhere
+
+
+def _count(conn, table):
+    return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def check_destination(dst_engine, md, force):
+    """Refuse a destination holding data or one of our tables, unless force. Returns tables to drop."""
+    insp = sa.inspect(dst_engine)
+    dst_tables = set(insp.get_table_names())
+    clashing = [t for t in md.tables if t in dst_tables]
+    with dst_engine.connect() as conn:
+        non_empty = {}
+        for name in sorted(dst_tables):
+            n = _count(conn, sa.table(name))
+            if n:
+                non_empty[name] = n
+    if (clashing or non_empty) and not force:
+        parts = []
+        if non_empty:
+            items = sorted(non_empty.items())
+            parts.append("rows in " + ", ".join("%s (%d)" % kv for kv in items[:8])
+                         + (", ..." if len(items) > 8 else ""))
+        if clashing:
+            names = sorted(clashing)
+            parts.append("existing tables " + ", ".join(names[:8]) + (", ..." if len(names) > 8 else ""))
+        raise CopyError("the destination is not empty (%s); pass --force to replace the copied tables"
+                        % "; ".join(parts))
+    return clashing
+
+
+def _ordered_pk(table):
+    cols = list(table.primary_key.columns) or list(table.columns)
+    return [c.asc() for c in cols]
+
+
+def _reset_sequences(dst_conn, md):
+    """PostgreSQL: move SERIAL sequences past the copied ids (other dialects derive them from max)."""
+    if dst_conn.dialect.name != "postgresql":
+        return
+    for table in md.tables.values():
+        pk = list(table.primary_key.columns)
+        if len(pk) == 1 and isinstance(pk[0].type, sa.Integer) and pk[0].autoincrement in (True, "auto"):
+            dst_conn.execute(sa.text(
+                "SELECT setval(pg_get_serial_sequence(:t, :c), COALESCE(MAX(%s), 0) + 1, false) FROM %s"
+                % (dst_conn.dialect.identifier_preparer.quote(pk[0].name),
+                   dst_conn.dialect.identifier_preparer.quote(table.name))),
+                {"t": table.name, "c": pk[0].name})
+
+
+def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT_BATCH,
+                  progress=True, echo=None):
+    """Copy schema and rows; returns {table: rows}. Raises CopyError on refusal or a count mismatch."""
+    echo = echo or (lambda m: click.echo(m, err=True))
+    src, dst = _make_engine(src_url), _make_engine(dst_url)
+    try:
+        md = reflect(src, tables)
+        if not md.tables:
+            raise CopyError("the source has no tables")
+        extra = sorted(set(md.tables) - set(tables)) if tables else []
+        if extra:
+            echo("also copying %s (referenced by foreign keys)" % ", ".join(extra))
+        _portable(md, src.dialect, dst.dialect)
+        ordered = md.sorted_tables  # parents before children
+        to_drop = check_destination(dst, md, force)
+        if to_drop:
+            echo("--force: replacing %s" % ", ".join(sorted(to_drop)))
+            drop_md = sa.MetaData()
+            drop_md.reflect(dst, only=to_drop)
+            for t in reversed(drop_md.sorted_tables):
+                t.drop(dst)
+        md.create_all(dst)
+
+        counts = {}
+        t0 = time.time()
+        with src.connect() as sconn, sconn.begin():  # one consistent read of the source
+            for t in ordered:
+                counts[t.name] = _count(sconn, t)
+            total = sum(counts.values())
+            bar = _Progress(progress, total, len(ordered))
+            with bar:
+                for t in ordered:
+                    bar.table(t.name, counts[t.name])
+                    result = sconn.execution_options(stream_results=True, yield_per=batch_size) \
+                        .execute(sa.select(t).order_by(*_ordered_pk(t)))
+                    keys = [c.key for c in t.columns]
+                    for chunk in result.partitions(batch_size):
+                        rows = [dict(zip(keys, row)) for row in chunk]
+                        with dst.begin() as dconn:
+                            dconn.execute(t.insert(), rows)
+                        bar.advance(len(rows))
+        with dst.begin() as dconn:
+            _reset_sequences(dconn, md)
+
+        # verify
+        mismatches = []
+        with dst.connect() as dconn:
+            got = {t.name: _count(dconn, t) for t in ordered}
+        for name, n in counts.items():
+            if got[name] != n:
+                mismatches.append("%s: source %d, destination %d" % (name, n, got[name]))
+        if mismatches:
+            raise CopyError("row counts differ after the copy: " + "; ".join(mismatches))
+        echo("copied %d rows in %d tables from %s to %s in %.1f s; row counts verified"
+             % (sum(counts.values()), len(counts), _safe(src_url), _safe(dst_url), time.time() - t0))
+        return counts
+    finally:
+        src.dispose()
+        dst.dispose()
+
+
+class _Progress:
+    """A rich progress bar over all rows (one line, naming the table being copied)."""
+
+    def __init__(self, enabled, total, ntables):
+        self.enabled = enabled
+        self.total = total
+        self._p = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            self._p = Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
+                               TextColumn("rows"), TimeElapsedColumn(), TimeRemainingColumn(),
+                               console=Console(stderr=True))
+            self._task = self._p.add_task("copying", total=total)
+
+    def __enter__(self):
+        if self._p:
+            self._p.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._p:
+            self._p.__exit__(*exc)
+
+    def table(self, name, rows):
+        if self._p:
+            self._p.update(self._task, description="%s (%d)" % (name, rows))
+
+    def advance(self, n):
+        if self._p:
+            self._p.advance(self._task, n)
+
+
+@click.command()
+@click.argument("src_url")
+@click.argument("dst_url")
+@click.option("--tables", "-t", multiple=True, metavar="NAME[,NAME...]",
+              help="Copy only these tables (and the parents their foreign keys need). "
+                   "Repeatable or comma-separated. Default: every table, alembic_version included.")
+@click.option("--force", is_flag=True,
+              help="Write into a destination that is not empty: drop those of the copied tables that "
+                   "exist there, then copy. Other tables are left alone.")
+@click.option("--batch-size", default=DEFAULT_BATCH, show_default=True, type=click.IntRange(1),
+              help="Rows per INSERT batch (each batch is one destination transaction).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def copy(src_url, dst_url, tables, force, batch_size, no_progress):
+    """Copy a whole database (schema, rows, alembic version) from SRC_URL to DST_URL.
+
+    \b
+    Any SQLAlchemy URLs, e.g. moving an existing Glance onto ROME:
+        rome copy mysql+pymysql://glance:pw@db/glance rome+lmdb:////var/lib/rome/glance
+        rome copy sqlite:////var/lib/glance/glance.sqlite rome+lmdb:////srv/glance-data/rome
+    then point Glance's [database] connection at the destination.
+
+    Tables are copied parents first, in batches, from one consistent read of the
+    source; row counts are verified at the end (exit status 1 on a mismatch).
+    A destination that holds data or one of the tables is refused unless --force.
+    """
+    names = [n.strip() for spec in tables for n in spec.split(",") if n.strip()]
+    copy_database(src_url, dst_url, tables=names or None, force=force, batch_size=batch_size,
+                  progress=not no_progress)
