@@ -243,6 +243,31 @@ class Access:
             out.reverse()
         return out
 
+    def rows(self, row, ctx):
+        """The rows for this probe (no keys): the read path of SELECT."""
+        path = self.path
+        if path.kind != "index" or path.covering or path.point:
+            for _k, r in self.scan(row, ctx):
+                yield r
+            return
+        rows = ctx.session.rows(self.table)
+        txn, rp, decode = rows.txn, rows.prefix, rows.decode
+        batch = []
+        size = 8
+        for start, end in self.ranges(row, ctx):
+            for _k, v in txn.scan(start, end, path.reverse):
+                batch.append(rp + v)
+                if len(batch) >= size:
+                    for v2 in txn.get_many(batch):
+                        if v2 is not None:
+                            yield decode(v2)
+                    batch = []
+                    size = min(size * 2, FETCH_BATCH)
+        if batch:
+            for v2 in txn.get_many(batch):
+                if v2 is not None:
+                    yield decode(v2)
+
     def scan(self, row, ctx):
         """(key, row) pairs for this probe."""
         rows, path = ctx.session.rows(self.table), self.path

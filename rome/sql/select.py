@@ -14,6 +14,7 @@ Plans hold compiled closures and no transaction state: a plan is cached per SQL 
 version (rome.sql.session) and runs against any transaction through ``ctx``.
 """
 import itertools
+import operator
 
 from sqlglot import exp
 
@@ -341,12 +342,33 @@ class SelectPlan(Plan):
             self.having = None
         self.out_scope = out_scope
         self.project = [compile_expr(e, out_scope) for e in self.items]
+        self.project_row = self._projection(out_scope)
         self.sort = None
         if order is not None and not self.ordered_by_path:
             keys = []
             for o in order.expressions:
                 keys.append((self._order_key(o.this, out_scope), bool(o.args.get("desc")), o.args.get("nulls_first")))
             self.sort = keys
+
+    def _projection(self, out_scope):
+        """A fast row -> output function when every output is a plain column (None otherwise)."""
+        idx = []
+        for e in self.items:
+            if not isinstance(e, exp.Column) or out_scope.slots.get(e) is not None:
+                return None
+            try:
+                i = out_scope.resolve(e)
+            except ProgrammingError:
+                return None
+            if i is None:
+                return None
+            idx.append(i)
+        if idx == list(range(out_scope.width)):
+            return tuple
+        if len(idx) == 1:
+            i = idx[0]
+            return lambda r: (r[i],)
+        return operator.itemgetter(*idx)
 
     def _order_key(self, e, out_scope):
         """ORDER BY term: a position, an output alias, or an expression over the sources.
@@ -404,6 +426,16 @@ class SelectPlan(Plan):
             return
         if pre is not None and not pre((), ctx):
             return
+        lvl = levels[0]
+        if len(levels) == 1 and lvl.derived is None and lvl.hash_key is None and lvl.kind == "inner":
+            flt = lvl.filter   # one table: no join bookkeeping
+            if flt is None:
+                yield from lvl.access.rows((), ctx)
+            else:
+                for r in lvl.access.rows((), ctx):
+                    if flt(r, ctx):
+                        yield r
+            return
         yield from self._level(0, (), ctx)
 
     def _probe(self, lvl, left, ctx):
@@ -431,7 +463,7 @@ class SelectPlan(Plan):
                         idx.setdefault(r[col], []).append(r)
                 ctx.cache[id(lvl)] = idx
             return idx.get(lvl.hash_key[1](left, ctx), ())
-        return (r for _k, r in lvl.access.scan(left, ctx))
+        return lvl.access.rows(left, ctx)
 
     def _level(self, i, left, ctx):
         lvl = self.levels[i]
@@ -491,7 +523,11 @@ class SelectPlan(Plan):
         limit = None if limit is None or limit < 0 else int(limit)
         offset = 0 if offset is None or offset < 0 else int(offset)
         if self.sort is None and not self.distinct:
-            out = (tuple([f(r, ctx) for f in project]) for r in rows)
+            pr = self.project_row
+            if pr is not None:
+                out = map(pr, rows)
+            else:
+                out = (tuple([f(r, ctx) for f in project]) for r in rows)
         elif self.sort is None:
             out = _distinct(tuple([f(r, ctx) for f in project]) for r in rows)
         else:

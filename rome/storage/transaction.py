@@ -13,16 +13,13 @@ SAVEPOINTS. Writes go through an undo log; a savepoint is a position in it, so r
 costs the writes undone, not the size of the buffer. Reads are never forgotten: a read made before a
 rolled-back savepoint still guards the commit (conservative, and still correct).
 """
-import hashlib
-import struct
 from types import MappingProxyType
 
 from sortedcontainers import SortedList
 
-from rome.storage.base import ReadSet, StoreError
+from rome.storage.base import ReadSet, StoreError, range_digest
 
 _ABSENT = object()
-_LEN = struct.Struct(">I").pack  # the length prefix of base.range_digest
 
 
 class _Finished(dict):
@@ -40,14 +37,13 @@ class _Scan:
     """One scan's progress over the snapshot, recorded as a range read when it ends.
 
     ``pos`` is the merge frontier: every snapshot pair on the near side of it has been consumed (and
-    hashed), none beyond it. Forward pairs are hashed as consumed; reverse ones are kept and hashed in
-    ascending order at the end, as range_digest requires."""
+    kept), none beyond it. The kept pairs are digested (range_digest, ascending) only if the
+    transaction writes and so must be validated at commit."""
 
-    __slots__ = ("start", "end", "reverse", "hash", "pairs", "pos", "complete", "done")
+    __slots__ = ("start", "end", "reverse", "pairs", "pos", "complete", "done")
 
     def __init__(self, start, end, reverse):
         self.start, self.end, self.reverse = start, end, reverse
-        self.hash = hashlib.blake2b(digest_size=16)
         self.pairs = []
         self.pos = None
         self.complete = self.done = False
@@ -116,10 +112,23 @@ class Transaction:
         snap = self._snap or self._open()
         rec = _Scan(start, end, reverse)
         self._scans.add(rec)
-        keep, update = rec.pairs.append, rec.hash.update
+        keep = rec.pairs.append
         try:
             src = snap.scan(start, end, reverse)
             s = next(src, None)
+            if not self._order:
+                # Fast path: nothing buffered, so the scan is the snapshot's until a write arrives.
+                version = self._keyset_version
+                while s is not None:
+                    if self._keyset_version != version or rec.done:
+                        break
+                    keep(s)
+                    rec.pos = s[0]
+                    yield s
+                    s = next(src, None)
+                if s is None:
+                    rec.complete = True
+                    return
             seen = -1
             while True:
                 if rec.done:
@@ -139,19 +148,13 @@ class Transaction:
                         rec.complete = True
                         return
                     k, v = s
-                    if reverse:
-                        keep(s)
-                    else:
-                        update(_LEN(len(k)) + k + _LEN(len(v)) + v)
+                    keep(s)
                     rec.pos = k
                     s = next(src, None)
                     yield k, v
                 else:
                     if s is not None and s[0] == b:
-                        if reverse:
-                            keep(s)
-                        else:
-                            update(_LEN(len(b)) + b + _LEN(len(s[1])) + s[1])
+                        keep(s)
                         s = next(src, None)
                     rec.pos = k = b
                     v = buf[k]
@@ -174,10 +177,12 @@ class Transaction:
             lo, hi = rec.pos, rec.end
         else:
             lo, hi = rec.start, rec.pos + b"\x00"
-        h = rec.hash
-        for k, v in reversed(rec.pairs):
-            h.update(_LEN(len(k)) + k + _LEN(len(v)) + v)
-        self.reads.ranges.append((lo, hi, h.digest()))
+        # The pairs seen are kept, not hashed: only a transaction that writes is validated, and
+        # hashing every scanned row would tax the read-only ones (commit() digests them).
+        pairs = rec.pairs
+        if rec.reverse:
+            pairs.reverse()
+        self.reads.ranges.append((lo, hi, pairs))
 
     # -- writes
 
@@ -236,6 +241,10 @@ class Transaction:
         writes = self._buf
         self._finish()
         if writes:
+            ranges = self.reads.ranges
+            for i, (lo, hi, seen) in enumerate(ranges):
+                if type(seen) is list:
+                    ranges[i] = (lo, hi, range_digest(seen))
             self.store.commit(self.reads, writes)
 
     def rollback(self):
