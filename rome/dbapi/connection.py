@@ -8,7 +8,9 @@ from rome.sql.session import Session
 
 def parse_url(url):
     """'rome+lmdb:////abs/path', 'lmdb:///rel/path', 'rome+memory://', 'memory:///name' -> (kind, location).
-    Paths follow sqlite's URLs: three slashes then a relative path, four for an absolute one."""
+    Paths follow sqlite's URLs: three slashes then a relative path, four for an absolute one.
+    'rome+redis://[[user]:password@]host[:port][/db][?prefix=NAME&...]' (rediss: TLS) -> ('redis',
+    canonical location): see rome.storage.redis."""
     import os
     u = url
     if u.startswith("rome+"):
@@ -18,6 +20,12 @@ def parse_url(url):
     kind, sep, rest = u.partition("://")
     if not sep:
         raise InterfaceError("not a ROME URL: %r" % url)
+    if kind in ("redis", "rediss"):  # the location keeps its query: ?prefix=, ssl_*, unix_socket=
+        from rome.storage.redis import format_location, parse_location
+        try:
+            return kind, format_location(parse_location(rest, kind == "rediss"))
+        except ValueError as e:
+            raise InterfaceError("bad %s URL: %s" % (kind, e)) from None
     rest = rest.split("?", 1)[0]
     if kind == "memory":
         return "memory", rest.lstrip("/")
@@ -80,7 +88,11 @@ class Connection:
         return Cursor(self)
 
     def execute(self, sql, params=None):
+        """Shortcut (as sqlite3's): a new cursor, executed."""
         return self.cursor().execute(sql, params)
+
+    def executemany(self, sql, seq_of_params):
+        return self.cursor().executemany(sql, seq_of_params)
 
     def commit(self):
         self._check()

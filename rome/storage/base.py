@@ -66,6 +66,11 @@ class Store(ABC):
         transaction) and return the first. The counter first jumps to ``at_least`` if it is below it.
         A fresh counter starts at 1."""
 
+    def digest(self, pairs):
+        """The digest of a range read's (key, value) pairs, in ascending key order, as this store's
+        commit compares it (a store validating on a server overrides it with what the server computes)."""
+        return range_digest(pairs)
+
     def close(self):
         pass
 

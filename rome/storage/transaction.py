@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from sortedcontainers import SortedList
 
-from rome.storage.base import ReadSet, StoreError, range_digest
+from rome.storage.base import ReadSet, StoreError
 
 _ABSENT = object()
 
@@ -37,7 +37,7 @@ class _Scan:
     """One scan's progress over the snapshot, recorded as a range read when it ends.
 
     ``pos`` is the merge frontier: every snapshot pair on the near side of it has been consumed (and
-    kept), none beyond it. The kept pairs are digested (range_digest, ascending) only if the
+    kept), none beyond it. The kept pairs are digested (the store's digest(), ascending) only if the
     transaction writes and so must be validated at commit."""
 
     __slots__ = ("start", "end", "reverse", "pairs", "pos", "complete", "done")
@@ -122,7 +122,8 @@ class Transaction:
                 while s is not None:
                     if self._keyset_version != version or rec.done:
                         break
-                    keep(s)
+                    keep(s[0])
+                    keep(s[1])
                     rec.pos = s[0]
                     yield s
                     s = next(src, None)
@@ -148,13 +149,15 @@ class Transaction:
                         rec.complete = True
                         return
                     k, v = s
-                    keep(s)
+                    keep(k)
+                    keep(v)
                     rec.pos = k
                     s = next(src, None)
                     yield k, v
                 else:
                     if s is not None and s[0] == b:
-                        keep(s)
+                        keep(b)
+                        keep(s[1])
                         s = next(src, None)
                     rec.pos = k = b
                     v = buf[k]
@@ -179,10 +182,9 @@ class Transaction:
             lo, hi = rec.start, rec.pos + b"\x00"
         # The pairs seen are kept, not hashed: only a transaction that writes is validated, and
         # hashing every scanned row would tax the read-only ones (commit() digests them).
-        pairs = rec.pairs
-        if rec.reverse:
-            pairs.reverse()
-        self.reads.ranges.append((lo, hi, pairs))
+        # Kept flat (k, v, k, v…): bytes are not tracked by the garbage collector, tuples would be,
+        # and a long transaction's reads would make every collection slower.
+        self.reads.ranges.append((lo, hi, rec.pairs, rec.reverse))
 
     # -- writes
 
@@ -241,10 +243,14 @@ class Transaction:
         writes = self._buf
         self._finish()
         if writes:
-            ranges = self.reads.ranges
-            for i, (lo, hi, seen) in enumerate(ranges):
-                if type(seen) is list:
-                    ranges[i] = (lo, hi, range_digest(seen))
+            ranges, digest = self.reads.ranges, self.store.digest
+            for i, r in enumerate(ranges):
+                if len(r) == 4:
+                    lo, hi, flat, reverse = r
+                    pairs = list(zip(flat[0::2], flat[1::2]))
+                    if reverse:
+                        pairs.reverse()
+                    ranges[i] = (lo, hi, digest(pairs))
             self.store.commit(self.reads, writes)
 
     def rollback(self):
