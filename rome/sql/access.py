@@ -220,6 +220,10 @@ class Access:
         return [self.prefix + encode_tuple(vals)]
 
     def ranges(self, row, ctx):
+        return [(a, b) for a, b, _p in self.prefixed_ranges(row, ctx)]
+
+    def prefixed_ranges(self, row, ctx):
+        """(start, end, equality prefix) of each key range to scan for this probe."""
         out = []
         for p in self.prefixes(row, ctx):
             start, end = p, prefix_end(p)
@@ -238,13 +242,14 @@ class Access:
                 e = p + encode_value(v)
                 end = e if self.hi[1] is exp.LT else prefix_end(e)
             if start < end:
-                out.append((start, end))
+                out.append((start, end, p))
         if self.path.reverse:
             out.reverse()
         return out
 
-    def rows(self, row, ctx):
-        """The rows for this probe (no keys): the read path of SELECT."""
+    def rows(self, row, ctx, hint=None):
+        """The rows for this probe (no keys): the read path of SELECT. hint: at most that many rows
+        will be consumed, so the first batch of row fetches need not be larger."""
         path = self.path
         if path.kind != "index" or path.covering or path.point:
             for _k, r in self.scan(row, ctx):
@@ -253,7 +258,7 @@ class Access:
         rows = ctx.session.rows(self.table)
         txn, rp, decode = rows.txn, rows.prefix, rows.decode
         batch = []
-        size = 8
+        size = min(hint, FETCH_BATCH) if hint else 8
         for start, end in self.ranges(row, ctx):
             for _k, v in txn.scan(start, end, path.reverse):
                 batch.append(rp + v)
@@ -295,23 +300,7 @@ class Access:
         rp = rows.prefix
         ncols = rows.width
         if path.covering:
-            plen = len(self.prefix)
-            cols = path.columns
-            pk_idx = rows.pk_idx
-            need_key = bool(path.needed - set(pk_idx))
-            only = pk_idx[0] if not need_key and len(pk_idx) == 1 else None
-            for start, end in self.ranges(row, ctx):
-                for k, v in txn.scan(start, end, path.reverse):
-                    out = [None] * ncols
-                    if only is not None:
-                        out[only] = decode_tuple(v)[0]
-                    else:
-                        if need_key:
-                            for c, x in zip(cols, decode_tuple(k, plen)):
-                                out[c] = x
-                        for c, x in zip(pk_idx, decode_tuple(v)):
-                            out[c] = x
-                    yield rp + v, tuple(out)
+            yield from self._covering_scan(rows, row, ctx)
             return
         if path.point:
             ks = self.prefixes(row, ctx)
@@ -330,3 +319,36 @@ class Access:
                     size = min(size * 2, FETCH_BATCH)
         if batch:
             yield from rows.get_keys(batch)
+
+    def _covering_scan(self, rows, row, ctx):
+        """Rows built from index entries alone, decoding only the columns the query reads: the
+        equality prefix is known from the probe, the rest of the key is decoded only if needed, and
+        the primary key comes from the entry's value."""
+        path, txn = self.path, rows.txn
+        rp, ncols, pk_idx = rows.prefix, rows.width, rows.pk_idx
+        neq = len(path.eq)
+        eq_cols, rest_cols = path.columns[:neq], path.columns[neq:]
+        needed = path.needed if path.needed is not None else set(range(ncols))
+        need_eq = bool(needed & set(eq_cols))
+        need_rest = bool(needed & (set(rest_cols) - set(pk_idx)))
+        need_pk = bool(needed & set(pk_idx))
+        single_pk = pk_idx[0] if len(pk_idx) == 1 else None
+        base = len(self.prefix)
+        for start, end, p in self.prefixed_ranges(row, ctx):
+            eqvals = decode_tuple(p, base) if need_eq else ()
+            off = len(p)
+            for k, v in txn.scan(start, end, path.reverse):
+                out = [None] * ncols
+                if need_eq:
+                    for c, x in zip(eq_cols, eqvals):
+                        out[c] = x
+                if need_rest:
+                    for c, x in zip(rest_cols, decode_tuple(k, off)):
+                        out[c] = x
+                if need_pk:
+                    if single_pk is not None:
+                        out[single_pk] = decode_tuple(v)[0]
+                    else:
+                        for c, x in zip(pk_idx, decode_tuple(v)):
+                            out[c] = x
+                yield rp + v, tuple(out)

@@ -12,7 +12,7 @@ from rome.dbapi.exceptions import IntegrityError, NotSupportedError, Operational
 from rome.encoding.keycode import prefix_end
 from rome.sql import keys
 from rome.sql.catalog import ROWID, Check, Column, ForeignKey, Index, Table
-from rome.sql.parse import declared_types
+from rome.sql.parse import declared_types, table_name
 
 
 def execute(session, stmt, sql):
@@ -86,13 +86,14 @@ def create_table(session, stmt, sql):
         if stmt.expression is not None:
             raise NotSupportedError("CREATE TABLE ... AS SELECT is not supported")
         raise ProgrammingError("CREATE TABLE needs columns")
-    name = schema.this.name
+    name = table_name(schema.this)
     catalog = session.catalog
     if catalog.table(name) is not None:
         if stmt.args.get("exists"):
             return
         raise OperationalError("table %s already exists" % name)
-    if stmt.args.get("temporary") or "TEMP" in str(stmt.args.get("properties") or "").upper():
+    props = stmt.args.get("properties")
+    if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
         raise NotSupportedError("temporary tables are not supported")
     cat = catalog.copy()
     t = Table(name=name, id=cat.new_id())
@@ -182,22 +183,14 @@ def create_table(session, stmt, sql):
 
 def drop_table(session, stmt):
     for tnode in stmt.args.get("tables") or []:
-        t = session.catalog.table(tnode.name)
+        t = session.catalog.table(table_name(tnode))
         if t is None:
             if stmt.args.get("exists"):
                 continue
             raise OperationalError("no such table: %s" % tnode.name)
+        # As SQLite: dropping a parent leaves its children's rows alone (alembic's batch mode
+        # rebuilds a parent table by dropping it while children reference it).
         cat = session.catalog.copy()
-        for other in cat.tables.values():
-            if other.name.lower() == t.name.lower():
-                continue
-            for fk in other.foreign_keys:
-                if fk.ref_table.lower() == t.name.lower():
-                    rows = session.rows(other)
-                    for _k, r in rows.scan():
-                        idx = [other.column_index(c) for c in fk.columns]
-                        if all(r[i] is not None for i in idx):
-                            raise IntegrityError("FOREIGN KEY constraint failed")
         txn = session.txn
         prefix = keys.table_prefix(t.id)
         for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
@@ -224,7 +217,7 @@ def _fill_index(session, table, ix):
 def create_index(session, stmt):
     node = stmt.this
     name = node.name
-    tname = node.args["table"].name
+    tname = table_name(node.args["table"])
     cat = session.catalog.copy()
     t = cat.table(tname)
     if t is None:
@@ -235,6 +228,8 @@ def create_index(session, stmt):
             return
         raise OperationalError("index %s already exists" % name)
     params = node.args.get("params")
+    if params is not None and params.args.get("where") is not None:
+        raise NotSupportedError("partial indexes (CREATE INDEX ... WHERE) are not supported")
     cols = []
     for o in (params.args.get("columns") if params else None) or []:
         e = o.this if isinstance(o, exp.Ordered) else o
@@ -267,7 +262,7 @@ def drop_index(session, stmt):
 
 
 def alter_table(session, stmt, sql):
-    tname = stmt.this.name
+    tname = table_name(stmt.this)
     for action in stmt.args.get("actions") or []:
         cat = session.catalog.copy()
         t = cat.table(tname)

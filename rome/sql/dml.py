@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from rome.dbapi.exceptions import IntegrityError, NotSupportedError, ProgrammingError
 from rome.sql.expressions import compile_expr
+from rome.sql.parse import table_name
 from rome.sql.scope import Scope
 from rome.sql.select import SelectPlan
 from rome.sql.values import apply_affinity
@@ -47,7 +48,7 @@ class InsertPlan:
             raise NotSupportedError("ON CONFLICT is not supported")
         self.mode = alt
         target = stmt.this
-        self.table = t = planner.table(_table_node(target).name)
+        self.table = t = planner.table(table_name(_table_node(target)))
         names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) else \
             [c.name for c in t.columns]
         self.positions = []
@@ -163,7 +164,7 @@ class _Targeted:
         tnode = stmt.this
         if not isinstance(tnode, exp.Table):
             raise ProgrammingError("unsupported target: %s" % tnode.sql(dialect="sqlite"))
-        self.table = planner.table(tnode.name)
+        self.table = planner.table(table_name(tnode))
         for arg in ("returning", "order", "limit", "from_", "joins"):
             if stmt.args.get(arg):
                 raise NotSupportedError("%s in %s is not supported" % (arg.strip("_").upper(), stmt.key.upper()))

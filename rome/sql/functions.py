@@ -110,10 +110,10 @@ def add(a, b):
         return r if INT_MIN <= r <= INT_MAX else float(a) + float(b)
     if a is None or b is None:
         return None
-    a, b = to_number(a), to_number(b)
-    if type(a) is int and type(b) is int:
-        return add(a, b)
-    return _fp(float(a) + float(b))
+    na, nb = to_number(a), to_number(b)
+    if type(na) is int and type(nb) is int:
+        return add(na, nb)
+    return _fp(to_real(a) + to_real(b))
 
 
 def sub(a, b):
@@ -122,10 +122,10 @@ def sub(a, b):
         return r if INT_MIN <= r <= INT_MAX else float(a) - float(b)
     if a is None or b is None:
         return None
-    a, b = to_number(a), to_number(b)
-    if type(a) is int and type(b) is int:
-        return sub(a, b)
-    return _fp(float(a) - float(b))
+    na, nb = to_number(a), to_number(b)
+    if type(na) is int and type(nb) is int:
+        return sub(na, nb)
+    return _fp(to_real(a) - to_real(b))
 
 
 def mul(a, b):
@@ -134,28 +134,29 @@ def mul(a, b):
         return r if INT_MIN <= r <= INT_MAX else float(a) * float(b)
     if a is None or b is None:
         return None
-    a, b = to_number(a), to_number(b)
-    if type(a) is int and type(b) is int:
-        return mul(a, b)
-    return _fp(float(a) * float(b))
+    na, nb = to_number(a), to_number(b)
+    if type(na) is int and type(nb) is int:
+        return mul(na, nb)
+    return _fp(to_real(a) * to_real(b))
 
 
 def div(a, b):
     if a is None or b is None:
         return None
-    a, b = to_number(a), to_number(b)
-    if type(a) is int and type(b) is int:
-        if b == 0:
+    na, nb = to_number(a), to_number(b)
+    if type(na) is int and type(nb) is int:
+        if nb == 0:
             return None
-        if b == -1 and a == INT_MIN:
-            return float(a) / -1.0
-        q = a // b
-        if q < 0 and q * b != a:
+        if nb == -1 and na == INT_MIN:
+            return float(na) / -1.0
+        q = na // nb
+        if q < 0 and q * nb != na:
             q += 1
         return q
-    if b == 0:
+    rb = to_real(b)
+    if rb == 0:
         return None
-    return _fp(float(a) / float(b))
+    return _fp(to_real(a) / rb)
 
 
 def _crem(a, b):
@@ -225,7 +226,13 @@ def concat_op(a, b):
         return a + b
     if a is None or b is None:
         return None
+    if type(a) is bytes or type(b) is bytes:     # SQLite joins the bytes, then reads them as UTF-8
+        return (_utf8(a) + _utf8(b)).decode("utf-8", "replace")
     return to_text(a) + to_text(b)
+
+
+def _utf8(v):
+    return v if type(v) is bytes else to_text(v).encode("utf-8")
 
 
 CASTS = {"INTEGER": to_int, "TEXT": to_text, "REAL": to_real, "BLOB": V.to_blob, "NUMERIC": V.numerify}
@@ -373,7 +380,7 @@ def pattern_matcher(kind, pattern, esc=None, has_escape=False):
     if kind != "regexp" and type(pattern) is bytes:
         return lambda s: 0
     if pattern is None or (has_escape and esc is None):
-        return None
+        return None if kind == "regexp" else lambda s: 0 if type(s) is bytes else None
     p = pattern if type(pattern) is str else to_text(pattern)
     if kind == "like":
         rx = _like_rx(p, _escape_char(esc) if has_escape else None)
@@ -509,10 +516,12 @@ def f_instr(a, b):
 
 
 def f_replace(x, y, z):
-    if x is None or y is None or z is None:
+    if x is None or y is None:
         return None
-    x, y = to_text(x), to_text(y)
-    return x if y == "" else x.replace(y, to_text(z))
+    y = to_text(y)
+    if y == "":
+        return to_text(x) if type(x) is bytes else x
+    return None if z is None else to_text(x).replace(y, to_text(z))
 
 
 def f_round(x, n=0):
@@ -570,11 +579,29 @@ def f_typeof(v):
     return V.typeof(v)
 
 
+def _utf8_read(b):
+    """sqlite3Utf8Read of the first character of b (bytes, possibly not valid UTF-8)."""
+    c = b[0]
+    if c < 0xC0:
+        return c
+    c = (c & 0x1F) if c < 0xE0 else (c & 0x0F) if c < 0xF0 else (c & 0x07) if c < 0xF8 else \
+        (c & 0x03) if c < 0xFC else (c & 0x01) if c < 0xFE else 0
+    for x in b[1:]:
+        if x & 0xC0 != 0x80:
+            break
+        c = (c << 6) + (x & 0x3F)
+    if c < 0x80 or (c & 0xFFFFF800) == 0xD800 or (c & 0xFFFFFFFE) == 0xFFFE:
+        return 0xFFFD
+    return c
+
+
 def f_unicode(v):
     if v is None:
         return None
+    if type(v) is bytes:
+        return _utf8_read(v) if v and v[0] else None
     s = to_text(v)
-    return ord(s[0]) if s else None
+    return ord(s[0]) if s and s[0] != "\x00" else None
 
 
 def f_char(*args):
@@ -918,6 +945,10 @@ class _Sum:
         if v is None:
             return
         self.cnt += 1
+        if type(v) is str:                      # sqlite3_value_numeric_type: well-formed numbers count as such
+            n = V.numeric_text(v)
+            if type(n) is int:
+                v = n
         if type(v) is int:
             self.rsum += v
             if not (self.approx or self.overflow):
@@ -973,15 +1004,24 @@ class _GroupConcat:
     def step(self, v, sep=","):
         if v is None:
             return
-        v = v if type(v) is str else to_text(v)
+        t = type(v)
+        if t is not str and t is not bytes:
+            v = to_text(v)
         if self.parts is None:
             self.parts = [v]
         else:
-            self.parts.append("" if sep is None else sep if type(sep) is str else to_text(sep))
+            self.parts.append("" if sep is None else sep if type(sep) is str or type(sep) is bytes
+                              else to_text(sep))
             self.parts.append(v)
 
     def result(self):
-        return None if self.parts is None else "".join(self.parts)
+        parts = self.parts
+        if parts is None:
+            return None
+        try:
+            return "".join(parts)
+        except TypeError:                       # blobs: join the bytes, then read them as UTF-8
+            return b"".join(_utf8(p) for p in parts).decode("utf-8", "replace")
 
 
 class _Distinct:

@@ -164,3 +164,11 @@ def declared_types(sql):
             continue
         i += 1
     return out
+
+
+def table_name(node):
+    """The name of a table reference, refusing a schema other than SQLite's "main"."""
+    db = node.args.get("db")
+    if db is not None and db.name.lower() != "main":
+        raise ProgrammingError("unknown database %s" % db.name)
+    return node.name

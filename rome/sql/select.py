@@ -22,6 +22,7 @@ from rome.dbapi.exceptions import ProgrammingError
 from rome.sql.access import Access, choose, classify
 from rome.sql.expressions import compile_expr, expr_name
 from rome.sql.functions import make_aggregate
+from rome.sql.parse import table_name
 from rome.sql.scope import Scope, Source
 from rome.sql.values import order_rows, truthy
 
@@ -159,7 +160,7 @@ class SelectPlan(Plan):
     def _add_source(self, src, kind):
         scope, planner = self.scope, self.planner
         if isinstance(src, exp.Table) and not isinstance(src.this, exp.Anonymous):
-            table = planner.table(src.name)
+            table = planner.table(table_name(src))
             alias = src.alias_or_name
             source = Source(alias, [c.name for c in table.columns], scope.width, table)
         elif isinstance(src, exp.Subquery):
@@ -256,6 +257,22 @@ class SelectPlan(Plan):
         names = {c.name.lower() for c in columns_in(self.node)}
         return {i for i, c in enumerate(source.columns) if c.lower() in names}
 
+    def _decode_needed(self, i, source, rest):
+        """Columns of level i's source that the query still reads once its access path has done its
+        part (consumed conjuncts and an ORDER BY the path satisfies need no decoding)."""
+        nodes = list(self.items) + list(rest) + list(self.pre) + list(self.levels[i].post)
+        for j, lvl in enumerate(self.levels):
+            if j != i:
+                nodes += lvl.conds + lvl.post
+        for arg in ("group", "having"):
+            if self.node.args.get(arg) is not None:
+                nodes.append(self.node.args[arg])
+        order = self.node.args.get("order")
+        if order is not None and not (i == 0 and self.ordered_by_path):
+            nodes.append(order)
+        names = {c.name.lower() for n in nodes for c in ([n] if isinstance(n, exp.Column) else columns_in(n))}
+        return {k for k, c in enumerate(source.columns) if c.lower() in names}
+
     def _plan_levels(self, order_cols):
         scope, planner = self.scope, self.planner
         for i, lvl in enumerate(self.levels):
@@ -296,6 +313,8 @@ class SelectPlan(Plan):
                     lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias), s.columns)
                     used = {id(n) for n in path.used}
                     rest = [c for c in lvl.conds if id(c) not in used]
+                    if path.covering:
+                        path.needed = self._decode_needed(i, s, rest)
             else:
                 eqs = [b for b in bounds if b.op is exp.EQ]
                 rest = lvl.conds
@@ -416,8 +435,10 @@ class SelectPlan(Plan):
         return name, distinct, fn, sep_fn
 
     # -- running ----------------------------------------------------------------------------------
-    def source_rows(self, ctx):
-        """The joined rows (tuples over all sources) that pass WHERE."""
+    def source_rows(self, ctx, hint=None):
+        """The joined rows (tuples over all sources) that pass WHERE. hint: how many rows the caller
+        will take at most, when it knows (LIMIT on a single unfiltered table), so that index scans
+        fetch no more rows than needed."""
         levels = self.levels
         pre = self.pre_filter
         if not levels:
@@ -430,7 +451,7 @@ class SelectPlan(Plan):
         if len(levels) == 1 and lvl.derived is None and lvl.hash_key is None and lvl.kind == "inner":
             flt = lvl.filter   # one table: no join bookkeeping
             if flt is None:
-                yield from lvl.access.rows((), ctx)
+                yield from lvl.access.rows((), ctx, hint)
             else:
                 for r in lvl.access.rows((), ctx):
                     if flt(r, ctx):
@@ -513,15 +534,19 @@ class SelectPlan(Plan):
             yield row + k + tuple(a.result() for a in accs)
 
     def run(self, ctx):
-        rows = self._grouped_rows(ctx) if self.grouped else self.source_rows(ctx)
-        if self.having is not None:
-            having = self.having
-            rows = (r for r in rows if having(r, ctx))
-        project = self.project
         limit = self.limit(None, ctx) if self.limit is not None else None
         offset = self.offset(None, ctx) if self.offset is not None else 0
         limit = None if limit is None or limit < 0 else int(limit)
         offset = 0 if offset is None or offset < 0 else int(offset)
+        if self.grouped:
+            rows = self._grouped_rows(ctx)
+        else:
+            streaming = limit is not None and self.sort is None and not self.distinct
+            rows = self.source_rows(ctx, offset + limit if streaming else None)
+        if self.having is not None:
+            having = self.having
+            rows = (r for r in rows if having(r, ctx))
+        project = self.project
         if self.sort is None and not self.distinct:
             pr = self.project_row
             if pr is not None:

@@ -178,19 +178,43 @@ class Session:
         stmt, n = parse(sql)
         if isinstance(stmt, Control):
             return self._control(stmt, params)
-        values = bind(params, n)
+        return self._run(sql, stmt, n, (params,))
+
+    def executemany(self, sql, seq_of_params):
+        """One statement, many parameter sets: planned once, atomic as a whole (if one set fails,
+        the writes of the others are undone too); rowcount is the total."""
+        stmt, n = parse(sql)
+        if isinstance(stmt, Control) or isinstance(stmt, QUERIES):
+            last = Result(rowcount=0)
+            for params in seq_of_params:
+                last = self.execute(sql, params)
+            return last
+        return self._run(sql, stmt, n, seq_of_params)
+
+    def _run(self, sql, stmt, n, seq_of_params):
         if self.txn is None:
             self.begin()
-        ctx = Ctx(self, values)
         txn = self.txn
         try:
             if isinstance(stmt, QUERIES):
+                (params,) = seq_of_params
                 plan = self.planner().query(sql, stmt)
-                result = Result(plan.columns, list(plan.run(ctx)))
+                result = Result(plan.columns, list(plan.run(Ctx(self, bind(params, n)))))
             else:
                 token, catalog = txn.savepoint(), self.catalog
                 try:
-                    result = self._write(sql, stmt, ctx)
+                    result = None
+                    for params in seq_of_params:
+                        r = self._write(sql, stmt, Ctx(self, bind(params, n)))
+                        if result is None:
+                            result = r
+                        else:
+                            if r.rowcount > 0:
+                                result.rowcount = max(result.rowcount, 0) + r.rowcount
+                            if r.lastrowid is not None:
+                                result.lastrowid = r.lastrowid
+                    if result is None:
+                        result = Result(rowcount=0)
                 except BaseException:
                     txn.rollback_to(token)
                     if self.catalog is not catalog:
@@ -209,18 +233,6 @@ class Session:
         if self.autocommit and not self.savepoints:
             self.commit()
         return result
-
-    def executemany(self, sql, seq):
-        total = 0
-        last = None
-        for params in seq:
-            r = self.execute(sql, params)
-            if r.rowcount > 0:
-                total += r.rowcount
-            last = r
-        if last is not None:
-            last.rowcount = total
-        return last or Result(rowcount=0)
 
     def _write(self, sql, stmt, ctx):
         if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete)):

@@ -546,8 +546,13 @@ def _int_affinity(r):
     return r
 
 
+_MAYBE_NUMBER = re.compile(r"[\s+\-.\d]*[\d.][\s+\-.\deE]*\Z")
+
+
 def numeric_text(s):
     """applyNumericAffinity: the number a well-formed numeric text stands for, else None."""
+    if not _MAYBE_NUMBER.match(s):
+        return None   # cheap rejection of what cannot be numeric (dates, names)
     rc, r = atof(s)
     if rc <= 0:
         return None

@@ -59,6 +59,7 @@ class Transaction:
         self._snap = None
         self._buf = {}            # key -> value, None for a delete
         self._order = _NO_KEYS    # the buffered keys, sorted (for scans)
+        self._pending = []        # buffered keys not yet sorted into _order
         self._undo = []           # (key, previous buffered value or _ABSENT)
         self._keyset_version = 0  # bumped when a key enters or leaves the buffer (scans re-seek)
         self._scans = set()       # scans in progress, recorded at commit even if never closed
@@ -116,7 +117,7 @@ class Transaction:
         try:
             src = snap.scan(start, end, reverse)
             s = next(src, None)
-            if not self._order:
+            if not self._order and not self._pending:
                 # Fast path: nothing buffered, so the scan is the snapshot's until a write arrives.
                 version = self._keyset_version
                 while s is not None:
@@ -136,7 +137,7 @@ class Transaction:
                     raise StoreError("scan used after its transaction finished")
                 if self._keyset_version != seen:  # (re)position in the buffer after the frontier
                     seen = self._keyset_version
-                    pos, buf, order = rec.pos, self._buf, self._order
+                    pos, buf, order = rec.pos, self._buf, self._sorted_keys()
                     if not order:
                         bi = iter(())
                     elif reverse:
@@ -192,13 +193,19 @@ class Transaction:
         buf = self._buf
         old = buf.get(key, _ABSENT)
         if old is _ABSENT:
-            order = self._order
-            if order is _NO_KEYS:
-                self._order = order = SortedList()
-            order.add(key)
+            self._pending.append(key)   # sorted into _order when a scan needs it
             self._keyset_version += 1
         self._undo.append((key, old))
         buf[key] = value
+
+    def _sorted_keys(self):
+        """The buffered keys in order (new keys are sorted in lazily: bulk writes pay no insort)."""
+        if self._pending:
+            if self._order is _NO_KEYS:
+                self._order = SortedList()
+            self._order.update(self._pending)
+            self._pending = []
+        return self._order
 
     def delete(self, key):
         self.put(key, None)
@@ -212,6 +219,8 @@ class Transaction:
     def rollback_to(self, token):
         """Undo the writes made since savepoint ``token`` (reads stay recorded)."""
         buf, undo = self._buf, self._undo
+        if len(undo) > token:
+            self._sorted_keys()
         while len(undo) > token:
             key, old = undo.pop()
             if old is _ABSENT:
@@ -229,7 +238,7 @@ class Transaction:
             rec.done = True
         self._scans.clear()
         snap, self._snap = self._snap, None
-        self._buf, self._order, self._undo = _FINISHED, _NO_KEYS, []
+        self._buf, self._order, self._undo, self._pending = _FINISHED, _NO_KEYS, [], []
         if snap is not None:
             snap.close()
 
