@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.sql import keys
+from rome.sql.values import numeric_text, to_text
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
 FETCH_BATCH = 64
@@ -170,14 +171,48 @@ def choose(table, rows, bounds, order=None, needed=None):
     return best
 
 
+def probe_value(v, affinity):
+    """A probe value converted as SQLite converts the constant side of a comparison with a column
+    (datatype3.html 4.2), so that it encodes like the stored values it must match: 0 probes a REAL
+    column as 0.0, 5.0 an INTEGER column as 5, '7' a numeric column as 7."""
+    t = type(v)
+    if affinity == "REAL":
+        if t is int:
+            return float(v)
+        if t is str:
+            n = numeric_text(v)
+            return v if n is None else float(n)
+    elif affinity == "INTEGER" or affinity == "NUMERIC":
+        if t is float:
+            return int(v) if v.is_integer() and -2 ** 63 <= v < 2 ** 63 else v
+        if t is str:
+            n = numeric_text(v)
+            if n is not None:
+                return int(n) if type(n) is float and n.is_integer() and -2 ** 63 <= n < 2 ** 63 else n
+    elif affinity == "TEXT":
+        if t is int or t is float:
+            return to_text(v)
+    return v
+
+
+def _converting(f, affinity):
+    if affinity == "BLOB":
+        return f
+    return lambda row, ctx: probe_value(f(row, ctx), affinity)
+
+
 class Access:
     """Runs a Path: yields (key, row) for the current probe values."""
 
     def __init__(self, rows, path, compile_const):
         self.table = rows.table
         self.path = path
-        self.eq = [[compile_const(v) for v in b.value] if b.op is exp.In else
-                   (lambda row, ctx: None) if b.op is exp.Is else compile_const(b.value)
+        cols = rows.table.columns
+
+        def conv(node, col):
+            return _converting(compile_const(node), cols[col].affinity)
+        self.eq = [[conv(v, b.col) for v in b.value] if b.op is exp.In else
+                   (lambda row, ctx: None) if b.op is exp.Is else conv(b.value, b.col)
                    for b in path.eq]
         self.eq_ops = [b.op for b in path.eq]
 
@@ -186,7 +221,7 @@ class Access:
                 return None
             b, op = pair
             node = b.value2 if (b.op is exp.Between and second) else b.value
-            return compile_const(node), op
+            return conv(node, b.col), op
         self.lo = bound(path.lo)
         self.hi = bound(path.hi, second=True)
         if path.kind == "index":

@@ -342,7 +342,8 @@ class SelectPlan(Plan):
                     elif isinstance(g, exp.Column) and not g.table and scope.resolve(g) is None \
                             and g.name.lower() in scope.aliases:
                         g = scope.aliases[g.name.lower()]
-                    keys.append(g)
+                    if g not in keys:
+                        keys.append(g)
             self.group_keys = [compile_expr(k, scope) for k in keys]
             for k in keys:
                 gscope.slots.setdefault(k, gscope.width + len(gscope.slots))
