@@ -1,0 +1,3 @@
+from rome.cli import main
+
+main()
