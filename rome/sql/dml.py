@@ -87,23 +87,31 @@ class InsertPlan:
             return list(self.query.run(ctx))   # read everything first: INSERT INTO t SELECT … FROM t
         return [[f((), ctx) for f in fs] for fs in self.rows]
 
+    def _fill(self):
+        """Per-column work decided once: which given values need affinity, which defaults apply."""
+        given = set(self.positions)
+        self._given = [(i, self.affinities[i], self.names[i]) for i in self.positions]
+        self._defaulted = [(i, d, self.affinities[i], self.names[i]) for i, d in enumerate(self.defaults)
+                           if d is not None and i not in given]
+        return self._given, self._defaulted
+
     def run(self, session, ctx):
         t = self.table
         rows = session.rows(t)
         width = len(t.columns)
         count, last = 0, None
+        given, defaulted = self.__dict__.get("_given"), self.__dict__.get("_defaulted")
+        if given is None:
+            given, defaulted = self._fill()
         for vals in self._value_rows(ctx):
             row = [None] * width
-            given = [False] * width
-            for i, v in zip(self.positions, vals):
-                row[i] = v
-                given[i] = True
-            for i, d in enumerate(self.defaults):
-                if not given[i] and d is not None:
-                    row[i] = d((), ctx)
-            for i in range(width):
-                if row[i] is not None:
-                    row[i] = apply_affinity(row[i], self.affinities[i], self.names[i])
+            for (i, aff, name), v in zip(given, vals):
+                if v is not None:
+                    row[i] = apply_affinity(v, aff, name)
+            for i, d, aff, name in defaulted:
+                v = d((), ctx)
+                if v is not None:
+                    row[i] = apply_affinity(v, aff, name)
             a = self.auto
             generated = False
             if a is not None:

@@ -31,6 +31,7 @@ class TableRows:
         self.row_len = t.next_column_id
         self.rowid = t.has_rowid
         self.pk_idx = [] if self.rowid else [t.column_index(n) for n in t.primary_key]
+        self.not_null = [(i, c.name) for i, c in enumerate(t.columns) if not c.nullable]
         self.index_info = [(ix, [t.column_index(n) for n in ix.columns], keys.index_prefix(t.id, ix.id))
                            for ix in t.indexes]
 
@@ -158,9 +159,9 @@ class TableRows:
         return ", ".join("%s.%s" % (t.name, t.columns[i].name) for i in idx)
 
     def _check_not_null(self, row):
-        for i, c in enumerate(self.table.columns):
-            if row[i] is None and not c.nullable:
-                raise IntegrityError("NOT NULL constraint failed: %s.%s" % (self.table.name, c.name))
+        for i, name in self.not_null:
+            if row[i] is None:
+                raise IntegrityError("NOT NULL constraint failed: %s.%s" % (self.table.name, name))
 
     def _check_row(self, row):
         if self.table.checks:

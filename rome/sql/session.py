@@ -39,16 +39,23 @@ class Result:
 class Ctx:
     """What a running plan needs: the session (transaction, rows), parameters, the statement's clock,
     and a per-statement cache (uncorrelated subquery results, hash-join tables)."""
-    __slots__ = ("session", "params", "now", "cache")
+    __slots__ = ("session", "params", "_now", "cache")
 
     def __init__(self, session, params, now=None, cache=None):
         self.session = session
         self.params = params
-        self.now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        self._now = now
         self.cache = {} if cache is None else cache
 
+    @property
+    def now(self):
+        """The statement's clock (UTC), read once, on first use."""
+        if self._now is None:
+            self._now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        return self._now
+
     def child(self, params):
-        return Ctx(self.session, params, self.now, self.cache)
+        return Ctx(self.session, params, self._now, self.cache)
 
 
 def adapt(v):
