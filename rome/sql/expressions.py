@@ -2,7 +2,8 @@
 
 Each expression is translated into the source of one Python function (NULL checks, three-valued logic
 and cross-type comparisons inlined with ``:=`` temporaries; everything else calls helpers from
-:mod:`rome.sql.values` and :mod:`rome.sql.functions`), compiled once per distinct source text. The
+:mod:`rome.sql.operators` and :mod:`rome.sql.functions`), compiled once per distinct source text (the
+generator is :mod:`rome.sql.codegen`; this module has the node handlers and the public API). The
 scope (provided by the planner) maps nodes to row positions: ``slot(node)`` first (an int, or a
 compiled function), then ``column(node)`` and ``subquery(node)``; an optional ``affinity(column)``
 lets comparisons apply SQLite's column-affinity rules.
@@ -14,170 +15,26 @@ import re
 
 from sqlglot import exp
 
-from rome.dbapi.exceptions import DataError, ProgrammingError
+from rome.dbapi.exceptions import NotSupportedError, ProgrammingError
 from rome.sql import functions as F
+from rome.sql import operators as O
 from rome.sql import values as V
+from rome.sql.codegen import _LIMIT, E, Compiler, NoScope, _depth, _free, type_name
 
-_LIMIT = 40               # nesting depth after which a subexpression becomes its own function
-_CODE_CACHE = {}
 _AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.GroupConcat, exp.Min, exp.Max)
 
 
-class E:
-    """A compiled subexpression: Python source of its value (and optionally of its truth)."""
-    __slots__ = ("code", "pred", "isbool", "const", "value", "depth", "free")
-
-    def __init__(self, code, pred=None, isbool=False, depth=1, free=(), const=False, value=None):
-        self.code, self.pred, self.isbool, self.depth = code, pred, isbool, depth
-        self.free, self.const, self.value = free, const, value
-
-    def truth(self):
-        """Source whose Python truth is the SQL truth of the value."""
-        if self.pred is not None:
-            return self.pred
-        if self.const:
-            return "True" if V.truthy(self.value) else "False"
-        return self.code if self.isbool else "_truthy(%s)" % self.code
-
-
-def _free(*es):
-    out = ()
-    for e in es:
-        if e.free:
-            out += tuple(x for x in e.free if x not in out)
-    return out
-
-
-def _depth(*es):
-    return 1 + max((e.depth for e in es), default=0)
-
-
-class _NoScope:
-    def slot(self, node):
-        return None
-
-    def column(self, node):
-        raise ProgrammingError("no such column: %s" % node.sql(dialect="sqlite"))
-
-    def subquery(self, node):
-        raise ProgrammingError("subqueries are not allowed here")
-
-
-def _raise_missing(e, ctx):
-    key = e.args[0] if e.args else None
-    if isinstance(key, str) and key not in ctx.params:
-        raise ProgrammingError("You did not supply a value for binding parameter :%s." % key) from None
-    raise e
-
-
-_BASE_NS = {
-    "_truthy": V.truthy, "_xlt": V.cross_lt, "_naff": F.numeric_affinity, "_taff": F.text_affinity,
-    "_b3": F.bool3, "_raise_missing": _raise_missing, "_fold": V.fold_nocase, "_rtrim": F.rtrim_coll,
-    "_first": F.first_value, "_exists": F.exists, "_in_rows": F.in_rows,
-    "_row_in": F.row_in, "_txt": V.to_text, "_LIKE0": F._LIKE0, "_likem": F.like_matcher,
-}
-
-
-class Compiler:
-    """Builds one function's source from a tree of nodes."""
-
-    def __init__(self, scope):
-        self.scope = scope
-        self.ns = dict(_BASE_NS)
-        self.defs = []
-        self.n = 0
-        self.affinity = getattr(scope, "affinity", None)
-
-    # -- plumbing -------------------------------------------------------------------------------
-    def tmp(self):
-        self.n += 1
-        return "_t%d" % self.n
-
-    def name(self, prefix, obj):
-        self.n += 1
-        k = "%s%d" % (prefix, self.n)
-        self.ns[k] = obj
-        return k
-
-    def const(self, v):
-        if v is None:
-            return E("None", "False", const=True, value=None, isbool=True)
-        return E(self.name("_k", v), const=True, value=v, isbool=v in (0, 1) and type(v) is int)
-
-    def materialize(self, e):
-        """Move e's code into a function of its own, so that nesting stays shallow."""
-        self.n += 1
-        fname = "_g%d" % self.n
-        args = "".join(", " + f for f in e.free)
-        self.defs.append((fname, args, e.code))
-        return E("%s(row, ctx%s)" % (fname, args), isbool=e.isbool, free=e.free)
-
-    def sub(self, e):
-        return self.materialize(e) if e.depth > _LIMIT else e
-
-    def fold(self, e):
-        """Evaluate a subexpression without row/ctx/param dependencies now."""
-        if e.const or "row" in e.code or "ctx" in e.code or "P[" in e.code or e.free:
-            return e
-        try:
-            v = eval(e.code, dict(self.ns))  # noqa: S307 - our own generated code
-        except Exception:
-            return e
-        return self.const(v)
-
-    def call(self, fn, *args, isbool=False):
-        """E for fn(args...) with the helper fn."""
-        args = [self.sub(a) for a in args]
-        name = self.name("_f", fn)
-        return self.fold(E("%s(%s)" % (name, ", ".join(a.code for a in args)), isbool=isbool,
-                           depth=_depth(*args), free=_free(*args)))
-
-    # -- entry ----------------------------------------------------------------------------------
-    def expr(self, node):
-        s = self.scope.slot(node)
-        if s is not None:
-            if isinstance(s, int):
-                return E("row[%d]" % s)
-            return E("%s(row, ctx)" % self.name("_s", s))
-        h = _HANDLERS.get(type(node))
-        if h is None:
-            return self.unknown(node)
-        return h(self, node)
+class ExprCompiler(Compiler):
+    """The node handlers: one method per kind of sqlglot node (see ``_HANDLERS``)."""
 
     def unknown(self, node):
         if isinstance(node, _AGGREGATES) or (isinstance(node, exp.Anonymous)
                                              and node.name.lower() in F.AGGREGATE_NAMES):
             raise ProgrammingError("misuse of aggregate function %s()" % _fname(node))
-        if isinstance(node, exp.Func):
+        if isinstance(node, exp.Func) and not isinstance(node, exp.Window):
             return self.function(node)
-        raise ProgrammingError("unsupported expression: %s" % node.sql(dialect="sqlite")[:80])
+        raise NotSupportedError("unsupported expression: %s" % node.sql(dialect="sqlite")[:80])
 
-    def build(self, e, predicate=False):
-        code = e.truth() if predicate else e.code
-        e = E(code, free=e.free, depth=e.depth)
-        if e.depth > 150:
-            e = self.materialize(e)
-        lines = []
-        for fname, args, body in self.defs:
-            lines.append("def %s(row, ctx%s):\n%s    return %s\n" % (fname, args, _pre(body), body))
-        if "P[" in e.code:
-            lines.append("def _main(row, ctx):\n    try:\n        P = ctx.params\n        return %s\n"
-                         "    except KeyError as e:\n        _raise_missing(e, ctx)\n" % e.code)
-        else:
-            lines.append("def _main(row, ctx):\n    return %s\n" % e.code)
-        src = "".join(lines)
-        code = _CODE_CACHE.get(src)
-        if code is None:
-            if len(_CODE_CACHE) > 4096:
-                _CODE_CACHE.clear()
-            code = _CODE_CACHE[src] = compile(src, "<rome expression>", "exec")
-        ns = self.ns
-        exec(code, ns)  # noqa: S102 - our own generated code
-        f = ns["_main"]
-        f.source = src
-        return f
-
-    # -- leaves ---------------------------------------------------------------------------------
     def literal(self, node):
         if node.is_string:
             return self.const(node.this)
@@ -199,102 +56,7 @@ class Compiler:
         if isinstance(inner, exp.Literal) and not inner.is_string and self.scope.slot(inner) is None:
             v = _number(inner.this)                 # SQLite negates number literals directly
             return self.const(V.INT_MIN if inner.this.isdigit() and int(inner.this) == -V.INT_MIN else -v)
-        return self.call(F.negate, self.expr(node.this))
-
-    # -- comparisons ----------------------------------------------------------------------------
-    def node_affinity(self, node):
-        while isinstance(node, (exp.Paren, exp.Collate)):
-            node = node.this
-        if isinstance(node, exp.Cast):
-            return V.affinity_of_type(_type_name(node.to))
-        if isinstance(node, exp.Column) and self.affinity is not None:
-            return self.affinity(node)
-        return None
-
-    def conversions(self, ln, rn):
-        """SQLite's comparison affinity rules: which side(s) get converted, and how."""
-        a1, a2 = self.node_affinity(ln), self.node_affinity(rn)
-        num = ("INTEGER", "REAL", "NUMERIC")
-        if a1 and a2:
-            if a1 in num or a2 in num:
-                return (None if a1 in num else "num"), (None if a2 in num else "num")
-            return None, None
-        a = a1 or a2
-        conv = "num" if a in num else "text" if a == "TEXT" else None
-        return (None, conv) if a1 else (conv, None)
-
-    def convert(self, e, conv):
-        if conv is None:
-            return e
-        fn = F.numeric_affinity if conv == "num" else F.text_affinity
-        if e.const:
-            return self.const(fn(e.value))
-        return E("%s(%s)" % ("_naff" if conv == "num" else "_taff", e.code), depth=e.depth + 1, free=e.free)
-
-    def collation(self, *nodes):
-        for n in nodes:
-            while isinstance(n, exp.Paren):
-                n = n.this
-            if isinstance(n, exp.Collate):
-                c = n.expression.name.upper()
-                if c not in ("BINARY", "NOCASE", "RTRIM"):
-                    raise ProgrammingError("no such collation sequence: %s" % n.expression.name)
-                return None if c == "BINARY" else c
-        f = getattr(self.scope, "collation", None)
-        if f is not None:
-            for n in nodes:
-                if isinstance(n, exp.Column):
-                    c = f(n)
-                    if c and c.upper() != "BINARY":
-                        return c.upper()
-        return None
-
-    def operands(self, ln, rn, le=None, re_=None, affinity=True):
-        a = le if le is not None else self.expr(ln)
-        b = re_ if re_ is not None else self.expr(rn)
-        ca, cb = self.conversions(ln, rn) if affinity else (None, None)
-        a, b = self.convert(self.sub(a), ca), self.convert(self.sub(b), cb)
-        coll = self.collation(ln, rn)
-        if coll:
-            fn = "_fold" if coll == "NOCASE" else "_rtrim"
-            a, b = (self.const(V.fold_nocase(x.value) if coll == "NOCASE" else F.rtrim_coll(x.value))
-                    if x.const else E("%s(%s)" % (fn, x.code), depth=x.depth + 1, free=x.free) for x in (a, b))
-        return a, b
-
-    def compare(self, op, ln, rn, le=None, re_=None):
-        a, b = self.operands(ln, rn, le, re_)
-        return self.fold(self.cmp_code(op, a, b))
-
-    def cmp_code(self, op, a, b):
-        d, free = _depth(a, b), _free(a, b)
-        if a.const and b.const:
-            c = V.compare(a.value, b.value)
-            return self.const(None if c is None else int(_CMP[op](c)))
-        if (a.const and a.value is None) or (b.const and b.value is None):
-            return self.const(None)
-        if op in ("==", "!=") and (a.const or b.const):
-            x, k = (b, a) if a.const else (a, b)
-            t = self.tmp()
-            return E("(None if (%s := %s) is None else (1 if %s %s %s else 0))" % (t, x.code, t, op, k.code),
-                     pred="(%s %s %s)" % (x.code, op, k.code) if op == "==" else
-                     "((%s := %s) is not None and %s != %s)" % (t, x.code, t, k.code),
-                     isbool=True, depth=d + 1, free=free)
-        if a.const or b.const:                     # ordering against a constant: one NULL test
-            x, k, op = (a, b, op) if b.const else (b, a, _MIRROR[op])
-            t = self.tmp()
-            test = _TEST[op].replace("type(%(b)s)", self.name("_T", type(k.value))) % {"a": t, "b": k.code}
-            return E("(None if (%s := %s) is None else (1 if %s else 0))" % (t, x.code, test),
-                     pred="((%s := %s) is not None and %s)" % (t, x.code, test), isbool=True, depth=d + 1,
-                     free=free)
-        ta, tb = self.tmp(), self.tmp()
-        test = _TEST[op] % {"a": ta, "b": tb}
-        value = "(None if (%s := %s) is None or (%s := %s) is None else (1 if %s else 0))" % (
-            ta, a.code, tb, b.code, test)
-        if op == "==":
-            pred = "((%s := %s) is not None and %s == %s)" % (ta, a.code, ta, b.code)
-        else:
-            pred = "((%s := %s) is not None and (%s := %s) is not None and %s)" % (ta, a.code, tb, b.code, test)
-        return E(value, pred=pred, isbool=True, depth=d + 1, free=free)
+        return self.call(O.negate, self.expr(node.this))
 
     def binary_compare(self, node):
         return self.compare(_OPS[type(node)], node.this, node.expression)
@@ -337,32 +99,6 @@ class Compiler:
         p = "((%s := %s) is not None and %s)" % (t.code, x.code, both.truth())
         return E(v, pred=p, isbool=True, depth=both.depth + x.depth + 1, free=free)
 
-    def temp_ref(self):
-        t = self.tmp()
-        return E(t, free=(t,))
-
-    # -- logic ------------------------------------------------------------------------------------
-    def logic(self, es, is_and):
-        es = [self.sub(e) for e in es]
-        consts = [e for e in es if e.const]
-        for e in consts:                           # FALSE AND x = FALSE, TRUE OR x = TRUE
-            if e.value is not None and V.truthy(e.value) != is_and:
-                return self.const(0 if is_and else 1)
-        if len(es) > 4:
-            h = len(es) // 2
-            return self.logic([self.logic(es[:h], is_and), self.logic(es[h:], is_and)], is_and)
-        stop = "0" if is_and else "1"
-        ts, parts = [], []
-        for e in es:
-            t = self.tmp()
-            ts.append(t)
-            code = e.code if e.isbool else "_b3(%s)" % e.code
-            parts.append("(%s if (%s := %s) == %s else " % (stop, t, code, stop))
-        tail = "(None if %s else %s)" % (" or ".join("%s is None" % t for t in ts), "1" if is_and else "0")
-        value = "".join(parts) + tail + ")" * len(parts)
-        pred = "(%s)" % (" and " if is_and else " or ").join(e.truth() for e in es)
-        return self.fold(E(value, pred=pred, isbool=True, depth=_depth(*es) + len(es), free=_free(*es)))
-
     def flatten(self, node, cls):
         out = []
         stack = [node]
@@ -391,16 +127,6 @@ class Compiler:
             return self.is_(inner, negate=True)
         return self.negate(self.sub(self.expr(inner)))
 
-    def negate(self, a):
-        if a.const:
-            return self.const(None if a.value is None else int(not V.truthy(a.value)))
-        t = self.tmp()
-        tt = E(t, isbool=a.isbool).truth()
-        return E("(None if (%s := %s) is None else (0 if %s else 1))" % (t, a.code, tt),
-                 pred="((%s := %s) is not None and not %s)" % (t, a.code, tt),
-                 isbool=True, depth=a.depth + 2, free=a.free)
-
-    # -- IN -----------------------------------------------------------------------------------------
     def in_(self, node):
         lhs = node.this
         query = node.args.get("query")
@@ -473,7 +199,6 @@ class Compiler:
         e = self.logic(eqs, True)
         return self.negate(e) if op == "!=" else e
 
-    # -- patterns -----------------------------------------------------------------------------------
     def like(self, node, escape=None, negate=False):
         if isinstance(node, exp.Escape):
             return self.like(node.this, node.expression, negate)
@@ -482,10 +207,10 @@ class Compiler:
         s, p = self.sub(self.expr(node.this)), self.sub(self.expr(node.expression))
         esc = self.sub(self.expr(escape)) if escape is not None else None
         if p.const and (esc is None or esc.const):
-            m = F.pattern_matcher(kind, p.value, esc.value if esc is not None else None, esc is not None)
+            m = O.pattern_matcher(kind, p.value, esc.value if esc is not None else None, esc is not None)
             e = self.const(None) if m is None else self.call(m, s, isbool=True)
         elif esc is not None:
-            e = self.call(F.like_escape, s, p, esc, isbool=True)
+            e = self.call(O.like_escape, s, p, esc, isbool=True)
         elif kind == "like":
             ts, tp = self.tmp(), self.tmp()
             e = E("(0 if type(%s := %s) is bytes or type(%s := %s) is bytes else None if %s is None or %s is None "
@@ -493,10 +218,9 @@ class Compiler:
                       ts, s.code, tp, p.code, ts, tp, tp, tp, ts, ts, ts), isbool=True, depth=_depth(s, p) + 2,
                   free=_free(s, p))
         else:
-            e = self.call(F.MATCHERS[kind], s, p, isbool=True)
+            e = self.call(O.MATCHERS[kind], s, p, isbool=True)
         return self.negate(e) if negate else e
 
-    # -- other operators ----------------------------------------------------------------------------
     def chain(self, node):
         """Binary operators, compiled iteratively along the left spine (long a + b + c ... chains)."""
         spine, n = [node], node.this
@@ -510,7 +234,7 @@ class Compiler:
 
     def binop(self, node, a, b):
         if type(node) is exp.DPipe:
-            return self.call(F.concat_op, a, b)
+            return self.call(O.concat_op, a, b)
         cls = type(node)
         a, b = self.sub(a), self.sub(b)
         op = _INLINE.get(cls)
@@ -539,8 +263,8 @@ class Compiler:
         return self.expr(node.this)
 
     def cast(self, node):
-        aff = V.affinity_of_type(_type_name(node.to))
-        return self.call(F.CASTS[aff], self.expr(node.this))
+        aff = V.affinity_of_type(type_name(node.to))
+        return self.call(O.CASTS[aff], self.expr(node.this))
 
     def case(self, node):
         subject = node.this
@@ -615,7 +339,6 @@ class Compiler:
         kind = {exp.CurrentTimestamp: "datetime", exp.CurrentDate: "date", exp.CurrentTime: "time"}[type(node)]
         return E("%s(ctx)" % self.name("_now", F.CURRENT[kind]))
 
-    # -- functions ------------------------------------------------------------------------------
     def function(self, node):
         name, args = _function_args(node)
         impl, needs_ctx, volatile = F.lookup(name, len(args))
@@ -639,24 +362,10 @@ class Compiler:
         return self.function(node)
 
 
-def _pre(body):
-    return "    P = ctx.params\n" if "P[" in body else ""
-
-
-_CMP = {"==": lambda c: c == 0, "!=": lambda c: c != 0, "<": lambda c: c < 0, "<=": lambda c: c <= 0,
-        ">": lambda c: c > 0, ">=": lambda c: c >= 0}
-_TEST = {
-    "==": "%(a)s == %(b)s", "!=": "%(a)s != %(b)s",
-    "<": "(%(a)s < %(b)s if type(%(a)s) is type(%(b)s) else _xlt(%(a)s, %(b)s))",
-    ">": "(%(a)s > %(b)s if type(%(a)s) is type(%(b)s) else _xlt(%(b)s, %(a)s))",
-    "<=": "(%(a)s <= %(b)s if type(%(a)s) is type(%(b)s) else not _xlt(%(b)s, %(a)s))",
-    ">=": "(%(a)s >= %(b)s if type(%(a)s) is type(%(b)s) else not _xlt(%(a)s, %(b)s))",
-}
-_MIRROR = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _OPS = {exp.EQ: "==", exp.NEQ: "!=", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
-_ARITH = {exp.Add: F.add, exp.Sub: F.sub, exp.Mul: F.mul, exp.Div: F.div, exp.Mod: F.mod,
-          exp.BitwiseAnd: F.bit_and, exp.BitwiseOr: F.bit_or, exp.BitwiseLeftShift: F.shift_left,
-          exp.BitwiseRightShift: F.shift_right}
+_ARITH = {exp.Add: O.add, exp.Sub: O.sub, exp.Mul: O.mul, exp.Div: O.div, exp.Mod: O.mod,
+          exp.BitwiseAnd: O.bit_and, exp.BitwiseOr: O.bit_or, exp.BitwiseLeftShift: O.shift_left,
+          exp.BitwiseRightShift: O.shift_right}
 _INLINE = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*"}
 _INT_RE = re.compile(r"[0-9]+")
 
@@ -669,16 +378,6 @@ def _number(text):
     return V.atof(text)[1]
 
 
-def _type_name(dt):
-    if not isinstance(dt, exp.DataType):
-        return dt.sql(dialect="sqlite") if dt is not None else ""
-    t = dt.this
-    if t == exp.DataType.Type.USERDEFINED:
-        return dt.args.get("kind") or ""
-    name = t.value if hasattr(t, "value") else str(t)
-    if name in ("VARBINARY", "BLOB", "LONGBLOB", "MEDIUMBLOB", "TINYBLOB"):
-        return "BLOB"
-    return name
 
 
 def _check_columns(query, n):
@@ -760,29 +459,6 @@ def _function_args(node):
     return name, args
 
 
-_HANDLERS = {
-    exp.Literal: Compiler.literal, exp.Null: lambda c, n: c.const(None),
-    exp.Boolean: lambda c, n: c.const(1 if n.this else 0),
-    exp.HexString: lambda c, n: c.const(bytes.fromhex(n.this)),
-    exp.Column: Compiler.column, exp.Placeholder: Compiler.placeholder, exp.Parameter: Compiler.placeholder,
-    exp.Paren: Compiler.paren, exp.Alias: Compiler.paren, exp.Collate: Compiler.collate,
-    exp.Neg: Compiler.neg, exp.BitwiseNot: lambda c, n: c.call(F.bit_not, c.expr(n.this)),
-    exp.EQ: Compiler.binary_compare, exp.NEQ: Compiler.binary_compare, exp.LT: Compiler.binary_compare,
-    exp.LTE: Compiler.binary_compare, exp.GT: Compiler.binary_compare, exp.GTE: Compiler.binary_compare,
-    exp.Is: Compiler.is_,
-    exp.NullSafeEQ: lambda c, n: c.is_(n), exp.NullSafeNEQ: lambda c, n: c.is_(n, negate=True),
-    exp.Between: Compiler.between, exp.And: Compiler.and_node, exp.Or: Compiler.or_node,
-    exp.Not: Compiler.not_, exp.In: Compiler.in_,
-    exp.Like: Compiler.like, exp.Glob: Compiler.like, exp.RegexpLike: Compiler.like, exp.Escape: Compiler.like,
-    exp.DPipe: Compiler.chain, exp.Cast: Compiler.cast, exp.TryCast: Compiler.cast, exp.Case: Compiler.case,
-    exp.If: Compiler.iif, exp.Coalesce: Compiler.coalesce, exp.Nullif: Compiler.nullif,
-    exp.Subquery: Compiler.subquery, exp.Exists: Compiler.exists,
-    exp.CurrentTimestamp: Compiler.now, exp.CurrentDate: Compiler.now, exp.CurrentTime: Compiler.now,
-    exp.Anonymous: Compiler.anonymous,
-}
-_CHAIN = set(_ARITH) | {exp.DPipe}
-for _cls in _ARITH:
-    _HANDLERS[_cls] = Compiler.chain
 def _tuple_aware(h):
     def handler(c, n):
         if isinstance(n.this, exp.Tuple) or isinstance(n.expression, exp.Tuple):
@@ -791,8 +467,27 @@ def _tuple_aware(h):
     return handler
 
 
-for _cls in _OPS:
-    _HANDLERS[_cls] = _tuple_aware(Compiler.binary_compare)
+_C = ExprCompiler
+_HANDLERS = {
+    exp.Literal: _C.literal, exp.Null: lambda c, n: c.const(None),
+    exp.Boolean: lambda c, n: c.const(1 if n.this else 0),
+    exp.HexString: lambda c, n: c.const(bytes.fromhex(n.this)),
+    exp.Column: _C.column, exp.Placeholder: _C.placeholder, exp.Parameter: _C.placeholder,
+    exp.Paren: _C.paren, exp.Alias: _C.paren, exp.Collate: _C.collate,
+    exp.Neg: _C.neg, exp.BitwiseNot: lambda c, n: c.call(O.bit_not, c.expr(n.this)),
+    exp.Is: _C.is_, exp.NullSafeEQ: lambda c, n: c.is_(n), exp.NullSafeNEQ: lambda c, n: c.is_(n, negate=True),
+    exp.Between: _C.between, exp.And: _C.and_node, exp.Or: _C.or_node, exp.Not: _C.not_, exp.In: _C.in_,
+    exp.Like: _C.like, exp.Glob: _C.like, exp.RegexpLike: _C.like, exp.Escape: _C.like,
+    exp.DPipe: _C.chain, exp.Cast: _C.cast, exp.TryCast: _C.cast, exp.Case: _C.case,
+    exp.If: _C.iif, exp.Coalesce: _C.coalesce, exp.Nullif: _C.nullif,
+    exp.Subquery: _C.subquery, exp.Exists: _C.exists,
+    exp.CurrentTimestamp: _C.now, exp.CurrentDate: _C.now, exp.CurrentTime: _C.now,
+    exp.Anonymous: _C.anonymous,
+}
+_HANDLERS.update({cls: _C.chain for cls in _ARITH})
+_HANDLERS.update({cls: _tuple_aware(_C.binary_compare) for cls in _OPS})
+_CHAIN = set(_ARITH) | {exp.DPipe}
+ExprCompiler.HANDLERS = _HANDLERS
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -810,7 +505,7 @@ def compile_predicate(node, scope):
 
 
 def _compile(node, scope, predicate):
-    c = Compiler(scope)
+    c = ExprCompiler(scope)
     try:
         return c.build(c.expr(node), predicate)
     except RecursionError:
@@ -834,7 +529,7 @@ def is_constant(node):
 
 def constant_value(node, ctx):
     """Evaluate a constant expression (see is_constant)."""
-    return compile_expr(node, _NoScope())((), ctx)
+    return compile_expr(node, NoScope())((), ctx)
 
 
 _ENDS = {"FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "WINDOW", "UNION", "INTERSECT", "EXCEPT",
@@ -897,4 +592,4 @@ def _source_text(node, sql):
     return sql[tokens[first].start:tokens[j - 1].end + 1].strip()
 
 
-__all__ = ["compile_expr", "compile_predicate", "is_constant", "constant_value", "expr_name", "DataError"]
+__all__ = ["compile_expr", "compile_predicate", "is_constant", "constant_value", "expr_name"]

@@ -87,6 +87,7 @@ def parse(sql):
     if len(stmts) > 1:
         raise ProgrammingError("You can only execute one statement at a time.")
     stmt = stmts[0]
+    stmt.meta["rome_sql"] = text
     if isinstance(stmt, exp.Command):
         raise ProgrammingError("syntax error or unsupported statement: %s" % sql.strip()[:80])
     return stmt, n

@@ -6,11 +6,10 @@ table layouts, compiled CHECK constraints and defaults) is valid exactly as long
 from sqlglot import exp
 
 from rome.dbapi.exceptions import ProgrammingError
-from rome.sql.expressions import compile_expr
+from rome.sql.expressions import compile_expr, compile_predicate
 from rome.sql.rows import TableRows
 from rome.sql.scope import Scope
 from rome.sql.select import CompoundPlan, SelectPlan
-from rome.sql.values import truthy
 
 MAX_PLANS = 2000
 
@@ -23,6 +22,7 @@ class Planner:
         self._checks = {}
         self._defaults = {}
         self._referrers = None
+        self.sql_text = None
 
     # -- cache ----------------------------------------------------------------------------------
     def cached(self, key, build):
@@ -35,7 +35,10 @@ class Planner:
         return p
 
     def query(self, sql, stmt):
-        return self.cached(sql, lambda: self.plan_query(stmt, None))
+        def build():
+            self.sql_text = stmt.meta.get("rome_sql")   # for SQLite's result-column names
+            return self.plan_query(stmt, None)
+        return self.cached(sql, build)
 
     # -- schema lookups -------------------------------------------------------------------------
     def table(self, name):
@@ -127,20 +130,12 @@ class Planner:
         """One function row, ctx -> bool for the AND of nodes (None for no condition)."""
         if not nodes:
             return None
-        fs = [compile_expr(n, scope) for n in nodes]
-        if len(fs) == 1:
-            f = fs[0]
-            return lambda row, ctx: truthy(f(row, ctx))
-        if len(fs) == 2:
-            f, g = fs
-            return lambda row, ctx: truthy(f(row, ctx)) and truthy(g(row, ctx))
-
-        def all_true(row, ctx):
-            for f in fs:
-                if not truthy(f(row, ctx)):
-                    return False
-            return True
-        return all_true
+        if len(nodes) == 1:
+            return compile_predicate(nodes[0], scope)
+        conj = nodes[0]
+        for n in nodes[1:]:
+            conj = exp.And(this=conj, expression=n)
+        return compile_predicate(conj, scope)
 
 
 def _source(table):

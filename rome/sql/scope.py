@@ -112,6 +112,20 @@ class Scope:
             self.outer_refs.append((name, compile_expr(node, self.outer)))
         return lambda row, ctx, _n=name: ctx.params[_n]
 
+    def affinity(self, node):
+        """The column affinity of a column reference (None for derived columns and outer ones),
+        so that comparisons follow SQLite's affinity rules."""
+        try:
+            pos = self.resolve(node)
+        except ProgrammingError:
+            return None
+        if pos is None:
+            return None
+        for s in self.sources:
+            if s.offset <= pos < s.offset + len(s.columns):
+                return s.table.columns[pos - s.offset].affinity if s.table is not None else None
+        return None
+
     def can_resolve(self, node):
         if self.resolve(node) is not None:
             return True

@@ -15,6 +15,7 @@ version (rome.sql.session) and runs against any transaction through ``ctx``.
 """
 import itertools
 import operator
+import re
 
 from sqlglot import exp
 
@@ -26,6 +27,7 @@ from rome.sql.parse import table_name
 from rome.sql.scope import Scope, Source
 from rome.sql.values import order_rows, truthy
 
+_PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
 
 
@@ -193,8 +195,23 @@ class SelectPlan(Plan):
                         names.append(c)
                 continue
             items.append(e.this if isinstance(e, exp.Alias) else e)
-            names.append(expr_name(e))
+            names.append(self._name(e))
         return items, names
+
+    def _name(self, e):
+        """SQLite's result-column name: the alias, the declared name of a bare column, else the
+        expression as written."""
+        if isinstance(e, exp.Column) and not isinstance(e.this, exp.Star):
+            try:
+                pos = self.scope.resolve(e)
+            except ProgrammingError:
+                pos = None
+            if pos is not None:
+                for lvl in self.levels:
+                    s = lvl.source
+                    if s.offset <= pos < s.offset + len(s.columns):
+                        return s.columns[pos - s.offset]
+        return _PARAM.sub("?", expr_name(e, self.planner.sql_text))
 
     def _level_of(self, node):
         """Index of the last level a node's columns need (-1: none / only outer)."""
