@@ -11,6 +11,7 @@
 #                         rome+memory, Glance unit tests), in parallel (xdist); without tests/sqla
 #                         and tests/concurrency
 #   2. differential lmdb  the differential test again on rome+lmdb (fewer examples)
+#   2b. rome+redis        the differential and the sqla compliance suites on a throwaway redis-server
 #   3. concurrency        tests/concurrency: processes on rome+lmdb, threads on rome+memory (serial)
 #   4. sqla compliance    SQLAlchemy's and alembic's dialect suites (tests/sqla, wired in setup.cfg)
 #   5. glance suites      scripts/test-glance.sh, when it exists (see the marked hook below)
@@ -81,6 +82,18 @@ else
   # {tmp}: the harness puts each pytest (xdist) worker's LMDB in its own temporary folder
   ROME_TEST_URL='rome+lmdb:///{tmp}/diff' ROME_DIFF_EXAMPLES=${ROME_DIFF_LMDB_EXAMPLES:-25} \
     run_step "differential on rome+lmdb" "${PYTEST[@]}" tests/differential "${XDIST[@]}"
+
+  # rome+redis: the same differential and compliance suites against a throwaway redis-server
+  # (tests/redis_server.py starts it on a free port and fills in {port}); serial: one shared database.
+  if command -v redis-server >/dev/null 2>&1 && "$PYTHON" -c "import redis" 2>/dev/null; then
+    ROME_DIFF_EXAMPLES=${ROME_DIFF_REDIS_EXAMPLES:-25} run_step "differential on rome+redis" \
+      "$PYTHON" tests/redis_server.py --env 'ROME_TEST_URL=rome+redis://127.0.0.1:{port}/0?prefix=diff' \
+      -- "${PYTEST[@]}" tests/differential
+    run_step "sqla compliance on rome+redis" "$PYTHON" tests/redis_server.py \
+      -- "${PYTEST[@]}" tests/sqla --dburi 'rome+redis://127.0.0.1:{port}/0?prefix=sqla'
+  else
+    skip_step "rome+redis suites" "redis-server or the redis client is not installed"
+  fi
 
   run_step "concurrency" "${PYTEST[@]}" tests/concurrency -rxXs
 

@@ -17,6 +17,8 @@ from rome.storage.base import StoreError
 KINDS = {
     "memory": "rome.storage.memory:MemoryStore",
     "lmdb": "rome.storage.lmdb:LmdbStore",
+    "redis": "rome.storage.redis:RedisStore",
+    "rediss": "rome.storage.redis:RedissStore",
 }
 
 _stores = {}  # (kind, normalized location) -> Store

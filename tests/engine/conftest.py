@@ -1,18 +1,26 @@
 import itertools
+import os
 import sqlite3
 
 import pytest
 
 import rome
+from rome.dbapi.connection import parse_url
+from rome.storage import drop_store
 
 _n = itertools.count()
 
 
-@pytest.fixture(params=["memory", "lmdb"])
+@pytest.fixture(params=["memory", "lmdb", "redis"])
 def url(request, tmp_path):
     if request.param == "memory":
-        return "rome+memory:///engine-test-%d" % next(_n)
-    return "rome+lmdb:///" + str(tmp_path / "db")
+        yield "rome+memory:///engine-test-%d" % next(_n)
+    elif request.param == "lmdb":
+        yield "rome+lmdb:///" + str(tmp_path / "db")
+    else:  # a fresh prefix on the session's redis-server, dropped afterwards
+        u = request.getfixturevalue("redis_server").url(prefix="engine-test-%d-%d" % (os.getpid(), next(_n)))
+        yield u
+        drop_store(*parse_url(u))
 
 
 @pytest.fixture

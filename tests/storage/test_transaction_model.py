@@ -1,4 +1,4 @@
-"""Transaction against a model (a dict), with random operations, on both stores:
+"""Transaction against a model (a dict), with random operations, on every store (memory, LMDB, Redis):
 
 - what a transaction reads (gets, scans in both directions, stopped early or not) equals the committed
   state overlaid with its own writes, savepoints included;
@@ -6,6 +6,7 @@
   point read, or a key inside the part of a scanned range it covered.
 """
 import itertools
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,8 +24,16 @@ BOUNDS = st.sampled_from([b"", b"a", b"b", b"b\x00", b"c", b"d", b"f", b"z", Non
 _prefixes = itertools.count()
 
 
-@pytest.fixture(scope="module", params=["memory", "lmdb"])
+@pytest.fixture(scope="module", params=["memory", "lmdb", "redis"])
 def store(request, tmp_path_factory):
+    if request.param == "redis":
+        from rome.storage.redis import RedisStore
+        server = request.getfixturevalue("redis_server")
+        s = RedisStore("127.0.0.1:%d/0?prefix=model-%d" % (server.port, os.getpid()))
+        yield s
+        s._delete_all()
+        s.close()
+        return
     s = MemoryStore() if request.param == "memory" else LmdbStore(str(tmp_path_factory.mktemp("db")))
     yield s
     s.close()

@@ -1,0 +1,782 @@
+"""A networked store: one Redis server (or any server speaking its protocol and Lua), shared by every
+process that opens the same URL. Every operation is one round trip; a commit is one atomic Lua script.
+
+LOCATION (what follows ``rome+redis://`` or ``rome+rediss://``; the dialect and ``rome.connect`` accept
+the same URLs):
+
+    [[user]:password@]host[:port][/db][?option=value&...]      TCP (port 6379, db 0 by default)
+    [[user]:password@][/db]?unix_socket=/abs/path/redis.sock    a unix socket (db stays in the path)
+
+``rome+rediss://`` is TLS (``?ssl=true`` on ``rome+redis://`` is the same). Options:
+``prefix=NAME`` (default ``rome``: several ROME databases share one Redis, each under its prefix),
+``unix_socket=PATH``, ``ssl_ca_certs``, ``ssl_ca_path``, ``ssl_certfile``, ``ssl_keyfile``,
+``ssl_cert_reqs`` (none|optional|required), ``ssl_check_hostname`` (true|false),
+``socket_timeout`` / ``socket_connect_timeout`` (seconds, default 60 / 5),
+``sequence_block=N`` (AUTOINCREMENT values reserved per round trip, default 64),
+``follow_rows`` (true|false, default true: see FOLLOWING). Passwords and
+usernames are percent-decoded; error messages name the address, never the credentials.
+
+LAYOUT. Under the prefix P (inside a hash tag, so that a Redis Cluster keeps one database in one slot):
+
+    {P}:z   sorted set, every key as a member with score 0: ordered by memcmp (ZRANGEBYLEX), so a
+            range scan is ZRANGEBYLEX / ZREVRANGEBYLEX from a bound, LIMIT n
+    {P}:h   hash, key -> value (HMGET fetches any batch of keys at once)
+    {P}:v   commit version: incremented by every commit that writes
+    {P}:q   hash, AUTOINCREMENT counters (Store.allocate): outside the data, never scanned
+    {P}:t:<id>  a commit's receipt (its version), kept socket_timeout + 30 s: makes a commit safe to
+            resend (about 100 bytes per commit while it lives)
+
+A key is in {P}:z iff it is in {P}:h; only the scripts below write either, atomically.
+
+SCRIPTS (sent once per process with EVAL, then by EVALSHA; NOSCRIPT after a server restart or SCRIPT
+FLUSH falls back to EVAL, which reloads them):
+
+- READ (``no-writes``), one per read call: ``g`` an HMGET of a batch of keys; ``f``/``r`` one batch of
+  a forward/reverse range scan, keys and values together (ZRANGEBYLEX ... LIMIT n, then HMGET); ``m``
+  many ranges at once (:meth:`RedisSnapshot.scan_many`). Every call also returns the commit version,
+  and may carry keys to fetch along (:meth:`RedisSnapshot.prefetch`). A scan asks for a small first
+  batch (64 pairs) and grows it x4 up to 4096: a short or abandoned scan costs one round trip.
+- COMMIT: if the commit's receipt exists, return it (this commit already ran: a resend after a lost
+  reply is a no-op); validate the ReadSet (point reads: HMGET and compare the values; range reads:
+  re-scan the range in chunks and compare a digest, see :meth:`RedisStore.digest`); if anything
+  changed, return the conflict and write nothing; else apply every write (HSET+ZADD / HDEL+ZREM),
+  INCR the version, write the receipt, return the version. Redis runs a script alone, so validation
+  and writes are one atomic step, and the AOF/replicas get its effects as one MULTI/EXEC; a client
+  killed while sending a commit leaves nothing (the server runs complete commands only).
+- ALLOCATE: the counter jumps to at_least if below, then HINCRBY count (exact 64-bit arithmetic);
+  with a receipt too, so that it can be resent.
+
+FOLLOWING (``follow_rows``, default on). ROME's index entries hold their row's primary key
+(rome.sql.keys: ``01 <table> 01 <index> ...`` -> pk, the row at ``01 <table> 00 <pk>``). The READ script
+knows this shape: for every index entry a call returns, it also returns the row, in the same round
+trip; the snapshot remembers those rows, so the engine's next get_many of them is free. An index
+lookup and its row fetch are thus one round trip, and consistent with each other (one script). Keys of
+other shapes are never followed; ``?follow_rows=false`` turns it off (covering scans then move less).
+
+ISOLATION. Redis has no snapshots, so this store gives:
+
+- writing transactions: serializable, as on LMDB. Everything a transaction read is recorded (by
+  rome.storage.transaction) and the commit script re-checks it against the latest state in the same
+  atomic step that writes. Two racing read-modify-writes: one commits, the other gets Conflict.
+- read-only transactions: read committed *per call*, with repeatable point reads. Each round trip
+  (a batch of gets, one scan batch, a scan_many) sees one committed state; two round trips may see
+  different ones. A snapshot remembers what it read and serves it again without a round trip: point
+  values (also the rows that came along with index entries) and ranges it read whole in one batch
+  (a nested loop probing the same index range for many outer rows costs one round trip). Within one
+  transaction a value once read does not change; a range scan not remembered re-reads the server.
+  A read-only transaction is never validated and costs no commit round trip.
+  Every call also returns the store's commit version: ``snapshot.first_version``,
+  ``last_version``, and ``stable`` (False once two calls saw different versions) tell whether a
+  transaction's reads were one consistent state.
+  A true snapshot for read-only transactions (when the version moved, re-validate what was read and
+  fail with a conflict if it changed) was considered and left out: the engine maps any StoreError
+  raised while a statement runs to "store unavailable", not to a retryable conflict, and it would
+  turn concurrent writes into errors for read-only requests that SQL servers answer under READ
+  COMMITTED (OpenStack's default on PostgreSQL). The version is the hook if it is ever wanted.
+
+AUTOINCREMENT values are reserved ``sequence_block`` at a time (one round trip per block), as
+PostgreSQL's sequence caches do: values are unique, increasing within a process, not across processes.
+
+FAULTS. Any connection error or server error is a StoreError naming the address ("redis at
+127.0.0.1:6379: ..."). Reads are resent once on a fresh connection (a pooled connection may be stale
+after the server restarted), and so are commits and allocations (the receipt makes a resent one run
+at most once).
+Nothing else is retried: the next use after the server is back reconnects.
+
+ROUND TRIPS are counted on the store (``store.round_trips``): one per read call or commit or block
+of AUTOINCREMENT values; two when the server had lost the scripts (NOSCRIPT); a new pooled connection
+adds AUTH (with a password) and SELECT (db other than 0) once. Through the engine: a read-only point
+SELECT costs 2 (the catalog at BEGIN, then the row), an index lookup with its rows 1 after the catalog,
+a commit 1, a read-only commit 0.
+
+DURABILITY is Redis's: with ``appendonly yes`` and ``appendfsync always`` a commit is on disk when it
+returns; ``appendfsync everysec`` (Redis's default when AOF is on) may lose the last second on a power
+loss; RDB snapshots alone lose everything since the last save. A commit is one script, so the AOF
+holds it whole or not at all.
+
+LIMITS. A commit is one command: a huge transaction is one big request and holds the server while
+its script runs. Range validation re-reads the ranges the transaction scanned, on the server.
+"""
+import hashlib
+import os
+import threading
+import urllib.parse
+
+import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from rome.storage.base import Conflict, Snapshot, Store, StoreError
+
+DEFAULT_PORT = 6379
+DEFAULT_PREFIX = "rome"
+FIRST_BATCH, MAX_BATCH, GROWTH = 64, 4096, 4
+CHUNK = 256            # pairs per SHA1 chunk of a range digest (the Lua and Python sides agree)
+RECEIPT_MARGIN = 30    # a receipt outlives the socket timeout by this (a resend comes within it)
+GET_BATCH = 4000       # keys per HMGET inside a script (Lua's unpack limit is ~8000)
+CACHE_LIMIT = 50000    # point values / ranges a snapshot remembers
+
+_OPTIONS = {"prefix", "unix_socket", "ssl", "ssl_ca_certs", "ssl_ca_path", "ssl_certfile", "ssl_keyfile",
+            "ssl_cert_reqs", "ssl_check_hostname", "socket_timeout", "socket_connect_timeout",
+            "sequence_block", "follow_rows", "db"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+# -- Lua ---------------------------------------------------------------------------------------------
+
+_LUA_DIGEST = r"""
+local CHUNK = %d
+local function digest(z, h, lo, hi)
+  local hexes = {}
+  while true do
+    local ks = redis.call('ZRANGEBYLEX', z, lo, hi, 'LIMIT', 0, CHUNK)
+    local n = #ks
+    if n == 0 then break end
+    local vs = redis.call('HMGET', h, unpack(ks))
+    local parts = {}
+    for j = 1, n do
+      local k, v = ks[j], vs[j]
+      parts[4 * j - 3] = #k .. ':'
+      parts[4 * j - 2] = k
+      parts[4 * j - 1] = #v .. ':'
+      parts[4 * j] = v
+    end
+    hexes[#hexes + 1] = redis.sha1hex(table.concat(parts))
+    if n < CHUNK then break end
+    lo = '(' .. ks[n]
+  end
+  return redis.sha1hex(table.concat(hexes))
+end
+""" % CHUNK
+
+READ_LUA = r"""#!lua flags=no-writes
+-- KEYS: z, h, v.  ARGV[1] is the operation, '+' appended to follow index entries to their rows;
+-- ARGV[2] = A, ARGV[3 .. 2 + A] keys to fetch along (prefetch); then the operation's arguments:
+--   'g', keys...                           -> {version, 1, n, value or nil x n, followed}
+--   'f' | 'r', min, max, limit             -> {version, 1, n, (key, value) x n, followed}
+--   'm', (min, max, limit, '0' | '1') x R  -> {version, R, n1..nR, (key, value) x (n1 + .. + nR), followed}
+-- followed: (key, value or nil) pairs: the keys fetched along, then the rows the index entries read
+-- point to
+local z, h = KEYS[1], KEYS[2]
+local op = string.sub(ARGV[1], 1, 1)
+local follow = string.sub(ARGV[1], 2, 2) == '+'
+local counts, data, rk = {}, {}, {}
+local a = tonumber(ARGV[2])
+for i = 3, 2 + a do rk[#rk + 1] = ARGV[i] end
+local o = 2 + a  -- ARGV[o + 1] is the operation's first argument
+-- an index entry (01 <table:4> 01 <index:4> ...) holds the primary key of its row (01 <table:4> 00 <pk>)
+local function entry(k, v)
+  if v and string.byte(k, 1) == 1 and string.byte(k, 6) == 1 and #k > 10 then
+    rk[#rk + 1] = string.sub(k, 1, 5) .. '\0' .. v
+  end
+end
+local function range(lo, hi, limit, reverse)
+  local ks
+  if reverse then
+    ks = redis.call('ZREVRANGEBYLEX', z, hi, lo, 'LIMIT', 0, limit)
+  else
+    ks = redis.call('ZRANGEBYLEX', z, lo, hi, 'LIMIT', 0, limit)
+  end
+  local n = #ks
+  counts[#counts + 1] = n
+  if n == 0 then return end
+  local vs = redis.call('HMGET', h, unpack(ks))
+  local b = #data
+  for j = 1, n do
+    data[b + 2 * j - 1] = ks[j]
+    data[b + 2 * j] = vs[j]
+    if follow then entry(ks[j], vs[j]) end
+  end
+end
+if op == 'g' then
+  local n = #ARGV
+  local i = o + 1
+  while i <= n do
+    local j = math.min(i + %d - 1, n)
+    local vs = redis.call('HMGET', h, unpack(ARGV, i, j))
+    for x = 1, j - i + 1 do
+      data[i + x - o - 1] = vs[x]
+      if follow then entry(ARGV[i + x - 1], vs[x]) end
+    end
+    i = j + 1
+  end
+  counts[1] = n - o
+elseif op == 'm' then
+  for i = o + 1, #ARGV, 4 do
+    range(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3] == '1')
+  end
+else
+  range(ARGV[o + 1], ARGV[o + 2], tonumber(ARGV[o + 3]), op == 'r')
+end
+local out = {redis.call('GET', KEYS[3]) or '0', #counts}
+for j = 1, #counts do out[#out + 1] = counts[j] end
+local b = #out
+local nd = (op == 'g') and counts[1] or 0
+if op ~= 'g' then
+  for j = 1, #counts do nd = nd + 2 * counts[j] end
+end
+for j = 1, nd do out[b + j] = data[j] end
+b = b + nd
+local m = #rk
+local i = 1
+while i <= m do
+  local j = math.min(i + %d - 1, m)
+  local rows = redis.call('HMGET', h, unpack(rk, i, j))
+  for x = i, j do
+    out[b + 2 * x - 1] = rk[x]
+    out[b + 2 * x] = rows[x - i + 1]
+  end
+  i = j + 1
+end
+return out
+""" % (GET_BATCH, GET_BATCH)
+
+COMMIT_LUA = r"""#!lua
+-- KEYS: z, h, v, receipt.  ARGV: npoints, nranges, nwrites, ttl, then
+--   npoints x (key, '-' absent | '=' value), nranges x (min, max, digest), nwrites x (key, '-' | '=' value)
+-- -> the new version (an integer), or 'point' / 'range' (a conflict: nothing written)
+local z, h = KEYS[1], KEYS[2]
+local done = redis.call('GET', KEYS[4])
+if done then return tonumber(done) end
+""" + _LUA_DIGEST + r"""
+local np, nr, nw = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local i = 5
+local p = 0
+while p < np do
+  local m = math.min(np - p, %d)
+  local ks = {}
+  for j = 1, m do ks[j] = ARGV[i + 2 * j - 2] end
+  local cur = redis.call('HMGET', h, unpack(ks))
+  for j = 1, m do
+    local e, c = ARGV[i + 2 * j - 1], cur[j]
+    if e == '-' then
+      if c then return 'point' end
+    elseif not c or #c + 1 ~= #e or '=' .. c ~= e then
+      return 'point'
+    end
+  end
+  i = i + 2 * m
+  p = p + m
+end
+for r = 1, nr do
+  if digest(z, h, ARGV[i], ARGV[i + 1]) ~= ARGV[i + 2] then return 'range' end
+  i = i + 3
+end
+for w = 1, nw do
+  local k, e = ARGV[i], ARGV[i + 1]
+  i = i + 2
+  if string.byte(e, 1) == 61 then
+    if redis.call('HSET', h, k, string.sub(e, 2)) == 1 then redis.call('ZADD', z, 0, k) end
+  elseif redis.call('HDEL', h, k) == 1 then
+    redis.call('ZREM', z, k)
+  end
+end
+local v = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[4], v, 'EX', tonumber(ARGV[4]))
+return v
+""" % (GET_BATCH // 2)
+
+ALLOCATE_LUA = r"""#!lua
+-- KEYS: q, receipt.  ARGV: counter, count, at_least (decimal, >= 1), ttl -> the first value (decimal)
+local done = redis.call('GET', KEYS[2])
+if done then return done end
+local cur = redis.call('HGET', KEYS[1], ARGV[1]) or '1'
+local least = ARGV[3]
+if #least > #cur or (#least == #cur and least > cur) then cur = least end
+redis.call('HSET', KEYS[1], ARGV[1], cur)
+redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[2], cur, 'EX', tonumber(ARGV[4]))
+return cur
+"""
+
+
+class _Script:
+    __slots__ = ("name", "text", "sha")
+
+    def __init__(self, name, text):
+        self.name, self.text = name, text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+
+READ = _Script("read", READ_LUA)
+COMMIT = _Script("commit", COMMIT_LUA)
+ALLOCATE = _Script("allocate", ALLOCATE_LUA)
+
+
+# -- locations ---------------------------------------------------------------------------------------
+
+def parse_location(location, tls=False):
+    """A location (see the module docstring) -> dict of settings. Raises ValueError, whose message
+    never holds the password."""
+    loc = location or ""
+    if "://" in loc:  # a whole URL: keep what follows the scheme
+        scheme, loc = loc.split("://", 1)
+        scheme = scheme.split("+")[-1]
+        if scheme == "rediss":
+            tls = True
+        elif scheme != "redis":
+            raise ValueError("not a redis location (scheme %r)" % scheme)
+    parts = urllib.parse.urlsplit("redis://" + loc)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("bad port in redis location") from None
+    query = {}
+    for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        if k not in _OPTIONS:
+            raise ValueError("unknown redis option %r (known: %s)" % (k, ", ".join(sorted(_OPTIONS))))
+        query[k] = v
+    path = parts.path.strip("/")
+    db = query.pop("db", None) if not path else path
+    if db is None or db == "":
+        db = "0"
+    if not db.isdigit():
+        raise ValueError("the redis database must be a number, not %r" % db)
+    prefix = query.pop("prefix", DEFAULT_PREFIX)
+    if not prefix or "{" in prefix or "}" in prefix:
+        raise ValueError("bad prefix %r (not empty, no braces)" % prefix)
+    ssl = query.pop("ssl", None)
+    if ssl is not None:
+        tls = tls or _flag(ssl, "ssl")
+    s = {
+        "host": parts.hostname or "localhost",
+        "port": port or DEFAULT_PORT,
+        "db": int(db),
+        "username": urllib.parse.unquote(parts.username) if parts.username else None,
+        "password": urllib.parse.unquote(parts.password) if parts.password is not None else None,
+        "unix_socket": query.pop("unix_socket", None),
+        "prefix": prefix,
+        "tls": tls,
+        "sequence_block": int(query.pop("sequence_block", 64)),
+        "follow_rows": _flag(query.pop("follow_rows", "true"), "follow_rows"),
+        "socket_timeout": float(query.pop("socket_timeout", 60)),
+        "socket_connect_timeout": float(query.pop("socket_connect_timeout", 5)),
+        "ssl": {},
+    }
+    if s["sequence_block"] < 1:
+        raise ValueError("sequence_block must be at least 1")
+    if s["unix_socket"] is not None:
+        if parts.hostname or port:
+            raise ValueError("a unix_socket location has no host or port")
+        if not s["unix_socket"].startswith("/"):
+            raise ValueError("unix_socket must be an absolute path")
+        if tls:
+            raise ValueError("TLS over a unix socket is not supported")
+    for k, v in query.items():  # what is left: ssl_*
+        if not tls:
+            raise ValueError("%s needs TLS (rome+rediss:// or ssl=true)" % k)
+        if k == "ssl_check_hostname":
+            v = _flag(v, k)
+        elif k == "ssl_cert_reqs" and v not in ("none", "optional", "required"):
+            raise ValueError("ssl_cert_reqs must be none, optional or required")
+        s["ssl"][k] = v
+    return s
+
+
+def _flag(value, name):
+    if value.lower() not in _TRUE | _FALSE:
+        raise ValueError("%s must be true or false" % name)
+    return value.lower() in _TRUE
+
+
+def format_location(s):
+    """The canonical spelling of parsed settings: equal stores get equal locations."""
+    cred = ""
+    if s["username"] is not None or s["password"] is not None:
+        cred = urllib.parse.quote(s["username"] or "", safe="")
+        if s["password"] is not None:
+            cred += ":" + urllib.parse.quote(s["password"], safe="")
+        cred += "@"
+    query = {"prefix": s["prefix"]}
+    if s["unix_socket"] is not None:
+        where = ""
+        query["unix_socket"] = s["unix_socket"]
+    else:
+        host = s["host"]
+        where = "%s:%d" % ("[%s]" % host if ":" in host else host, s["port"])
+    if s["tls"]:
+        query["ssl"] = "true"
+    if not s["follow_rows"]:
+        query["follow_rows"] = "false"
+    if s["sequence_block"] != 64:
+        query["sequence_block"] = str(s["sequence_block"])
+    if s["socket_timeout"] != 60:
+        query["socket_timeout"] = repr(s["socket_timeout"])
+    if s["socket_connect_timeout"] != 5:
+        query["socket_connect_timeout"] = repr(s["socket_connect_timeout"])
+    for k, v in s["ssl"].items():
+        query[k] = ("true" if v else "false") if isinstance(v, bool) else v
+    return "%s%s/%d?%s" % (cred, where, s["db"], urllib.parse.urlencode(sorted(query.items())))
+
+
+def address(s):
+    if s["unix_socket"] is not None:
+        return "unix:%s" % s["unix_socket"]
+    host = s["host"]
+    return "%s:%d" % ("[%s]" % host if ":" in host else host, s["port"])
+
+
+def _bound_min(start):
+    return b"[" + start if start else b"-"
+
+
+def _bound_max(end):
+    return b"+" if end is None else b"(" + end
+
+
+# -- the store ---------------------------------------------------------------------------------------
+
+class RedisSnapshot(Snapshot):
+    """Reads over the store's latest committed state, one call = one round trip (see ISOLATION).
+
+    What a snapshot read is remembered and served again without a round trip: point values (also
+    those of the rows that index entries it read point to, fetched in the same call, see FOLLOWING),
+    and whole small ranges (a range scan that fit in one batch), so a nested loop probing the same
+    index range for many outer rows costs one round trip."""
+
+    def __init__(self, store):
+        self._store = store
+        self._follow = b"+" if store.follow_rows else b""
+        self._seen = {}      # key -> value returned (None: absent)
+        self._ranges = {}    # (start, end) -> the complete list of pairs, ascending
+        self._also = []      # keys to fetch along with the next round trip (prefetch)
+        self.first_version = self.last_version = None  # commit versions seen by the first/last call
+        self.stable = True   # every call saw the same committed state
+
+    def _call(self, args):
+        """One round trip: -> (counts, data): the values, or (key, value) pairs flattened, asked for;
+        remembers the keys prefetched and the rows that index entries point to (sent along)."""
+        also, self._also = self._also, []
+        res = self._store._read([args[0], len(also), *also, *args[1:]])
+        v = int(res[0])
+        if self.first_version is None:
+            self.first_version = v
+        elif v != self.last_version:
+            self.stable = False
+        self.last_version = v
+        r = res[1]
+        counts = res[2:2 + r]
+        width = sum(counts) if args[0][0] == 103 else 2 * sum(counts)  # b"g": values only
+        start = 2 + r
+        extra = res[start + width:]
+        if extra:
+            seen = self._seen
+            if len(seen) < CACHE_LIMIT:
+                for i in range(0, len(extra), 2):
+                    seen.setdefault(extra[i], extra[i + 1])
+        return counts, res[start:start + width]
+
+    def get(self, key):
+        seen = self._seen
+        if key in seen:
+            return seen[key]
+        v = self._call((b"g" + self._follow, key))[1][0]
+        if key in seen:  # it was also prefetched: keep one answer
+            return seen[key]
+        seen[key] = v
+        return v
+
+    def get_many(self, keys):
+        seen = self._seen
+        missing = [k for k in keys if k not in seen]
+        if missing:
+            for k, v in zip(missing, self._call([b"g" + self._follow, *missing])[1]):
+                seen.setdefault(k, v)
+        return [seen[k] for k in keys]
+
+    def scan(self, start, end, reverse=False):
+        if end is not None and end <= start:
+            return
+        cached = self._ranges.get((start, end))
+        if cached is not None:
+            yield from (reversed(cached) if reverse else cached)
+            return
+        lo, hi = _bound_min(start), _bound_max(end)
+        op = (b"r" if reverse else b"f") + self._follow
+        n = FIRST_BATCH
+        seen = self._seen
+        first = True
+        while True:
+            flat = self._call((op, lo, hi, n))[1]
+            keys, values = flat[0::2], flat[1::2]
+            pairs = list(zip(keys, values))
+            if len(seen) < CACHE_LIMIT:
+                for k, v in pairs:
+                    seen.setdefault(k, v)
+            if first and len(keys) < n and len(self._ranges) < CACHE_LIMIT:
+                self._ranges[(start, end)] = pairs[::-1] if reverse else pairs
+            yield from pairs
+            if len(keys) < n:
+                return
+            if reverse:
+                hi = b"(" + keys[-1]
+            else:
+                lo = b"(" + keys[-1]
+            n = min(n * GROWTH, MAX_BATCH)
+            first = False
+
+    def prefetch(self, keys):
+        """Fetch ``keys`` along with this snapshot's next round trip, whatever it is (no round trip of
+        their own): a later get/get_many of them is then free. E.g. the engine could send the catalog
+        key with a statement's first read, instead of reading it alone at BEGIN (see docs/redis.md)."""
+        seen = self._seen
+        self._also += [k for k in keys if k not in seen]
+
+    def scan_many(self, ranges, limit=FIRST_BATCH):
+        """Many range scans in one round trip (for a planner that batches index probes, e.g. the inner
+        side of a nested loop for a batch of outer rows).
+
+        ``ranges``: [(start, end, reverse)]. -> [(pairs, complete)] in the same order: at most ``limit``
+        (key, value) pairs per range, in scan order; ``complete`` is False when the range holds more
+        (continue it with :meth:`scan` past the last key). Ranges this snapshot already holds whole
+        cost nothing; index entries bring their rows along (a following get_many of those rows is
+        free), as for :meth:`scan`."""
+        out = [None] * len(ranges)
+        args = [b"m" + self._follow]
+        asked = []
+        for i, (start, end, reverse) in enumerate(ranges):
+            if end is not None and end <= start:
+                out[i] = ([], True)
+                continue
+            cached = self._ranges.get((start, end))
+            if cached is not None:
+                out[i] = ((cached[::-1] if reverse else list(cached)), True)
+                continue
+            args += (_bound_min(start), _bound_max(end), limit, b"1" if reverse else b"0")
+            asked.append(i)
+        if asked:
+            counts, flat = self._call(args)
+            seen, pos = self._seen, 0
+            for i, n in zip(asked, counts):
+                pairs = list(zip(flat[pos:pos + 2 * n:2], flat[pos + 1:pos + 2 * n:2]))
+                pos += 2 * n
+                start, end, reverse = ranges[i]
+                complete = n < limit
+                if complete and len(self._ranges) < CACHE_LIMIT:
+                    self._ranges[(start, end)] = pairs[::-1] if reverse else pairs
+                if len(seen) < CACHE_LIMIT:
+                    for k, v in pairs:
+                        seen.setdefault(k, v)
+                out[i] = (pairs, complete)
+        return out
+
+    def close(self):
+        self._seen = {}
+        self._ranges = {}
+
+
+class RedisStore(Store):
+    """The ROME database under one prefix of one Redis database (see the module docstring)."""
+
+    tls = False
+
+    def __init__(self, location):
+        try:
+            s = parse_location(location, self.tls)
+        except ValueError as e:
+            raise StoreError("bad redis location: %s" % e) from None
+        self.settings = s
+        self.location = format_location(s)
+        self.address = address(s)
+        self.prefix = s["prefix"]
+        self.sequence_block = s["sequence_block"]
+        self.follow_rows = s["follow_rows"]
+        tag = "{%s}" % s["prefix"]
+        self._z, self._h, self._v, self._q = (("%s:%s" % (tag, x)).encode() for x in "zhvq")
+        self._receipt = ("%s:t:" % tag).encode()
+        self._receipt_ttl = int(s["socket_timeout"]) + RECEIPT_MARGIN
+        self._read_keys = (self._z, self._h, self._v)
+        self.round_trips = 0
+        self._loaded = set()   # shas of the scripts this process has sent with EVAL
+        self._lock = threading.Lock()
+        self._client = self._connect(s)
+
+    @staticmethod
+    def _connect(s):
+        kw = dict(db=s["db"], username=s["username"], password=s["password"],
+                  socket_timeout=s["socket_timeout"], socket_connect_timeout=s["socket_connect_timeout"],
+                  decode_responses=False, health_check_interval=0, protocol=2)  # RESP2: no HELLO
+        try:  # no retries inside redis-py: a resent commit must be ours to decide (see FAULTS)
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+            kw["retry"] = Retry(NoBackoff(), 0)
+        except ImportError:
+            pass
+        if s["unix_socket"] is not None:
+            kw["unix_socket_path"] = s["unix_socket"]
+        else:
+            kw.update(host=s["host"], port=s["port"])
+            if s["tls"]:
+                kw["ssl"] = True
+                kw.update(s["ssl"])
+        # No CLIENT SETINFO after connecting: a new connection costs its AUTH/SELECT only.
+        for quiet in ({"driver_info": None}, {"lib_name": None, "lib_version": None}, {}):
+            try:
+                return redis.Redis(**kw, **quiet)
+            except TypeError:
+                continue
+        raise StoreError("redis client could not be configured")
+
+    @staticmethod
+    def normalize_location(location):
+        try:
+            return format_location(parse_location(location, False))
+        except ValueError:
+            return location  # the constructor reports it
+
+    @staticmethod
+    def destroy(location):
+        """Delete this prefix's data (tests, provisioning): the keys of the layout, not the server's."""
+        store = RedisStore(location)
+        try:
+            store._delete_all()
+        finally:
+            store.close()
+
+    def _delete_all(self):
+        c = self._client
+        try:
+            c.unlink(self._z, self._h, self._v, self._q)
+            for k in c.scan_iter(match=self._receipt + b"*", count=1000):
+                c.unlink(k)
+        except RedisError as e:
+            raise self._fail(e) from None
+
+    # -- round trips
+
+    def _fail(self, e):
+        msg = str(e) or type(e).__name__
+        return StoreError("redis at %s: %s" % (self.address, msg))
+
+    def _eval(self, script, keys, args, resend):
+        """Run a script: one round trip (two if the server lost its script cache)."""
+        execute = self._client.execute_command
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if script.sha in self._loaded:
+                    self.round_trips += 1
+                    try:
+                        return execute("EVALSHA", script.sha, len(keys), *keys, *args)
+                    except NoScriptError:
+                        pass
+                self.round_trips += 1
+                res = execute("EVAL", script.text, len(keys), *keys, *args)
+                self._loaded.add(script.sha)
+                return res
+            except (RedisConnectionError, RedisTimeoutError) as e:
+                self._drop_idle_connections()
+                if resend and attempt == 1 and not isinstance(e, redis.AuthenticationError):
+                    continue  # a stale pooled connection (server restarted): once more, on a new one
+                raise self._fail(e) from None
+            except RedisError as e:
+                raise self._fail(e) from None
+
+    def _drop_idle_connections(self):
+        """After a connection error the pooled idle connections are likely dead too (the server
+        went away): close them, so that the next uses connect afresh."""
+        try:
+            self._client.connection_pool.disconnect(inuse_connections=False)
+        except Exception:
+            pass
+
+    def _read(self, args):
+        return self._eval(READ, self._read_keys, args, True)
+
+    # -- Store
+
+    def snapshot(self):
+        return RedisSnapshot(self)
+
+    def digest(self, pairs):
+        """What the commit script computes over a range: SHA1 (hex) of the concatenated SHA1s (hex)
+        of chunks of CHUNK pairs, each chunk the concatenation of b"<len(k)>:" k b"<len(v)>:" v."""
+        sha1 = hashlib.sha1
+        pairs = pairs if isinstance(pairs, list) else list(pairs)
+        hexes = []
+        for i in range(0, len(pairs), CHUNK):
+            parts = []
+            for k, v in pairs[i:i + CHUNK]:
+                parts += (b"%d:" % len(k), k, b"%d:" % len(v), v)
+            hexes.append(sha1(b"".join(parts)).hexdigest().encode())
+        return sha1(b"".join(hexes)).hexdigest().encode()
+
+    def commit(self, reads, writes):
+        if not writes:
+            return  # nothing to apply; a read-only transaction's reads need no validation
+        points, ranges = reads.points, reads.ranges
+        args = [len(points), len(ranges), len(writes), self._receipt_ttl]
+        for k, v in points.items():
+            args += (k, b"-" if v is None else b"=" + v)
+        for lo, hi, d in ranges:
+            if type(d) is list:  # pairs not digested yet (a ReadSet filled by hand)
+                d = self.digest(d)
+            args += (_bound_min(lo), _bound_max(hi), d)
+        for k, v in writes.items():
+            args += (k, b"-" if v is None else b"=" + v)
+        keys = (self._z, self._h, self._v, self._receipt + os.urandom(12).hex().encode())
+        res = self._eval(COMMIT, keys, args, True)
+        if type(res) is bytes:
+            what = res.decode()
+            raise Conflict("%s changed by a concurrent transaction" % ("key" if what == "point" else what))
+
+    def allocate(self, key, count=1, at_least=0):
+        receipt = self._receipt + os.urandom(12).hex().encode()
+        res = self._eval(ALLOCATE, (self._q, receipt), (key, int(count), max(int(at_least), 1), self._receipt_ttl),
+                         True)
+        return int(res)
+
+    def ping(self):
+        """One round trip to the server (raises StoreError)."""
+        self.round_trips += 1
+        try:
+            return self._client.ping()
+        except RedisError as e:
+            raise self._fail(e) from None
+
+    def close(self):
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+                client.connection_pool.disconnect()
+            except Exception:
+                pass
+        self._client = _Closed(self.address)
+
+    def __repr__(self):
+        return "RedisStore(%r)" % (self.address + "/%d?prefix=%s" % (self.settings["db"], self.prefix))
+
+
+class _Closed:
+    def __init__(self, address):
+        self.address = address
+
+    def execute_command(self, *args, **kw):
+        raise StoreError("redis store at %s is closed" % self.address)
+
+    def __getattr__(self, name):
+        raise StoreError("redis store at %s is closed" % self.address)
+
+
+class RedissStore(RedisStore):
+    """``rome+rediss://``: the same over TLS."""
+
+    tls = True
+
+    @staticmethod
+    def normalize_location(location):
+        try:
+            return format_location(parse_location(location, True))
+        except ValueError:
+            return location
+
+    @staticmethod
+    def destroy(location):
+        store = RedissStore(location)
+        try:
+            store._delete_all()
+        finally:
+            store.close()
