@@ -18,7 +18,7 @@ index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
 """
 from sqlglot import exp
 
-from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
+from rome.encoding.keycode import decode_tuple, decode_value, encode_tuple, encode_value, prefix_end
 from rome.sql import keys
 from rome.sql.values import numeric_text, to_text
 
@@ -357,15 +357,16 @@ class Access:
 
     def _covering_scan(self, rows, row, ctx):
         """Rows built from index entries alone, decoding only the columns the query reads: the
-        equality prefix is known from the probe, the rest of the key is decoded only if needed, and
-        the primary key comes from the entry's value."""
+        equality prefix is known from the probe, the rest of the key is decoded only as far as the
+        last column needed, and the primary key comes from the entry's value."""
         path, txn = self.path, rows.txn
         rp, ncols, pk_idx = rows.prefix, rows.width, rows.pk_idx
         neq = len(path.eq)
         eq_cols, rest_cols = path.columns[:neq], path.columns[neq:]
         needed = path.needed if path.needed is not None else set(range(ncols))
         need_eq = bool(needed & set(eq_cols))
-        need_rest = bool(needed & (set(rest_cols) - set(pk_idx)))
+        wanted = [i for i, c in enumerate(rest_cols) if c in needed and c not in pk_idx]
+        rest_cols = rest_cols[:wanted[-1] + 1] if wanted else []
         need_pk = bool(needed & set(pk_idx))
         single_pk = pk_idx[0] if len(pk_idx) == 1 else None
         base = len(self.prefix)
@@ -377,12 +378,12 @@ class Access:
                 if need_eq:
                     for c, x in zip(eq_cols, eqvals):
                         out[c] = x
-                if need_rest:
-                    for c, x in zip(rest_cols, decode_tuple(k, off)):
-                        out[c] = x
+                i = off
+                for c in rest_cols:
+                    out[c], i = decode_value(k, i)
                 if need_pk:
                     if single_pk is not None:
-                        out[single_pk] = decode_tuple(v)[0]
+                        out[single_pk] = decode_value(v, 0)[0]
                     else:
                         for c, x in zip(pk_idx, decode_tuple(v)):
                             out[c] = x

@@ -230,6 +230,8 @@ class Session:
                     raise
         except DatabaseError:
             raise
+        except Conflict as e:
+            raise ConflictError("write conflict: %s; retry the transaction" % e) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
         except RecursionError:
