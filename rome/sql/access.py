@@ -284,18 +284,31 @@ class Access:
 
     def rows(self, row, ctx, hint=None):
         """The rows for this probe (no keys): the read path of SELECT. hint: at most that many rows
-        will be consumed, so the first batch of row fetches need not be larger."""
+        will be consumed, so the first batch of row fetches need not be larger. Returns an iterator
+        (not a generator of its own: every layer a row passes through costs)."""
         path = self.path
-        if path.kind != "index" or path.covering or path.point:
-            for _k, r in self.scan(row, ctx):
-                yield r
-            return
-        rows = ctx.session.rows(self.table)
-        txn, rp, decode = rows.txn, rows.prefix, rows.decode
+        if path.kind == "index":
+            rows = ctx.session.rows(self.table)
+            if path.covering:
+                return self._covering_scan(rows, row, ctx, False)
+            if not path.point:
+                return self._fetched_rows(rows, row, ctx, hint)
+        elif path.kind == "scan":
+            rows = ctx.session.rows(self.table)
+            return map(rows.decode, (v for _k, v in rows.txn.scan(rows.prefix, rows.end, path.reverse)))
+        elif not path.point:
+            rows = ctx.session.rows(self.table)
+            txn, reverse = rows.txn, path.reverse
+            return map(rows.decode, (v for a, b in self.ranges(row, ctx) for _k, v in txn.scan(a, b, reverse)))
+        return (r for _k, r in self.scan(row, ctx))
+
+    def _fetched_rows(self, rows, row, ctx, hint):
+        """Index entries in range, then their rows fetched in batches (one get_many each)."""
+        txn, rp, decode, reverse = rows.txn, rows.prefix, rows.decode, self.path.reverse
         batch = []
         size = min(hint, FETCH_BATCH) if hint else 8
         for start, end in self.ranges(row, ctx):
-            for _k, v in txn.scan(start, end, path.reverse):
+            for _k, v in txn.scan(start, end, reverse):
                 batch.append(rp + v)
                 if len(batch) >= size:
                     for v2 in txn.get_many(batch):
@@ -335,7 +348,7 @@ class Access:
         rp = rows.prefix
         ncols = rows.width
         if path.covering:
-            yield from self._covering_scan(rows, row, ctx)
+            yield from self._covering_scan(rows, row, ctx, True)
             return
         if path.point:
             ks = self.prefixes(row, ctx)
@@ -355,7 +368,7 @@ class Access:
         if batch:
             yield from rows.get_keys(batch)
 
-    def _covering_scan(self, rows, row, ctx):
+    def _covering_scan(self, rows, row, ctx, with_keys):
         """Rows built from index entries alone, decoding only the columns the query reads: the
         equality prefix is known from the probe, the rest of the key is decoded only as far as the
         last column needed, and the primary key comes from the entry's value."""
@@ -387,4 +400,4 @@ class Access:
                     else:
                         for c, x in zip(pk_idx, decode_tuple(v)):
                             out[c] = x
-                yield rp + v, tuple(out)
+                yield (rp + v, tuple(out)) if with_keys else tuple(out)

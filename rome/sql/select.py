@@ -454,28 +454,22 @@ class SelectPlan(Plan):
 
     # -- running ----------------------------------------------------------------------------------
     def source_rows(self, ctx, hint=None):
-        """The joined rows (tuples over all sources) that pass WHERE. hint: how many rows the caller
-        will take at most, when it knows (LIMIT on a single unfiltered table), so that index scans
-        fetch no more rows than needed."""
+        """The joined rows (tuples over all sources) that pass WHERE, as an iterator. hint: how many
+        rows the caller will take at most, when it knows (LIMIT on a single unfiltered table), so
+        that index scans fetch no more rows than needed."""
         levels = self.levels
         pre = self.pre_filter
-        if not levels:
-            if pre is None or pre((), ctx):
-                yield ()
-            return
         if pre is not None and not pre((), ctx):
-            return
+            return iter(())
+        if not levels:
+            return iter(((),))
         lvl = levels[0]
         if len(levels) == 1 and lvl.derived is None and lvl.hash_key is None and lvl.kind == "inner":
             flt = lvl.filter   # one table: no join bookkeeping
             if flt is None:
-                yield from lvl.access.rows((), ctx, hint)
-            else:
-                for r in lvl.access.rows((), ctx):
-                    if flt(r, ctx):
-                        yield r
-            return
-        yield from self._level(0, (), ctx)
+                return lvl.access.rows((), ctx, hint)
+            return (r for r in lvl.access.rows((), ctx) if flt(r, ctx))
+        return self._level(0, (), ctx)
 
     def _probe(self, lvl, left, ctx):
         if lvl.derived is not None:
