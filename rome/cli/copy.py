@@ -10,7 +10,8 @@ destination is compared with the source's.
 
 A destination that holds data, or already has one of the tables to copy, is refused unless
 ``--force``, which drops those tables (children first) before re-creating them. Tables of the
-destination that are not copied are left alone.
+destination that are not copied are left alone; if one of them has a foreign key into a table to be
+replaced, the copy is refused before anything is dropped (name it with ``--tables`` too).
 """
 import time
 
@@ -95,7 +96,28 @@ def check_destination(dst_engine, md, force):
             parts.append("existing tables " + ", ".join(names[:8]) + (", ..." if len(names) > 8 else ""))
         raise CopyError("the destination is not empty (%s); pass --force to replace the copied tables"
                         % "; ".join(parts))
+    if clashing:
+        _check_no_outside_children(insp, md, dst_tables, clashing)
     return clashing
+
+
+def _check_no_outside_children(insp, md, dst_tables, to_drop):
+    """--force drops ``to_drop``: refuse (before dropping anything) when a destination table that is
+    not copied has a foreign key into one of them. An engine enforcing foreign keys (ROME,
+    PostgreSQL, MySQL/InnoDB) would refuse the DROP half-way; one that does not (SQLite by default)
+    would leave rows pointing at replaced parents."""
+    blockers = {}
+    for name in sorted(dst_tables - set(md.tables)):
+        for fk in insp.get_foreign_keys(name):
+            if fk.get("referred_table") in to_drop:
+                blockers.setdefault(name, set()).add(fk["referred_table"])
+    if blockers:
+        parents = sorted({p for ps in blockers.values() for p in ps})
+        raise CopyError("--force would replace %s, but foreign keys of destination tables that are not "
+                        "copied point into %s: %s; add those tables to --tables, or drop them first"
+                        % (", ".join(parents), "it" if len(parents) == 1 else "them",
+                           ", ".join("%s -> %s" % (c, ", ".join(sorted(ps)))
+                                     for c, ps in sorted(blockers.items()))))
 
 
 def _ordered_pk(table):

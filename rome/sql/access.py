@@ -282,6 +282,25 @@ class Access:
             out.reverse()
         return out
 
+    def warm(self, lefts, ctx):
+        """Send the probes of many outer rows to the store at once (Transaction.warm): the keys of
+        point lookups, the ranges of range lookups. The probes then run as usual, from what came
+        back. A no-op on stores without round trips."""
+        ctx.session.txn.warm(*self.probes(lefts, ctx))
+
+    def probes(self, lefts, ctx):
+        """(keys, ranges) the probes of these outer rows will read."""
+        path = self.path
+        keys, ranges = [], []
+        if path.kind == "scan":
+            return keys, ranges
+        for left in lefts:
+            if path.point:
+                keys += self.prefixes(left, ctx)
+            else:
+                ranges += [(a, b, path.reverse) for a, b in self.ranges(left, ctx)]
+        return keys, ranges
+
     def rows(self, row, ctx, hint=None):
         """The rows for this probe (no keys): the read path of SELECT. hint: at most that many rows
         will be consumed, so the first batch of row fetches need not be larger. Returns an iterator

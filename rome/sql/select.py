@@ -27,6 +27,7 @@ from rome.sql.parse import table_name
 from rome.sql.scope import Scope, Source
 from rome.sql.values import order_rows, truthy
 
+JOIN_CHUNK = 64   # outer rows whose inner probes are sent to the store together
 _PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
 
@@ -91,6 +92,8 @@ class Level:
         self.access = None
         self.derived = None
         self.hash_key = None      # (column position in source, compiled probe) for hash joins
+        self.probe_depth = 0      # the last earlier level its probe values read
+        self.warmed_by = None
         self.filter = None
         self.post_filter = None
         self.describe = ""
@@ -312,6 +315,8 @@ class SelectPlan(Plan):
                         return False
                 return True
             bounds = [b for b in (classify(c, table_col, is_const) for c in lvl.conds) if b is not None]
+            lvl.probe_depth = max([self._level_of(b.node if b.op is not exp.EQ else b.value)
+                                   for b in bounds] + [0])
             compile_const = lambda n: compile_expr(n, scope)  # noqa: E731 - probes read earlier levels
             if s.table is not None:
                 rows = planner.layout(s.table)
@@ -469,7 +474,7 @@ class SelectPlan(Plan):
             if flt is None:
                 return lvl.access.rows((), ctx, hint)
             return (r for r in lvl.access.rows((), ctx) if flt(r, ctx))
-        return self._level(0, (), ctx)
+        return self._joined(ctx)
 
     def _probe(self, lvl, left, ctx):
         if lvl.derived is not None:
@@ -498,29 +503,57 @@ class SelectPlan(Plan):
             return idx.get(lvl.hash_key[1](left, ctx), ())
         return lvl.access.rows(left, ctx)
 
-    def _level(self, i, left, ctx):
+    def _joined(self, ctx):
+        """The nested loop as a pipeline of levels: each level takes the rows joined so far, in
+        chunks, and extends them with its source's matching rows (null-extended for a LEFT join
+        without a match). On a store with round trips, a chunk's probes are sent together first
+        (Access.warm): one round trip per level per chunk instead of one per outer row."""
+        rows = self._extend(0, iter(((),)), ctx, False)
+        warm = getattr(ctx.session.txn, "can_warm", False)
+        for i in range(1, len(self.levels)):
+            lvl = self.levels[i]
+            rows = self._extend(i, rows, ctx, warm and lvl.access is not None and lvl.hash_key is None)
+        return rows
+
+    def _warm(self, i, chunk, ctx):
+        """Warm level i and every later level whose probes read only levels before i: the same
+        chunk of rows gives their probe values, so independent joins share one round trip."""
+        reqs = ([], [])
+        for j in range(i, len(self.levels)):
+            lvl = self.levels[j]
+            if lvl.access is not None and lvl.hash_key is None and lvl.probe_depth < i and \
+                    (j == i or lvl.warmed_by is None or lvl.warmed_by == i):
+                lvl.warmed_by = i
+                keys, ranges = lvl.access.probes(chunk, ctx)
+                reqs[0].extend(keys)
+                reqs[1].extend(ranges)
+        ctx.session.txn.warm(*reqs)
+
+    def _extend(self, i, lefts, ctx, warm):
         lvl = self.levels[i]
-        last = i == len(self.levels) - 1
-        flt, post = lvl.filter, lvl.post_filter
-        matched = False
-        for r in self._probe(lvl, left, ctx):
-            row = left + r
-            if flt is not None and not flt(row, ctx):
-                continue
-            matched = True
-            if post is not None and not post(row, ctx):
-                continue
-            if last:
-                yield row
-            else:
-                yield from self._level(i + 1, row, ctx)
-        if not matched and lvl.kind == "left":
-            row = left + (None,) * len(lvl.source.columns)
-            if post is None or post(row, ctx):
-                if last:
-                    yield row
-                else:
-                    yield from self._level(i + 1, row, ctx)
+        flt, post, left_join = lvl.filter, lvl.post_filter, lvl.kind == "left"
+        nulls = (None,) * len(lvl.source.columns)
+        while True:
+            chunk = list(itertools.islice(lefts, JOIN_CHUNK)) if warm else lefts
+            if warm:
+                if not chunk:
+                    return
+                self._warm(i, chunk, ctx)
+            for left in chunk:
+                matched = False
+                for r in self._probe(lvl, left, ctx):
+                    row = left + r
+                    if flt is not None and not flt(row, ctx):
+                        continue
+                    matched = True
+                    if post is None or post(row, ctx):
+                        yield row
+                if left_join and not matched:
+                    row = left + nulls
+                    if post is None or post(row, ctx):
+                        yield row
+            if not warm:
+                return
 
     def _grouped_rows(self, ctx):
         groups = {}

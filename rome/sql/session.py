@@ -27,6 +27,7 @@ from rome.storage.transaction import Transaction
 
 QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 _catalog_lock = threading.Lock()
+_VERIFIED = object()   # Session._unverified when the transaction's catalog is known to be current
 
 
 class Result:
@@ -103,28 +104,63 @@ class Session:
         self.catalog = None
         self.autocommit = False
         self.savepoints = []      # (name, undo token, catalog)
+        self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
 
     # -- transactions ---------------------------------------------------------------------------
-    def begin(self):
-        self.txn = Transaction(self.store)
+    def begin(self, verify=False):
+        """Start a transaction. On a store with round trips (Transaction.can_warm) the catalog is
+        not read by itself: the cached one is assumed (recorded as read, so a writer is validated
+        against it) and the current one rides along with the first read; the first statement is
+        re-run if it turns out to have been planned on a stale catalog (see _verify_catalog)."""
+        self.txn = txn = Transaction(self.store)
         self._rows = {}
         self.savepoints = []
+        self._unverified = _VERIFIED
         try:
-            data = self.txn.get(keys.CATALOG)
+            cached = getattr(self.store, "_rome_catalog", None)
+            if cached is not None and not verify and txn.can_warm:
+                txn.assume(keys.CATALOG, cached[0])
+                txn.prefetch([keys.CATALOG])
+                self._unverified = cached[0]
+                self.catalog = cached[1]
+                return
+            data = txn.get(keys.CATALOG)
         except StoreError as e:
             self.txn = None
             raise OperationalError("store unavailable: %s" % e) from None
         self.catalog = _shared_catalog(self.store, data)
+
+    def _catalog_is_stale(self, force=False):
+        """After a statement of a transaction begun on an assumed catalog: False once the catalog
+        that came along with a read matches, True if it differs (the statement must be re-run)."""
+        found, data = self.txn.peek(keys.CATALOG)
+        if not found:
+            if not force:
+                return False
+            try:
+                data = self.txn.read_through(keys.CATALOG)
+            except StoreError as e:
+                raise OperationalError("store unavailable: %s" % e) from None
+        assumed, self._unverified = self._unverified, _VERIFIED
+        if data == assumed:
+            return False
+        _shared_catalog(self.store, data)
+        return True
 
     def commit(self):
         txn, self.txn = self.txn, None
         self.savepoints = []
         if txn is None:
             return
+        written = txn.writes.get(keys.CATALOG) if txn.has_writes else None
         try:
             txn.commit()
+            if written is not None:   # DDL committed: later transactions start from this catalog
+                cat = self.catalog if self.catalog.to_bytes() == written else Catalog.from_bytes(written)
+                with _catalog_lock:
+                    self.store._rome_catalog = (written, cat)
         except Conflict as e:
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
         except StoreError as e:
@@ -185,7 +221,24 @@ class Session:
         stmt, n = parse(sql)
         if isinstance(stmt, Control):
             return self._control(stmt, params)
-        return self._run(sql, stmt, n, (params,))
+        return self._checked_run(sql, stmt, n, (params,))
+
+    def _checked_run(self, sql, stmt, n, seq):
+        fresh = self.txn is None
+        try:
+            result = self._run(sql, stmt, n, seq)
+        except DatabaseError:
+            if fresh and self.txn is not None and self._unverified is not _VERIFIED and \
+                    self._catalog_is_stale(force=True):
+                self.rollback()
+                self.begin(verify=True)
+                return self._run(sql, stmt, n, seq)
+            raise
+        if fresh and self.txn is not None and self._unverified is not _VERIFIED and self._catalog_is_stale():
+            self.rollback()
+            self.begin(verify=True)
+            return self._run(sql, stmt, n, seq)
+        return result
 
     def executemany(self, sql, seq_of_params):
         """One statement, many parameter sets: planned once, atomic as a whole (if one set fails,
@@ -196,7 +249,7 @@ class Session:
             for params in seq_of_params:
                 last = self.execute(sql, params)
             return last
-        return self._run(sql, stmt, n, seq_of_params)
+        return self._checked_run(sql, stmt, n, list(seq_of_params))
 
     def _run(self, sql, stmt, n, seq_of_params):
         if self.txn is None:

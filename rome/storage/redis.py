@@ -516,6 +516,11 @@ class RedisSnapshot(Snapshot):
             n = min(n * GROWTH, MAX_BATCH)
             first = False
 
+    def cached(self, key):
+        """(True, value) if this snapshot holds key's value, else (False, None); no round trip."""
+        seen = self._seen
+        return (True, seen[key]) if key in seen else (False, None)
+
     def prefetch(self, keys):
         """Fetch ``keys`` along with this snapshot's next round trip, whatever it is (no round trip of
         their own): a later get/get_many of them is then free. E.g. the engine could send the catalog

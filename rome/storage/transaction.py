@@ -89,6 +89,50 @@ class Transaction:
         self._points.setdefault(key, v)
         return v
 
+    @property
+    def can_warm(self):
+        """Whether warm() saves anything: the store has round trips and can batch them."""
+        snap = self._snap or self._open()
+        return hasattr(snap, "scan_many")
+
+    def warm(self, keys=(), ranges=()):
+        """Fetch keys and (start, end, reverse) ranges from the store in one round trip, ahead of the
+        reads that will need them (a batch of join probes). Nothing is recorded: the reads that
+        follow are recorded as usual and are served from what the snapshot now holds."""
+        snap = self._snap or self._open()
+        if not hasattr(snap, "scan_many"):
+            return
+        buf = self._buf
+        keys = [k for k in keys if k not in buf]
+        if keys and not ranges:
+            snap.get_many(keys)
+        elif ranges:
+            if keys:
+                snap.prefetch(keys)
+            snap.scan_many(list(ranges))
+
+    def assume(self, key, value):
+        """Record a point read of key as having seen value, without reading it (the caller holds a
+        cached copy; commit validates it like any read)."""
+        self._points.setdefault(key, value)
+
+    def prefetch(self, keys):
+        """Have the store send keys along with the next read (stores with round trips only)."""
+        snap = self._snap or self._open()
+        if hasattr(snap, "prefetch"):
+            snap.prefetch(keys)
+
+    def peek(self, key):
+        """(True, value) if the snapshot already holds key's value (e.g. prefetched), else (False,
+        None): never a round trip."""
+        snap = self._snap or self._open()
+        cached = getattr(snap, "cached", None)
+        return cached(key) if cached is not None else (False, None)
+
+    def read_through(self, key):
+        """The store's value for key, bypassing the write buffer and recording nothing."""
+        return (self._snap or self._open()).get(key)
+
     def get_many(self, keys):
         buf = self._buf
         out = [buf.get(k, _ABSENT) for k in keys]
