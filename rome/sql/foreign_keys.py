@@ -22,6 +22,11 @@ def find(session, table, positions, values):
         n = len(want)
         if len(cols) >= n and set(cols[:n]) == set(want):
             p = prefix + encode_tuple([want[c] for c in cols[:n]])
+            if is_pk and n == len(cols):   # the whole primary key: one point read
+                v = rows.txn.get(p)
+                if v is not None:
+                    yield p, rows.decode(v)
+                return
             if is_pk:
                 yield from rows.scan(p, prefix_end(p))
             else:

@@ -92,15 +92,15 @@ class TableRows:
             key = self.prefix + encode_value(self.session.next_rowid(t))
         else:
             key = self.key_of(row)
-            if self.txn.get(key) is not None:
-                raise IntegrityError("UNIQUE constraint failed: %s" % self._names(self.pk_idx))
         pk_enc = key[len(self.prefix):]
-        writes = []
-        for info in self.index_info:
-            ik = self.index_key(info, row, pk_enc)
-            if info[0].unique and self.txn.get(ik) is not None:
-                raise IntegrityError("UNIQUE constraint failed: %s" % self._names(info[1]))
-            writes.append(ik)
+        writes = [self.index_key(info, row, pk_enc) for info in self.index_info]
+        # The primary key and every unique entry must be free: one batched read (one round trip).
+        checks = [] if self.rowid else [(key, self.pk_idx)]
+        checks += [(ik, info[1]) for ik, info in zip(writes, self.index_info) if info[0].unique]
+        if checks:
+            for (_k, idx), v in zip(checks, self.txn.get_many([k for k, _i in checks])):
+                if v is not None:
+                    raise IntegrityError("UNIQUE constraint failed: %s" % self._names(idx))
         self._check_row(row)
         if t.foreign_keys:
             self._check_parents(row, None)
