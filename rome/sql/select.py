@@ -105,6 +105,7 @@ class SelectPlan(Plan):
         self.node = node
         self.scope = Scope(outer=outer, planner=planner)
         self.levels = []
+        self.textual = []
         self.sort = None
         self.ordered_by_path = False
         self._build()
@@ -116,7 +117,11 @@ class SelectPlan(Plan):
             raise ProgrammingError("WITH (common table expressions) is not supported")
         frm = node.args.get("from_")
         joins = node.args.get("joins") or []
-        if frm is not None:
+        reordered = frm is not None and self._reorder(frm, joins)
+        if reordered:
+            for src in reordered:
+                self._add_source(src, "inner")
+        elif frm is not None:
             self._add_source(frm.this, "inner")
             for j in joins:
                 side = (j.side or "").upper()
@@ -132,6 +137,9 @@ class SelectPlan(Plan):
                 lvl.conds.extend(conjuncts(j.args.get("on")))
         self.items, self.columns = self._expand_select()
         where = conjuncts(node.args["where"].this) if node.args.get("where") else []
+        if reordered:
+            for j in joins:
+                where += conjuncts(j.args.get("on"))
         self._place(where)
         self.aggs = []
         group = node.args.get("group")
@@ -155,6 +163,62 @@ class SelectPlan(Plan):
         self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
         self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
         self.distinct = bool(node.args.get("distinct"))
+
+    def _reorder(self, frm, joins):
+        """For a FROM of inner joins over tables only, the order to join them in (or None to keep
+        the written one). Greedy, as SQLite's planner does for small joins: first the table with
+        the best access path given the constants alone, then, each time, the one best reached from
+        the tables already placed (an index on the join key beats a scan). Ties keep the written
+        order; the output columns of * keep it too."""
+        srcs = [frm.this] + [j.this for j in joins]
+        self.textual = [s.alias_or_name.lower() for s in srcs]
+        if len(srcs) < 2 or not all(isinstance(s, exp.Table) and not isinstance(s.this, exp.Anonymous)
+                                    for s in srcs):
+            return None
+        for j in joins:
+            if (j.side or "").upper() or (j.kind or "").upper() not in ("", "INNER", "CROSS") \
+                    or j.args.get("using"):
+                return None
+        planner = self.planner
+        tables = [planner.table(table_name(s)) for s in srcs]
+        tmp = Scope(outer=self.scope.outer, planner=planner)
+        for s, t in zip(srcs, tables):
+            tmp.add_source(Source(s.alias_or_name, [c.name for c in t.columns], tmp.width, t))
+        conds = conjuncts(self.node.args["where"].this) if self.node.args.get("where") else []
+        for j in joins:
+            conds += conjuncts(j.args.get("on"))
+
+        def owner(c):
+            try:
+                pos = tmp.resolve(c)
+            except ProgrammingError:
+                return -2
+            if pos is None:
+                return -1
+            return next(i for i, s in enumerate(tmp.sources) if s.offset <= pos < s.offset + len(s.columns))
+        order, placed = [], set()
+        while len(order) < len(srcs):
+            best = None
+            for i, t in enumerate(tables):
+                if i in placed:
+                    continue
+
+                def table_col(node, i=i):
+                    return tmp.resolve(node) - tmp.sources[i].offset if owner(node) == i else None
+
+                def is_const(node):
+                    if has_subquery(node) or find_aggregates(node):
+                        return False
+                    return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
+                bounds = [b for b in (classify(c, table_col, is_const) for c in conds) if b is not None]
+                score = choose(t, planner.layout(t), bounds).score()
+                if best is None or score > best[0]:
+                    best = (score, i)
+            order.append(best[1])
+            placed.add(best[1])
+        if order == list(range(len(srcs))):
+            return None
+        return [srcs[i] for i in order]
 
     def _find_earlier(self, name, upto):
         for lvl in self.levels[:upto]:
@@ -187,7 +251,9 @@ class SelectPlan(Plan):
             star = e if isinstance(e, exp.Star) else (e.this if isinstance(e, exp.Column) and isinstance(e.this, exp.Star) else None)
             if star is not None:
                 table = e.table if isinstance(e, exp.Column) else None
-                srcs = [self.scope.source(table)] if table else [lv.source for lv in self.levels]
+                written = {a: i for i, a in enumerate(self.textual)}
+                srcs = [self.scope.source(table)] if table else \
+                    sorted((lv.source for lv in self.levels), key=lambda s: written.get(s.alias.lower(), 0))
                 if table and srcs[0] is None:
                     raise ProgrammingError("no such table: %s" % table)
                 if not srcs:

@@ -57,3 +57,18 @@ def test_full_scan_when_no_index(items):
 def test_correlated_subquery_uses_index(items):
     p = plan(items, "SELECT id FROM items WHERE EXISTS (SELECT 1 FROM props WHERE props.item_id = items.id)")
     assert p.startswith("SCAN items")
+
+
+def test_inner_join_starts_from_the_selective_table(items):
+    """Written items-first, but only props has an index for the constant: props drives, and items
+    is reached by its primary key. SELECT * keeps the written column order."""
+    items.execute("CREATE INDEX ix_props_name ON props (name)")
+    sql = "SELECT * FROM items JOIN props ON props.item_id = items.id WHERE props.name = ?"
+    p = plan(items, sql)
+    assert p.splitlines()[0].startswith("SEARCH props USING INDEX ix_props_name (name=?)")
+    assert "SEARCH items USING PRIMARY KEY (id=?)" in p
+    items.execute("INSERT INTO items VALUES ('i1', 'o', 's', '2024-01-01')")
+    items.execute("INSERT INTO props (item_id, name) VALUES ('i1', 'n')")
+    cols = [d[0] for d in items.execute(sql, ("n",)).description]
+    assert cols == ["id", "owner", "status", "created_at", "id", "item_id", "name"]
+    assert items.execute(sql, ("n",)).fetchall() == [("i1", "o", "s", "2024-01-01", 1, "i1", "n")]
