@@ -27,7 +27,7 @@ from rome.sql.parse import table_name
 from rome.sql.scope import Scope, Source
 from rome.sql.values import order_rows, truthy
 
-JOIN_CHUNK = 64   # outer rows whose inner probes are sent to the store together
+JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 _PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
 
@@ -76,6 +76,9 @@ def has_subquery(node):
 class Plan:
     """A runnable query: ``columns`` (output names) and ``run(ctx)`` yielding tuples."""
     columns = ()
+
+    def first_reads(self, ctx):
+        return [], []
 
     def explain(self, depth=0):
         return []
@@ -569,6 +572,16 @@ class SelectPlan(Plan):
             return idx.get(lvl.hash_key[1](left, ctx), ())
         return lvl.access.rows(left, ctx)
 
+    def first_reads(self, ctx):
+        """(keys, ranges) the first level will read, when its probes need no outer row: a compound
+        query sends those of all its branches in one round trip before running them."""
+        if not self.levels or self.pre:
+            return [], []
+        lvl = self.levels[0]
+        if lvl.access is None or lvl.access.path.kind == "scan" or self.scope.outer_refs:
+            return [], []
+        return lvl.access.probes([()], ctx)
+
     def _joined(self, ctx):
         """The nested loop as a pipeline of levels: each level takes the rows joined so far, in
         chunks, and extends them with its source's matching rows (null-extended for a LEFT join
@@ -751,7 +764,17 @@ class CompoundPlan(Plan):
         self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
         self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
 
+    def first_reads(self, ctx):
+        lk, lr = self.left.first_reads(ctx)
+        rk, rr = self.right.first_reads(ctx)
+        return lk + rk, lr + rr
+
     def run(self, ctx):
+        txn = ctx.session.txn
+        if getattr(txn, "can_warm", False):
+            keys, ranges = self.first_reads(ctx)
+            if keys or ranges:
+                txn.warm(keys, ranges)
         left, right = self.left.run(ctx), self.right.run(ctx)
         if self.op == "union":
             rows = itertools.chain(left, right)
