@@ -14,7 +14,7 @@
 #   2b. rome+redis        the differential and the sqla compliance suites on a throwaway redis-server
 #   3. concurrency        tests/concurrency: processes on rome+lmdb, threads on rome+memory (serial)
 #   4. sqla compliance    SQLAlchemy's and alembic's dialect suites (tests/sqla, wired in setup.cfg)
-#   5. glance suites      scripts/test-glance.sh, when it exists (see the marked hook below)
+#   5. glance suites      scripts/glance_suites.sh: Glance's DB and v2 API suites on ROME, tests/glance
 #
 # Environment: PYTHON (default: .venv/bin/python if present, else python3), ROME_TEST_JOBS (xdist
 # workers, default auto), and the knobs of each suite (ROME_DIFF_EXAMPLES, ROME_CONC_TX, ...).
@@ -77,7 +77,7 @@ if [[ $QUICK == 1 ]]; then
     "${PYTEST[@]}" tests "${XDIST[@]}" -x -m "not slow and not glance" --ignore=tests/sqla
 else
   run_step "project tests" \
-    "${PYTEST[@]}" tests "${XDIST[@]}" --ignore=tests/sqla --ignore=tests/concurrency
+    "${PYTEST[@]}" tests "${XDIST[@]}" --ignore=tests/sqla --ignore=tests/concurrency --ignore=tests/glance
 
   # {tmp}: the harness puts each pytest (xdist) worker's LMDB in its own temporary folder
   ROME_TEST_URL='rome+lmdb:///{tmp}/diff' ROME_DIFF_EXAMPLES=${ROME_DIFF_LMDB_EXAMPLES:-25} \
@@ -103,16 +103,14 @@ else
     skip_step "sqla compliance (SQLAlchemy + alembic suites)" "tests/sqla does not exist yet"
   fi
 
-  # ---- Glance suites: HOOK for the Glance work (issue 3) -------------------------------------------
-  # Put the Glance checks in scripts/test-glance.sh (executable, exit status 0 = pass, last line a
-  # summary): e.g. build ../shared/checks' peers venv and run glance_db_suite.py on rome+memory and
-  # rome+lmdb, glance_api_suite.py with --expect-failures. This script runs it as one step.
-  if [[ -x scripts/test-glance.sh ]]; then
-    run_step "glance suites" scripts/test-glance.sh
+  # ---- Glance suites (issue 3): Glance's DB suite on rome+memory and rome+lmdb, its v2 API suite on
+  # rome+lmdb, and tests/glance (rome glance serve with real clients), in the peers venv that
+  # scripts/glance_suites.sh builds from ../shared/checks/peers-venv.sh.
+  if [[ -x scripts/glance_suites.sh ]]; then
+    run_step "glance suites" scripts/glance_suites.sh
   else
-    skip_step "glance suites" "scripts/test-glance.sh not there yet"
+    skip_step "glance suites" "scripts/glance_suites.sh is missing"
   fi
-  # ---------------------------------------------------------------------------------------------------
 fi
 
 echo
