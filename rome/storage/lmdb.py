@@ -20,7 +20,10 @@ import lmdb
 
 from rome.storage.base import Snapshot, Store, StoreError
 
-MAP_SIZE = 1 << 40  # address space reserved, not disk used
+# Address space reserved per environment, not disk used, and the largest the database can grow. A
+# process can map about 128 TiB in all, so this also bounds how many databases one process may keep
+# open (2,048 at 64 GiB; Glance's API suite opens one per test). ROME_LMDB_MAP_SIZE (bytes) changes it.
+MAP_SIZE = int(os.environ.get("ROME_LMDB_MAP_SIZE", 1 << 36))
 MAX_READERS = 1024
 
 _envs = {}  # real path -> _Env
@@ -151,27 +154,34 @@ class LmdbStore(Store):
             raise _fail(self.path, e) from None
 
     def commit(self, reads, writes):
-        try:
-            with self._environment().begin(write=True, buffers=False) as w:
-                if reads:
-                    reads.validate(LmdbSnapshot(w, self.path, self._max_key, owned=False))
-                put, delete = w.put, w.delete
-                for k in sorted(writes):  # B-tree order: fewer pages touched
-                    v = writes[k]
-                    if v is None:
-                        delete(k)
-                    else:
-                        put(k, v)
-        except lmdb.Error as e:
-            raise _fail(self.path, e) from None
+        def body(w):
+            if reads:
+                reads.validate(LmdbSnapshot(w, self.path, self._max_key, owned=False))
+            put, delete = w.put, w.delete
+            for k in sorted(writes):  # B-tree order: fewer pages touched
+                v = writes[k]
+                if v is None:
+                    delete(k)
+                else:
+                    put(k, v)
+        self._write(body)
 
     def allocate(self, key, count=1, at_least=0):
+        def body(w):
+            raw = w.get(key)
+            first = max(int.from_bytes(raw, "big") if raw else 1, at_least)
+            w.put(key, (first + count).to_bytes(8, "big"))
+            return first
+        return self._write(body)
+
+    def _write(self, body):
+        """body(write transaction) in one write transaction, committed."""
         try:
-            with self._environment().begin(write=True) as w:
-                raw = w.get(key)
-                first = max(int.from_bytes(raw, "big") if raw else 1, at_least)
-                w.put(key, (first + count).to_bytes(8, "big"))
-                return first
+            with self._environment().begin(write=True, buffers=False) as w:
+                return body(w)
+        except lmdb.MapFullError:
+            raise StoreError("LMDB store at %s is full: its map size (%d bytes) is reached; reopen it "
+                             "with ROME_LMDB_MAP_SIZE set higher" % (self.path, MAP_SIZE)) from None
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
 

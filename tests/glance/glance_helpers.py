@@ -2,11 +2,12 @@
 
 The database URL comes from the environment, as a template whose ``{dir}`` is the test's own folder:
 
-    ROME_GLANCE_URL='rome+lmdb:///{dir}/rome'   (what `rome glance serve` uses by default)
-    ROME_GLANCE_URL='sqlite:///{dir}/glance.db' (the default here until the engine is ready)
+    ROME_GLANCE_URL='rome+lmdb:///{dir}/rome'   (the default: what `rome glance serve` uses by default)
+    ROME_GLANCE_URL='sqlite:///{dir}/glance.db' (Glance on sqlite, for comparison)
 
-and ``ROME_COPY_DST_URL`` likewise names where the `rome copy` test moves that database
-(default ``sqlite:///{dir}/copy.db``).
+and ``ROME_COPY_DST_URL`` likewise names where the `rome copy` step moves the live database. By
+default it crosses engines: off ROME onto a sqlite file (the way back) when the server runs on ROME,
+onto ROME's LMDB when it runs on anything else.
 """
 import os
 import signal
@@ -15,14 +16,18 @@ import subprocess
 import sys
 import time
 
-
-
-DEFAULT_URL = "sqlite:///{dir}/glance.db"
-DEFAULT_COPY_DST = "sqlite:///{dir}/copy.db"
+DEFAULT_URL = "rome+lmdb:///{dir}/rome"
 
 
 def glance_url(directory, template=None):
     template = template or os.environ.get("ROME_GLANCE_URL") or DEFAULT_URL
+    return template.format(dir=os.path.abspath(directory))
+
+
+def copy_dst_url(directory, src_url):
+    """Where the live database is copied: ROME_COPY_DST_URL, else the other kind of engine."""
+    template = os.environ.get("ROME_COPY_DST_URL") or (
+        "sqlite:///{dir}/copy.db" if src_url.startswith("rome+") else "rome+lmdb:///{dir}/copy-rome")
     return template.format(dir=os.path.abspath(directory))
 
 

@@ -1,7 +1,8 @@
 """`rome glance serve` driven by real clients: openstacksdk, the `glance` CLI (python-glanceclient) and
 raw HTTP, then a restart that must find everything intact, then `rome copy` of the live database.
 
-The database URL comes from ROME_GLANCE_URL (see glance_helpers.py; sqlite until the engine is ready).
+The database URL comes from ROME_GLANCE_URL (see glance_helpers.py): ROME's LMDB by default,
+``ROME_GLANCE_URL='sqlite:///{dir}/glance.db'`` runs the same tests on sqlite for comparison.
 The ``step_*`` functions run in order inside ``test_image_lifecycle``, on one server.
 """
 import concurrent.futures
@@ -11,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,7 +22,7 @@ pytest.importorskip("glance.common.wsgi_app", reason="Glance is not installed (b
 import openstack  # noqa: E402
 import requests  # noqa: E402
 
-from glance_helpers import DEFAULT_COPY_DST, GlanceServer, glance_url  # noqa: E402
+from glance_helpers import GlanceServer, copy_dst_url, glance_url  # noqa: E402
 
 pytestmark = [pytest.mark.glance, pytest.mark.filterwarnings("ignore")]
 
@@ -312,7 +314,7 @@ def step_restart_keeps_everything(glance_server, tmp_path):
 def step_copy_database_then_serve_the_copy(glance_server, tmp_path):
     from rome.cli.copy import copy_database
     src = glance_server.connection or glance_url(os.path.dirname(glance_server.data_dir))
-    dst = (os.environ.get("ROME_COPY_DST_URL") or DEFAULT_COPY_DST).format(dir=str(tmp_path))
+    dst = copy_dst_url(tmp_path, src)
     counts = copy_database(src, dst, progress=False, echo=lambda m: None)
     assert counts["images"] >= 3 and counts["alembic_version"] == 1
     before = _snapshot(glance_server)
@@ -347,7 +349,9 @@ def test_image_lifecycle(glance_server, tmp_path):
                  step_copy_database_then_serve_the_copy):
         sub = tmp_path / step.__name__
         sub.mkdir()
+        t0 = time.perf_counter()
         step(glance_server, sub)
+        print("%-45s %6.1f s" % (step.__name__, time.perf_counter() - t0))
 
 
 # --- several workers ------------------------------------------------------------------------------
@@ -355,8 +359,8 @@ def test_image_lifecycle(glance_server, tmp_path):
 def test_two_workers_concurrent_writes(tmp_path):
     url = glance_url(tmp_path)
     if url.startswith("sqlite"):
-        pytest.skip("on sqlite concurrent writes fail with 'database is locked' (issue 3); "
-                    "run with ROME_GLANCE_URL='rome+lmdb:///{dir}/rome'")
+        pytest.skip("on sqlite concurrent writes fail with 'database is locked' (issue 3): "
+                    "this test is for ROME")
     srv = GlanceServer(tmp_path / "data", connection=url, workers=2)
     srv.start()
     try:

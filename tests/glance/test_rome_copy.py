@@ -1,6 +1,7 @@
 """`rome copy SRC DST`: schema by reflection, rows in FK order and batches, counts verified, refusal of a
-non-empty destination. sqlite -> sqlite here (no Glance needed); the destination URL can be switched
-with ROME_COPY_TEST_DST (a template with {dir} and {name}, e.g. 'rome+lmdb:///{dir}/{name}').
+non-empty destination. sqlite file -> ROME's LMDB here (an existing database moved onto ROME; no Glance
+needed); the destination URL can be switched with ROME_COPY_TEST_DST (a template with {dir} and
+{name}, e.g. 'sqlite:///{dir}/{name}.db' for comparison, or 'rome+memory://', made a store per test).
 """
 import datetime
 import decimal
@@ -13,9 +14,14 @@ from click.testing import CliRunner
 from rome.cli import main
 from rome.cli.copy import CopyError, copy_database
 
+DEFAULT_DST = "rome+lmdb:///{dir}/{name}"
+
 
 def dst_url(tmp_path, name="dst"):
-    template = os.environ.get("ROME_COPY_TEST_DST") or "sqlite:///{dir}/{name}.db"
+    template = os.environ.get("ROME_COPY_TEST_DST") or DEFAULT_DST
+    if template == "rome+memory://":
+        # one store per process: a named one per test and name
+        return "rome+memory:///%s-%s" % (os.path.basename(str(tmp_path)), name)
     return template.format(dir=str(tmp_path), name=name)
 
 
@@ -149,8 +155,15 @@ def test_cli(tmp_path):
     assert rows(dst, "image_properties") == rows(src, "image_properties")
     r = CliRunner().invoke(main, ["copy", src, dst])
     assert r.exit_code == 1 and "--force" in r.output
+    # replacing images would orphan the destination's image_properties (not named): refused up front,
+    # on every engine (ROME would refuse the DROP half-way, sqlite would leave dangling rows)
     r = CliRunner().invoke(main, ["copy", src, dst, "--force", "--no-progress", "-t", "images,image_tags"])
+    assert r.exit_code == 1 and "image_properties -> images" in r.output, r.output
+    assert rows(dst, "image_properties") == rows(src, "image_properties")  # nothing was dropped
+    r = CliRunner().invoke(main, ["copy", src, dst, "--force", "--no-progress",
+                                  "-t", "images,image_tags", "-t", "image_properties"])
     assert r.exit_code == 0, r.output
+    assert rows(dst, "images") == rows(src, "images")
     r = CliRunner().invoke(main, ["copy", "nosuchdialect://x", dst])
     assert r.exit_code == 1 and "cannot open" in r.output
 
