@@ -43,7 +43,9 @@ def encode_value(v):
         return b"\x00"
     t = type(v)
     if t is str:
-        return b"\x04" + _escape(v.encode("utf-8"))
+        if "\x00" in v:
+            return b"\x04" + _escape(v.encode("utf-8"))
+        return b"\x04" + v.encode("utf-8") + b"\x00\x00"
     if t is int or t is bool:
         if not _INT_MIN <= v <= _INT_MAX:
             raise OverflowError("integer out of 64-bit range: %d" % v)

@@ -20,14 +20,18 @@ def execute(session, sql, stmt, ctx):
     from rome.sql.session import Result
     planner = session.planner()
     if isinstance(stmt, exp.Insert):
-        plan = planner.cached(sql, lambda: InsertPlan(planner, stmt))
-        n, last = plan.run(session, ctx)
+        n, last = insert_plan(session, sql, stmt).run(session, ctx)
         return Result(rowcount=n, lastrowid=last)
     if isinstance(stmt, exp.Update):
         plan = planner.cached(sql, lambda: UpdatePlan(planner, stmt))
     else:
         plan = planner.cached(sql, lambda: DeletePlan(planner, stmt))
     return Result(rowcount=plan.run(session, ctx))
+
+
+def insert_plan(session, sql, stmt):
+    planner = session.planner()
+    return planner.cached(sql, lambda: InsertPlan(planner, stmt))
 
 
 def _table_node(node):
@@ -107,7 +111,7 @@ class InsertPlan:
             row = [None] * width
             for (i, aff, name), v in zip(given, vals):
                 if v is not None:
-                    row[i] = apply_affinity(v, aff, name)
+                    row[i] = v if (aff == "TEXT" and type(v) is str) else apply_affinity(v, aff, name)
             for i, d, aff, name in defaulted:
                 v = d((), ctx)
                 if v is not None:

@@ -60,6 +60,10 @@ class TableRows:
 
     def index_key(self, info, row, pk_enc):
         ix, idx, prefix = info
+        if len(idx) == 1:
+            v = row[idx[0]]
+            k = prefix + encode_value(v)
+            return k + pk_enc if v is None or not ix.unique else k
         vals = [row[i] for i in idx]
         k = prefix + encode_tuple(vals)
         if not ix.unique or None in vals:
@@ -104,10 +108,7 @@ class TableRows:
         self._check_row(row)
         if t.foreign_keys:
             self._check_parents(row, None)
-        txn = self.txn
-        txn.put(key, self.encode(row))
-        for ik in writes:
-            txn.put(ik, pk_enc)
+        self.txn.put_many([(key, self.encode(row))] + [(ik, pk_enc) for ik in writes])
         return key
 
     def update(self, key, old, new):

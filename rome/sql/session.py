@@ -94,7 +94,11 @@ def bind(params, n):
     if len(params) != n:
         raise ProgrammingError("Incorrect number of bindings supplied. The current statement uses %d, "
                                "and there are %d supplied." % (n, len(params)))
-    return {"p%d" % (i + 1): adapt(v) for i, v in enumerate(params)}
+    return dict(zip(_NAMES[n] if n < len(_NAMES) else ["p%d" % (i + 1) for i in range(n)],
+                     map(adapt, params)))
+
+
+_NAMES = [["p%d" % (i + 1) for i in range(n)] for n in range(64)]   # positional parameters' names
 
 
 class Session:
@@ -264,6 +268,8 @@ class Session:
                 token, catalog = txn.savepoint(), self.catalog
                 try:
                     result = None
+                    if isinstance(stmt, exp.Insert) and len(seq_of_params) > 1:
+                        seq_of_params, result = (), self._insert_many(sql, stmt, n, seq_of_params)
                     for params in seq_of_params:
                         r = self._write(sql, stmt, Ctx(self, bind(params, n)))
                         if result is None:
@@ -295,6 +301,21 @@ class Session:
         if self.autocommit and not self.savepoints:
             self.commit()
         return result
+
+    def _insert_many(self, sql, stmt, n, seq_of_params):
+        """executemany of an INSERT: one plan and one context for all the parameter sets."""
+        plan = dml.insert_plan(self, sql, stmt)
+        ctx = Ctx(self, {})
+        count, last = 0, None
+        for params in seq_of_params:
+            ctx.params = bind(params, n)
+            if ctx.cache:
+                ctx.cache = {}
+            c, lr = plan.run(self, ctx)
+            count += c
+            if lr is not None:
+                last = lr
+        return Result(rowcount=count, lastrowid=last)
 
     def _write(self, sql, stmt, ctx):
         if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete)):

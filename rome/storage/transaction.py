@@ -242,6 +242,17 @@ class Transaction:
         self._undo.append((key, old))
         buf[key] = value
 
+    def put_many(self, pairs):
+        """put() for each (key, value): a row and its index entries in one call."""
+        buf, undo, pending = self._buf, self._undo, self._pending
+        for key, value in pairs:
+            old = buf.get(key, _ABSENT)
+            if old is _ABSENT:
+                pending.append(key)
+                self._keyset_version += 1
+            undo.append((key, old))
+            buf[key] = value
+
     def _sorted_keys(self):
         """The buffered keys in order (new keys are sorted in lazily: bulk writes pay no insort)."""
         if self._pending:
