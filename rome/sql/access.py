@@ -19,7 +19,6 @@ index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
 from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, decode_value, encode_tuple, encode_value, prefix_end
-from rome.sql import keys
 from rome.sql.values import numeric_text, to_text
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
@@ -291,15 +290,15 @@ class Access:
     def probes(self, lefts, ctx):
         """(keys, ranges) the probes of these outer rows will read."""
         path = self.path
-        keys, ranges = [], []
+        points, ranges = [], []
         if path.kind == "scan":
-            return keys, ranges
+            return points, ranges
         for left in lefts:
             if path.point:
-                keys += self.prefixes(left, ctx)
+                points += self.prefixes(left, ctx)
             else:
                 ranges += [(a, b, path.reverse) for a, b in self.ranges(left, ctx)]
-        return keys, ranges
+        return points, ranges
 
     def rows(self, row, ctx, hint=None):
         """The rows for this probe (no keys): the read path of SELECT. hint: at most that many rows
@@ -365,7 +364,6 @@ class Access:
         rows, path = ctx.session.rows(self.table), self.path
         txn = rows.txn
         rp = rows.prefix
-        ncols = rows.width
         if path.covering:
             yield from self._covering_scan(rows, row, ctx, True)
             return

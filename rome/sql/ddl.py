@@ -52,25 +52,16 @@ def _default_sql(node):
 
 
 def _fk(node, name=None):
-    ref = node.args["reference"]
+    """A table constraint FOREIGN KEY (cols) REFERENCES t (cols) [ON DELETE ...]."""
+    return _column_reference(_ident_list(node.expressions), node.args["reference"], name)
+
+
+def _column_reference(columns, ref, name=None):
+    """A ForeignKey from the REFERENCES clause ref, for the child columns given."""
     schema = ref.this
     table = schema.this.name if isinstance(schema, exp.Schema) else schema.name
     ref_cols = _ident_list(schema.expressions) if isinstance(schema, exp.Schema) else []
-    fk = ForeignKey(columns=_ident_list(node.expressions), ref_table=table, ref_columns=ref_cols, name=name)
-    for opt in ref.args.get("options") or []:
-        text = (opt if isinstance(opt, str) else opt.sql()).upper()
-        for which in ("DELETE", "UPDATE"):
-            prefix = "ON %s " % which
-            if text.startswith(prefix):
-                setattr(fk, "on_%s" % which.lower(), text[len(prefix):].strip())
-    return fk
-
-
-def _column_reference(cname, ref, name=None):
-    schema = ref.this
-    table = schema.this.name if isinstance(schema, exp.Schema) else schema.name
-    ref_cols = _ident_list(schema.expressions) if isinstance(schema, exp.Schema) else []
-    fk = ForeignKey(columns=[cname], ref_table=table, ref_columns=ref_cols, name=name)
+    fk = ForeignKey(columns=list(columns), ref_table=table, ref_columns=ref_cols, name=name)
     for opt in ref.args.get("options") or []:
         text = (opt if isinstance(opt, str) else opt.sql()).upper()
         for which in ("DELETE", "UPDATE"):
@@ -120,7 +111,7 @@ def create_table(session, stmt, sql):
                 elif isinstance(k, exp.UniqueColumnConstraint):
                     uniques.append((cons_name, [cname]))
                 elif isinstance(k, exp.Reference):
-                    t.foreign_keys.append(_column_reference(cname, k, cons_name))
+                    t.foreign_keys.append(_column_reference([cname], k, cons_name))
                 elif isinstance(k, exp.CheckColumnConstraint):
                     t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cons_name))
             t.columns.append(col)
@@ -334,7 +325,7 @@ def _add_column(session, cat, t, cdef, sql):
         elif isinstance(k, exp.UniqueColumnConstraint):
             unique = True
         elif isinstance(k, exp.Reference):
-            t.foreign_keys.append(_column_reference(cname, k, c.name or None))
+            t.foreign_keys.append(_column_reference([cname], k, c.name or None))
         elif isinstance(k, exp.CheckColumnConstraint):
             t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=c.name or None))
     if col.default is not None:

@@ -13,7 +13,6 @@ from rome.dbapi.exceptions import IntegrityError
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row, encode_row
 from rome.sql import keys
-from rome.sql.catalog import ROWID
 
 
 class TableRows:

@@ -25,7 +25,7 @@ from rome.sql.expressions import compile_expr, expr_name
 from rome.sql.functions import make_aggregate
 from rome.sql.parse import table_name
 from rome.sql.scope import Scope, Source
-from rome.sql.values import order_rows, truthy
+from rome.sql.values import order_rows
 
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 _PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them

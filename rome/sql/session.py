@@ -10,17 +10,17 @@ catalogs are shared per store and reused while the key's bytes are unchanged. Pl
 catalog object, keyed by SQL text: a new catalog version starts with an empty plan cache.
 """
 import datetime
-import decimal
 import threading
 
 from sqlglot import exp
 
-from rome.dbapi.exceptions import (ConflictError, DatabaseError, InterfaceError, InternalError,
+from rome.dbapi.exceptions import (ConflictError, DatabaseError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
 from rome.sql import ddl, dml, foreign_keys, keys
 from rome.sql.catalog import Catalog
 from rome.sql.parse import Control, parse
 from rome.sql.planner import Planner
+from rome.sql.values import adapt
 from rome.sql.rows import TableRows
 from rome.storage.base import Conflict, StoreError
 from rome.storage.transaction import Transaction
@@ -57,30 +57,6 @@ class Ctx:
 
     def child(self, params):
         return Ctx(self.session, params, self._now, self.cache)
-
-
-def adapt(v):
-    """A Python parameter value as one of SQLite's storage classes (sqlite3's default adapters)."""
-    t = type(v)
-    if v is None or t is int or t is str or t is float or t is bytes:
-        return v
-    if t is bool:
-        return int(v)
-    if isinstance(v, datetime.datetime):
-        return v.isoformat(" ")
-    if isinstance(v, (datetime.date, datetime.time)):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal):
-        return int(v) if v == v.to_integral_value() and abs(v) < 2 ** 63 else float(v)
-    if isinstance(v, (bytearray, memoryview)):
-        return bytes(v)
-    if isinstance(v, int):
-        return int(v)
-    if isinstance(v, float):
-        return float(v)
-    if isinstance(v, str):
-        return str(v)
-    raise InterfaceError("Error binding parameter: type %s is not supported" % t.__name__)
 
 
 def bind(params, n):
