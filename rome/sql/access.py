@@ -281,12 +281,6 @@ class Access:
             out.reverse()
         return out
 
-    def warm(self, lefts, ctx):
-        """Send the probes of many outer rows to the store at once (Transaction.warm): the keys of
-        point lookups, the ranges of range lookups. The probes then run as usual, from what came
-        back. A no-op on stores without round trips."""
-        ctx.session.txn.warm(*self.probes(lefts, ctx))
-
     def probes(self, lefts, ctx):
         """(keys, ranges) the probes of these outer rows will read."""
         path = self.path

@@ -99,7 +99,9 @@ class InsertPlan:
                            if d is not None and i not in given]
         return self._given, self._defaulted
 
-    def run(self, session, ctx):
+    def run(self, session, ctx, many=False):
+        """Insert the rows; -> (count, lastrowid). ``many``: one of the parameter sets of an
+        executemany (a single-row INSERT alone prefetches its children, see TableRows.insert)."""
         t = self.table
         rows = session.rows(t)
         width = len(t.columns)
@@ -107,7 +109,9 @@ class InsertPlan:
         given, defaulted = self.__dict__.get("_given"), self.__dict__.get("_defaulted")
         if given is None:
             given, defaulted = self._fill()
-        for vals in self._value_rows(ctx):
+        value_rows = self._value_rows(ctx)
+        alone = not many and len(value_rows) == 1
+        for vals in value_rows:
             row = [None] * width
             for (i, aff, name), v in zip(given, vals):
                 if v is not None:
@@ -129,7 +133,7 @@ class InsertPlan:
                 try:
                     if self.mode == "REPLACE":
                         self._remove_conflicts(session, rows, tup)
-                    key = rows.insert(tup)
+                    key = rows.insert(tup, generated, alone)
                     break
                 except IntegrityError as e:
                     if generated and "UNIQUE" in str(e) and rows.get(rows.pk_of(tup)) is not None:

@@ -9,33 +9,53 @@ from rome.dbapi.exceptions import IntegrityError
 from rome.encoding.keycode import encode_tuple, prefix_end
 
 
+def _locate(rows, want):
+    """How to find the rows whose columns equal ``want`` ({position: value}): (how, key prefix) with
+    how "point" (the whole primary key), "pk" (a primary key prefix), "index" (an index whose
+    leading columns are these), or ("scan", None)."""
+    n = len(want)
+    if not rows.rowid and len(rows.pk_idx) >= n and set(rows.pk_idx[:n]) == set(want):
+        p = rows.prefix + encode_tuple([want[c] for c in rows.pk_idx[:n]])
+        return ("point" if n == len(rows.pk_idx) else "pk"), p
+    for _ix, idx, prefix in rows.index_info:
+        if len(idx) >= n and set(idx[:n]) == set(want):
+            return "index", prefix + encode_tuple([want[c] for c in idx[:n]])
+    return "scan", None
+
+
 def find(session, table, positions, values):
     """(key, row) of table's rows whose columns at positions equal values (no NULLs in values)."""
     rows = session.rows(table)
     want = dict(zip(positions, values))
-    cands = []
-    if not rows.rowid:
-        cands.append((rows.pk_idx, rows.prefix, True))
-    for ix, idx, prefix in rows.index_info:
-        cands.append((idx, prefix, False))
-    for cols, prefix, is_pk in cands:
-        n = len(want)
-        if len(cols) >= n and set(cols[:n]) == set(want):
-            p = prefix + encode_tuple([want[c] for c in cols[:n]])
-            if is_pk and n == len(cols):   # the whole primary key: one point read
-                v = rows.txn.get(p)
-                if v is not None:
-                    yield p, rows.decode(v)
-                return
-            if is_pk:
-                yield from rows.scan(p, prefix_end(p))
-            else:
-                keys = [rows.prefix + v for _k, v in rows.txn.scan(p, prefix_end(p))]
-                yield from rows.get_keys(keys)
-            return
-    for k, r in rows.scan():
-        if all(r[i] == v for i, v in want.items()):
-            yield k, r
+    how, p = _locate(rows, want)
+    if how == "point":
+        v = rows.txn.get(p)
+        if v is not None:
+            yield p, rows.decode(v)
+    elif how == "pk":
+        yield from rows.scan(p, prefix_end(p))
+    elif how == "index":
+        yield from rows.get_keys([rows.prefix + v for _k, v in rows.txn.scan(p, prefix_end(p))])
+    else:
+        for k, r in rows.scan():
+            if all(r[i] == v for i, v in want.items()):
+                yield k, r
+
+
+def child_ranges(session, table, row):
+    """The key ranges (start, end, reverse) where the rows referencing ``row`` through a foreign key
+    would be, for the keys that have an index: what a program reads right after inserting a parent
+    (an ORM loading the new object's collections), so that an insert can prefetch them."""
+    out = []
+    for child, fk in session.planner().referrers(table):
+        vals = [row[table.column_index(c)] for c in fk.ref_columns]
+        if None in vals:
+            continue
+        cpos = [child.column_index(c) for c in fk.columns]
+        how, p = _locate(session.rows(child), dict(zip(cpos, vals)))
+        if how in ("pk", "index"):
+            out.append((p, prefix_end(p), False))
+    return out
 
 
 def parent_exists(session, fk, values):

@@ -12,7 +12,7 @@ Error messages are SQLite's ("UNIQUE constraint failed: t.a, t.b"), which oslo.d
 from rome.dbapi.exceptions import IntegrityError
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row, encode_row
-from rome.sql import keys
+from rome.sql import foreign_keys, keys
 
 
 class TableRows:
@@ -87,9 +87,17 @@ class TableRows:
             yield k, decode(v)
 
     # -- writes ---------------------------------------------------------------------------------
-    def insert(self, row):
-        """Insert a complete row (affinity already applied, defaults filled). Returns its key."""
+    def insert(self, row, generated=False, alone=False):
+        """Insert a complete row (affinity already applied, defaults filled). Returns its key.
+
+        On a store with round trips (Transaction.can_warm), two reads are saved: a primary key the
+        engine ``generated`` (AUTOINCREMENT) is not read but expected absent at commit (a clash is
+        a race with an explicit insert elsewhere, reported as a conflict); and a row inserted
+        ``alone`` (a single-row statement) brings along, in the round trip of its checks, the
+        ranges where rows referencing it would be, which an ORM reads next (the new object's
+        collections): see foreign_keys.child_ranges."""
         t = self.table
+        txn = self.txn
         self._check_not_null(row)
         if self.rowid:
             key = self.prefix + encode_value(self.session.next_rowid(t))
@@ -100,14 +108,21 @@ class TableRows:
         # The primary key and every unique entry must be free: one batched read (one round trip).
         checks = [] if self.rowid else [(key, self.pk_idx)]
         checks += [(ik, info[1]) for ik, info in zip(writes, self.index_info) if info[0].unique]
+        if checks and (generated or alone) and txn.can_warm:
+            if generated and not self.rowid:
+                if not txn.expect_absent(key):
+                    raise IntegrityError("UNIQUE constraint failed: %s" % self._names(self.pk_idx))
+                checks = checks[1:]
+            if alone and checks:
+                txn.warm([k for k, _i in checks], foreign_keys.child_ranges(self.session, t, row))
         if checks:
-            for (_k, idx), v in zip(checks, self.txn.get_many([k for k, _i in checks])):
+            for (_k, idx), v in zip(checks, txn.get_many([k for k, _i in checks])):
                 if v is not None:
                     raise IntegrityError("UNIQUE constraint failed: %s" % self._names(idx))
         self._check_row(row)
         if t.foreign_keys:
             self._check_parents(row, None)
-        self.txn.put_many([(key, self.encode(row))] + [(ik, pk_enc) for ik in writes])
+        txn.put_many([(key, self.encode(row))] + [(ik, pk_enc) for ik in writes])
         return key
 
     def update(self, key, old, new):

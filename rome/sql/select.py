@@ -96,7 +96,8 @@ class Level:
         self.derived = None
         self.hash_key = None      # (column position in source, compiled probe) for hash joins
         self.probe_depth = 0      # the last earlier level its probe values read
-        self.warmed_by = None
+        self.warm_at = None       # the level whose chunks send this level's probes (0: at the start)
+        self.probe_nodes = []     # the constant sides of the conjuncts its access path uses
         self.filter = None
         self.post_filter = None
         self.describe = ""
@@ -404,6 +405,9 @@ class SelectPlan(Plan):
                     lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias), s.columns)
                     used = {id(n) for n in path.used}
                     rest = [c for c in lvl.conds if id(c) not in used]
+                    lvl.probe_nodes = _path_values(path)
+                    if i > 0 and path.kind != "scan":
+                        lvl.warm_at = lvl.probe_depth + 1
                     if path.covering:
                         path.needed = self._decode_needed(i, s, rest)
             else:
@@ -417,6 +421,56 @@ class SelectPlan(Plan):
             lvl.filter = planner.compile_predicate(rest, scope)
             lvl.post_filter = planner.compile_predicate(lvl.post, scope)
         self.pre_filter = planner.compile_predicate(self.pre, scope)
+        self._plan_start_reads()
+
+    def _plan_start_reads(self):
+        """Find the join levels whose probes are known before any row is read, once the equalities
+        of WHERE and ON are followed: with ``a.id = ? AND b.a_id = a.id``, b's probe is ``b.a_id = ?``.
+        Their reads go to the store with the first level's, in one round trip (``start_reads``).
+        This is a prefetch: the probes still run on the real rows, so an equality that does not hold
+        for them (a LEFT join's unmatched side) costs a read that is not used, never a wrong row."""
+        scope = self.scope
+        self.known = []      # (position, fn(ctx) -> value) for columns fixed by constants, in order
+        if len(self.levels) < 2:
+            return
+        eqs = [c for lvl in self.levels for c in lvl.conds + lvl.post if isinstance(c, exp.EQ)]
+        known, steps = set(), []
+
+        def local(node):
+            if not isinstance(node, exp.Column):
+                return None
+            try:
+                return scope.resolve(node)
+            except ProgrammingError:
+                return None
+        changed = True
+        while changed:
+            changed = False
+            for c in eqs:
+                for a, b in ((c.this, c.expression), (c.expression, c.this)):
+                    pos = local(a)
+                    if pos is None or pos in known:
+                        continue
+                    src = local(b)
+                    if src is not None:
+                        if src in known:
+                            known.add(pos)
+                            steps.append((pos, src, None))
+                            changed = True
+                    elif not has_subquery(b) and not find_aggregates(b) and \
+                            all(local(x) is None for x in columns_in(b)):
+                        known.add(pos)
+                        steps.append((pos, None, compile_expr(b, scope)))
+                        changed = True
+        if not steps:
+            return
+        self.known = steps
+        for lvl in self.levels[1:]:
+            if lvl.warm_at is None or not lvl.probe_nodes:
+                continue
+            needs = {local(x) for n in lvl.probe_nodes for x in columns_in(n)} - {None}
+            if needs <= known:
+                lvl.warm_at = 0
 
     def _plan_output(self, group, having, order):
         scope, planner = self.scope, self.planner
@@ -537,6 +591,11 @@ class SelectPlan(Plan):
             return iter(())
         if not levels:
             return iter(((),))
+        txn = ctx.session.txn
+        if getattr(txn, "can_warm", False):
+            keys, ranges = self.start_reads(ctx)
+            if keys or ranges:
+                txn.warm(keys, ranges, whole=hint is None)
         lvl = levels[0]
         if len(levels) == 1 and lvl.derived is None and lvl.hash_key is None and lvl.kind == "inner":
             flt = lvl.filter   # one table: no join bookkeeping
@@ -573,40 +632,56 @@ class SelectPlan(Plan):
         return lvl.access.rows(left, ctx)
 
     def first_reads(self, ctx):
-        """(keys, ranges) the first level will read, when its probes need no outer row: a compound
-        query sends those of all its branches in one round trip before running them."""
-        if not self.levels or self.pre:
+        """(keys, ranges) to send before running, when they need no outer row: a compound query
+        sends those of all its branches in one round trip before running them."""
+        if self.scope.outer_refs:
             return [], []
-        lvl = self.levels[0]
-        if lvl.access is None or lvl.access.path.kind == "scan" or self.scope.outer_refs:
-            return [], []
-        return lvl.access.probes([()], ctx)
+        return self.start_reads(ctx)
 
     def _joined(self, ctx):
         """The nested loop as a pipeline of levels: each level takes the rows joined so far, in
         chunks, and extends them with its source's matching rows (null-extended for a LEFT join
         without a match). On a store with round trips, a chunk's probes are sent together first
         (Access.warm): one round trip per level per chunk instead of one per outer row."""
-        rows = self._extend(0, iter(((),)), ctx, False)
         warm = getattr(ctx.session.txn, "can_warm", False)
+        rows = self._extend(0, iter(((),)), ctx, False)
         for i in range(1, len(self.levels)):
-            lvl = self.levels[i]
-            rows = self._extend(i, rows, ctx, warm and lvl.access is not None and lvl.hash_key is None)
+            rows = self._extend(i, rows, ctx, warm and any(lv.warm_at == i for lv in self.levels[i:]))
         return rows
 
     def _warm(self, i, chunk, ctx):
-        """Warm level i and every later level whose probes read only levels before i: the same
-        chunk of rows gives their probe values, so independent joins share one round trip."""
+        """Send the probes of the levels warmed at level i (``Level.warm_at``): level i's own, and
+        those of later levels whose probes read only levels before i, since the same chunk of rows
+        gives their probe values: independent joins share one round trip."""
         reqs = ([], [])
-        for j in range(i, len(self.levels)):
-            lvl = self.levels[j]
-            if lvl.access is not None and lvl.hash_key is None and lvl.probe_depth < i and \
-                    (j == i or lvl.warmed_by is None or lvl.warmed_by == i):
-                lvl.warmed_by = i
+        for lvl in self.levels[i:]:
+            if lvl.warm_at == i:
                 keys, ranges = lvl.access.probes(chunk, ctx)
                 reqs[0].extend(keys)
                 reqs[1].extend(ranges)
-        ctx.session.txn.warm(*reqs)
+        if reqs[0] or reqs[1]:
+            ctx.session.txn.warm(*reqs)
+
+    def start_reads(self, ctx):
+        """(keys, ranges) this query reads before its first row exists: the first level's probes
+        and those of the levels that the equalities make constant (see _plan_start_reads)."""
+        if not self.levels or self.pre:
+            return [], []
+        lvl = self.levels[0]
+        if lvl.access is None or lvl.access.path.kind == "scan":
+            return [], []
+        keys, ranges = lvl.access.probes([()], ctx)
+        if self.known:
+            row = [None] * self.scope.width
+            for pos, src, fn in self.known:
+                row[pos] = row[src] if fn is None else fn((), ctx)
+            row = tuple(row)
+            for other in self.levels[1:]:
+                if other.warm_at == 0:
+                    k, r = other.access.probes([row], ctx)
+                    keys += k
+                    ranges += r
+        return keys, ranges
 
     def _extend(self, i, lefts, ctx, warm):
         lvl = self.levels[i]
@@ -726,6 +801,19 @@ class SelectPlan(Plan):
         return lines
 
 
+def _path_values(path):
+    """The constant sides of the bounds an access path uses (what its probes evaluate)."""
+    out = []
+    for b in path.eq + [p[0] for p in (path.lo, path.hi) if p is not None]:
+        if b.op is exp.In:
+            out += b.value
+        elif b.value is not None:
+            out.append(b.value)
+        if b.value2 is not None:
+            out.append(b.value2)
+    return out
+
+
 def _distinct(rows):
     seen = set()
     for r in rows:
@@ -774,7 +862,7 @@ class CompoundPlan(Plan):
         if getattr(txn, "can_warm", False):
             keys, ranges = self.first_reads(ctx)
             if keys or ranges:
-                txn.warm(keys, ranges)
+                txn.warm(keys, ranges, whole=self.limit is None or self.sort is not None)
         left, right = self.left.run(ctx), self.right.run(ctx)
         if self.op == "union":
             rows = itertools.chain(left, right)

@@ -287,7 +287,7 @@ class Session:
             ctx.params = bind(params, n)
             if ctx.cache:
                 ctx.cache = {}
-            c, lr = plan.run(self, ctx)
+            c, lr = plan.run(self, ctx, True)
             count += c
             if lr is not None:
                 last = lr

@@ -107,6 +107,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from sortedcontainers import SortedList
+
 from rome.storage.base import Conflict, Snapshot, Store, StoreError
 
 DEFAULT_PORT = 6379
@@ -116,6 +118,7 @@ CHUNK = 256            # pairs per SHA1 chunk of a range digest (the Lua and Pyt
 RECEIPT_MARGIN = 30    # a receipt outlives the socket timeout by this (a resend comes within it)
 GET_BATCH = 4000       # keys per HMGET inside a script (Lua's unpack limit is ~8000)
 CACHE_LIMIT = 50000    # point values / ranges a snapshot remembers
+_TOP = b"\xff"          # above every key (the end of an unbounded range)
 
 _OPTIONS = {"prefix", "unix_socket", "ssl", "ssl_ca_certs", "ssl_ca_path", "ssl_certfile", "ssl_keyfile",
             "ssl_cert_reqs", "ssl_check_hostname", "socket_timeout", "socket_connect_timeout",
@@ -431,15 +434,21 @@ class RedisSnapshot(Snapshot):
     """Reads over the store's latest committed state, one call = one round trip (see ISOLATION).
 
     What a snapshot read is remembered and served again without a round trip: point values (also
-    those of the rows that index entries it read point to, fetched in the same call, see FOLLOWING),
-    and whole small ranges (a range scan that fit in one batch), so a nested loop probing the same
-    index range for many outer rows costs one round trip."""
+    those of the rows that index entries it read point to, fetched in the same call, see FOLLOWING);
+    whole ranges (a range that a call returned complete), so a nested loop probing the same index
+    range for many outer rows costs one round trip, and a key inside such a range that the range did
+    not hold is known absent (a unique check after reading the index range it falls in); and the first
+    batch of a range that a call returned incomplete, which a scan of that range continues from."""
+
+    WHOLE_BATCH = MAX_BATCH   # scan_many's limit per range for ranges that will be read to the end
 
     def __init__(self, store):
         self._store = store
         self._follow = b"+" if store.follow_rows else b""
         self._seen = {}      # key -> value returned (None: absent)
         self._ranges = {}    # (start, end) -> the complete list of pairs, ascending
+        self._covered = SortedList()  # (start, end or _TOP) of the complete ranges
+        self._partial = {}   # (start, end, reverse) -> the first pairs of the range, in scan order
         self._also = []      # keys to fetch along with the next round trip (prefetch)
         self.first_version = self.last_version = None  # commit versions seen by the first/last call
         self.stable = True   # every call saw the same committed state
@@ -467,10 +476,31 @@ class RedisSnapshot(Snapshot):
                     seen.setdefault(extra[i], extra[i + 1])
         return counts, res[start:start + width]
 
+    def _remember(self, start, end, reverse, pairs, complete):
+        """Keep what one call returned of a range (pairs in scan order)."""
+        seen = self._seen
+        if len(seen) + len(pairs) > CACHE_LIMIT:
+            return
+        for k, v in pairs:
+            seen.setdefault(k, v)
+        if complete:
+            self._ranges[(start, end)] = pairs[::-1] if reverse else pairs
+            self._covered.add((start, _TOP if end is None else end))
+        elif pairs:
+            self._partial[(start, end, reverse)] = pairs
+
+    def _known_absent(self, key):
+        """Whether a complete range read by this snapshot holds key's place (and not key)."""
+        cov = self._covered
+        i = cov.bisect_right((key, _TOP + b"\xff")) - 1
+        return i >= 0 and cov[i][1] > key
+
     def get(self, key):
         seen = self._seen
         if key in seen:
             return seen[key]
+        if self._covered and self._known_absent(key):
+            return None
         v = self._call((b"g" + self._follow, key))[1][0]
         if key in seen:  # it was also prefetched: keep one answer
             return seen[key]
@@ -480,10 +510,12 @@ class RedisSnapshot(Snapshot):
     def get_many(self, keys):
         seen = self._seen
         missing = [k for k in keys if k not in seen]
+        if missing and self._covered:
+            missing = [k for k in missing if not self._known_absent(k)]
         if missing:
             for k, v in zip(missing, self._call([b"g" + self._follow, *missing])[1]):
                 seen.setdefault(k, v)
-        return [seen[k] for k in keys]
+        return [seen.get(k) for k in keys]
 
     def scan(self, start, end, reverse=False):
         if end is not None and end <= start:
@@ -495,17 +527,24 @@ class RedisSnapshot(Snapshot):
         lo, hi = _bound_min(start), _bound_max(end)
         op = (b"r" if reverse else b"f") + self._follow
         n = FIRST_BATCH
-        seen = self._seen
         first = True
+        head = self._partial.get((start, end, reverse))
+        if head is not None:  # continue after the batch a scan_many brought
+            yield from head
+            if reverse:
+                hi = b"(" + head[-1][0]
+            else:
+                lo = b"(" + head[-1][0]
+            n, first = min(len(head) * GROWTH, MAX_BATCH), False
         while True:
             flat = self._call((op, lo, hi, n))[1]
             keys, values = flat[0::2], flat[1::2]
             pairs = list(zip(keys, values))
-            if len(seen) < CACHE_LIMIT:
+            if first:
+                self._remember(start, end, reverse, pairs, len(keys) < n)
+            elif len(self._seen) < CACHE_LIMIT:
                 for k, v in pairs:
-                    seen.setdefault(k, v)
-            if first and len(keys) < n and len(self._ranges) < CACHE_LIMIT:
-                self._ranges[(start, end)] = pairs[::-1] if reverse else pairs
+                    self._seen.setdefault(k, v)
             yield from pairs
             if len(keys) < n:
                 return
@@ -523,20 +562,20 @@ class RedisSnapshot(Snapshot):
 
     def prefetch(self, keys):
         """Fetch ``keys`` along with this snapshot's next round trip, whatever it is (no round trip of
-        their own): a later get/get_many of them is then free. E.g. the engine could send the catalog
-        key with a statement's first read, instead of reading it alone at BEGIN (see docs/redis.md)."""
+        their own): a later get/get_many of them is then free. The engine sends the catalog key with
+        a transaction's first read this way, instead of reading it alone at BEGIN."""
         seen = self._seen
         self._also += [k for k in keys if k not in seen]
 
     def scan_many(self, ranges, limit=FIRST_BATCH):
-        """Many range scans in one round trip (for a planner that batches index probes, e.g. the inner
-        side of a nested loop for a batch of outer rows).
+        """Many range scans in one round trip (a planner batching index probes, e.g. the inner side of
+        a nested loop for a batch of outer rows, or the branches of a UNION).
 
         ``ranges``: [(start, end, reverse)]. -> [(pairs, complete)] in the same order: at most ``limit``
         (key, value) pairs per range, in scan order; ``complete`` is False when the range holds more
-        (continue it with :meth:`scan` past the last key). Ranges this snapshot already holds whole
-        cost nothing; index entries bring their rows along (a following get_many of those rows is
-        free), as for :meth:`scan`."""
+        (a later :meth:`scan` of the same range continues after them). Ranges this snapshot already
+        holds whole cost nothing; index entries bring their rows along (a following get_many of those
+        rows is free), as for :meth:`scan`."""
         out = [None] * len(ranges)
         args = [b"m" + self._follow]
         asked = []
@@ -552,23 +591,20 @@ class RedisSnapshot(Snapshot):
             asked.append(i)
         if asked:
             counts, flat = self._call(args)
-            seen, pos = self._seen, 0
+            pos = 0
             for i, n in zip(asked, counts):
                 pairs = list(zip(flat[pos:pos + 2 * n:2], flat[pos + 1:pos + 2 * n:2]))
                 pos += 2 * n
                 start, end, reverse = ranges[i]
-                complete = n < limit
-                if complete and len(self._ranges) < CACHE_LIMIT:
-                    self._ranges[(start, end)] = pairs[::-1] if reverse else pairs
-                if len(seen) < CACHE_LIMIT:
-                    for k, v in pairs:
-                        seen.setdefault(k, v)
-                out[i] = (pairs, complete)
+                self._remember(start, end, reverse, pairs, n < limit)
+                out[i] = (pairs, n < limit)
         return out
 
     def close(self):
         self._seen = {}
         self._ranges = {}
+        self._partial = {}
+        self._covered = SortedList()
 
 
 class RedisStore(Store):
@@ -618,9 +654,13 @@ class RedisStore(Store):
         # No CLIENT SETINFO after connecting: a new connection costs its AUTH/SELECT only.
         for quiet in ({"driver_info": None}, {"lib_name": None, "lib_version": None}, {}):
             try:
-                return redis.Redis(**kw, **quiet)
+                client = redis.Redis(**kw, **quiet)
             except TypeError:
                 continue
+            pool = client.connection_pool
+            pool.connection_class = type("OneWrite" + pool.connection_class.__name__,
+                                         (_OneWrite, pool.connection_class), {})
+            return client
         raise StoreError("redis client could not be configured")
 
     @staticmethod
@@ -753,6 +793,17 @@ class RedisStore(Store):
 
     def __repr__(self):
         return "RedisStore(%r)" % (self.address + "/%d?prefix=%s" % (self.settings["db"], self.prefix))
+
+
+class _OneWrite:
+    """A connection that sends each command in one write: redis-py sends a large command (an argument
+    over 6 kB) as several, which a network may deliver as several packets, and a proxy count as
+    several requests."""
+
+    def send_packed_command(self, command, check_health=True):
+        if not isinstance(command, (str, bytes)) and len(command) > 1:
+            command = [b"".join(command)]
+        return super().send_packed_command(command, check_health)
 
 
 class _Closed:

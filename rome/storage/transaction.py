@@ -95,10 +95,11 @@ class Transaction:
         snap = self._snap or self._open()
         return hasattr(snap, "scan_many")
 
-    def warm(self, keys=(), ranges=()):
+    def warm(self, keys=(), ranges=(), whole=False):
         """Fetch keys and (start, end, reverse) ranges from the store in one round trip, ahead of the
-        reads that will need them (a batch of join probes). Nothing is recorded: the reads that
-        follow are recorded as usual and are served from what the snapshot now holds."""
+        reads that will need them (a batch of join probes). ``whole``: the ranges will be read to
+        their end, so ask for large batches. Nothing is recorded: the reads that follow are recorded
+        as usual and are served from what the snapshot now holds."""
         snap = self._snap or self._open()
         if not hasattr(snap, "scan_many"):
             return
@@ -109,12 +110,24 @@ class Transaction:
         elif ranges:
             if keys:
                 snap.prefetch(keys)
-            snap.scan_many(list(ranges))
+            if whole:
+                snap.scan_many(list(ranges), snap.WHOLE_BATCH)
+            else:
+                snap.scan_many(list(ranges))
 
     def assume(self, key, value):
         """Record a point read of key as having seen value, without reading it (the caller holds a
         cached copy; commit validates it like any read)."""
         self._points.setdefault(key, value)
+
+    def expect_absent(self, key):
+        """Record that key is absent, without reading it: commit fails with Conflict if the store
+        holds it then. False if this transaction already knows key present (its own write, or a
+        read that found it)."""
+        v = self._buf.get(key, _ABSENT)
+        if v is not _ABSENT:
+            return v is None
+        return self._points.setdefault(key, None) is None
 
     def prefetch(self, keys):
         """Have the store send keys along with the next read (stores with round trips only)."""
