@@ -15,6 +15,11 @@ An index whose remaining columns match the ORDER BY (all ascending or all descen
 already ordered, so the sort disappears and LIMIT stops the scan early; the planner asks for that with
 `order`. An index that holds every column the query needs answers without fetching rows (a covering
 index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
+
+There are no statistics, so equalities are weighed by what the schema says of them: an IN list costs
+more the longer it is (one probe per value), an equality on a BOOLEAN column selects about half the
+table, and an index that returns rows in ORDER BY order beats both when a LIMIT stops the scan early.
+``a = x OR a = y`` is read as ``a IN (x, y)``.
 """
 from sqlglot import exp
 
@@ -57,7 +62,24 @@ def classify(conjunct, table_col, is_const):
         col = table_col(c.this)
         if col is not None and all(is_const(e) for e in c.expressions):
             return Bound(col, exp.In, c.expressions, c)
+    if isinstance(c, exp.Or):
+        col, values = None, []
+        for alt in _disjuncts(c):
+            b = classify(alt, table_col, is_const) if isinstance(alt, exp.EQ) else None
+            if b is None or (col is not None and b.col != col):
+                return None
+            col = b.col
+            values.append(b.value)
+        return Bound(col, exp.In, values, c)
     return None
+
+
+def _disjuncts(node):
+    if isinstance(node, exp.Paren):
+        return _disjuncts(node.this)
+    if isinstance(node, exp.Or):
+        return _disjuncts(node.this) + _disjuncts(node.expression)
+    return [node]
 
 
 class Path:
@@ -74,6 +96,8 @@ class Path:
         self.covering = False
         self.needed = None          # column positions the query reads (for covering scans)
         self.used = []              # conjunct nodes consumed
+        self.weight = 0             # what the equalities are worth (see the module docstring)
+        self.limited = False        # a LIMIT stops the scan: rows in order are worth more
 
     @property
     def point(self):
@@ -84,15 +108,13 @@ class Path:
     def score(self):
         if self.kind == "scan":
             return 0
-        s = 10 * len(self.eq) + (4 if self.lo or self.hi else 0)
+        s = self.weight + (4 if self.lo or self.hi else 0)
         if self.point:
             s += 100 if self.kind == "pk" else 90
         if self.kind == "pk":
             s += 1
         if self.ordered:
-            s += 3
-        if self.eq and self.eq[0].op is exp.In:
-            s -= 5
+            s += 8 if self.limited else 3
         return s
 
     def describe(self, table, names):
@@ -125,15 +147,24 @@ def candidates(table, rows):
     return out
 
 
-def choose(table, rows, bounds, order=None, needed=None):
+def _weight(table, b):
+    """What an equality bound is worth to a path (see the module docstring)."""
+    if b.op is exp.In:
+        return 9 - min(len(b.value), 8)
+    return 3 if "BOOL" in table.columns[b.col].type.upper() else 10
+
+
+def choose(table, rows, bounds, order=None, needed=None, limited=False):
     """The best Path for bounds (list of Bound). order: list of (column position, desc) the caller
-    would like rows in, or None. needed: set of column positions the query reads (None: all)."""
+    would like rows in, or None; limited: a LIMIT applies to them. needed: set of column positions
+    the query reads (None: all)."""
     by_col = {}
     for b in bounds:
         by_col.setdefault(b.col, []).append(b)
     best = Path("scan", [])
     for kind, cols, ix in candidates(table, rows):
         p = Path(kind, cols, ix)
+        p.limited = limited
         for i, c in enumerate(cols):
             bs = by_col.get(c, [])
             eq = next((b for b in bs if b.op in (exp.EQ, exp.Is)), None)
@@ -142,6 +173,7 @@ def choose(table, rows, bounds, order=None, needed=None):
             if eq is not None:
                 p.eq.append(eq)
                 p.used.append(eq.node)
+                p.weight += _weight(table, eq)
                 continue
             for b in bs:
                 if b.op is exp.Between:
@@ -156,7 +188,8 @@ def choose(table, rows, bounds, order=None, needed=None):
                     p.used.append(b.node)
             break
         if order:
-            rest = cols[len(p.eq):]
+            # an index entry's key ends with the primary key: its order continues with it
+            rest = cols[len(p.eq):] + (list(rows.pk_idx) if kind == "index" else [])
             descs = {d for _, d in order}
             if len(descs) == 1 and len(order) <= len(rest) and \
                     [c for c, _ in order] == rest[:len(order)] and not (p.eq and p.eq[0].op is exp.In):

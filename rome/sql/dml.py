@@ -136,7 +136,7 @@ class InsertPlan:
                     key = rows.insert(tup, generated, alone)
                     break
                 except IntegrityError as e:
-                    if generated and "UNIQUE" in str(e) and rows.get(rows.pk_of(tup)) is not None:
+                    if generated and rows.is_pk_error(e) and rows.get(rows.pk_of(tup)) is not None:
                         row[a] = session.next_id(t)   # taken by an explicit insert elsewhere
                         tup = tuple(row)
                         continue

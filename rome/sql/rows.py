@@ -173,6 +173,10 @@ class TableRows:
         t = self.table
         return ", ".join("%s.%s" % (t.name, t.columns[i].name) for i in idx)
 
+    def is_pk_error(self, e):
+        """Whether IntegrityError e is this table's primary key taken."""
+        return not self.rowid and str(e) == "UNIQUE constraint failed: %s" % self._names(self.pk_idx)
+
     def _check_not_null(self, row):
         for i, name in self.not_null:
             if row[i] is None:

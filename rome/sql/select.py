@@ -20,6 +20,7 @@ import re
 from sqlglot import exp
 
 from rome.dbapi.exceptions import ProgrammingError
+from rome.encoding.keycode import encode_tuple
 from rome.sql.access import Access, choose, classify
 from rome.sql.expressions import compile_expr, expr_name
 from rome.sql.functions import make_aggregate
@@ -28,6 +29,8 @@ from rome.sql.scope import Scope, Source
 from rome.sql.values import order_rows
 
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
+FIRST_CHUNK = 64  # the first chunk: a store's first scan batch (a LIMIT may need no more)
+CHAIN_LIMIT = 64  # pairs per chained range (RedisSnapshot.chain); a longer range is read on
 _PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
 
@@ -97,6 +100,7 @@ class Level:
         self.hash_key = None      # (column position in source, compiled probe) for hash joins
         self.probe_depth = 0      # the last earlier level its probe values read
         self.warm_at = None       # the level whose chunks send this level's probes (0: at the start)
+        self.chained = None       # (point, first eq position) when the store runs its probes (_plan_chains)
         self.probe_nodes = []     # the constant sides of the conjuncts its access path uses
         self.filter = None
         self.post_filter = None
@@ -390,7 +394,8 @@ class SelectPlan(Plan):
             compile_const = lambda n: compile_expr(n, scope)  # noqa: E731 - probes read earlier levels
             if s.table is not None:
                 rows = planner.layout(s.table)
-                path = choose(s.table, rows, bounds, order_cols if i == 0 else None, self._needed(s))
+                path = choose(s.table, rows, bounds, order_cols if i == 0 else None, self._needed(s),
+                              self.node.args.get("limit") is not None)
                 if i == 0 and order_cols and path.ordered:
                     self.ordered_by_path = True
                 eqs = [b for b in bounds if b.op is exp.EQ]
@@ -422,6 +427,66 @@ class SelectPlan(Plan):
             lvl.post_filter = planner.compile_predicate(lvl.post, scope)
         self.pre_filter = planner.compile_predicate(self.pre, scope)
         self._plan_start_reads()
+        self._plan_chains()
+
+    def _plan_chains(self):
+        """Find the levels whose probes the store can run itself, in the round trip that reads the
+        first level (RedisSnapshot.chain): an index nested loop keyed by the first table's primary
+        key. A level qualifies when its access path starts with ``= <first table's pk>``, fixes its
+        other columns by constants, and the two columns encode alike (same affinity): the probe key
+        is then the path's prefix + the first table's primary key bytes (which its rows' keys and its
+        index entries' values hold) + the encoded constants."""
+        self.chains = []
+        if len(self.levels) < 2 or self.levels[0].access is None:
+            return
+        first = self.levels[0]
+        rows0 = self.planner.layout(first.source.table)
+        path0 = first.access.path
+        if rows0.rowid or len(rows0.pk_idx) != 1 or path0.point:
+            return
+        pk_pos = first.source.offset + rows0.pk_idx[0]
+        pk_aff = first.source.table.columns[rows0.pk_idx[0]].affinity
+        for lvl in self.levels[1:]:
+            path = lvl.access.path if lvl.access is not None and lvl.hash_key is None else None
+            if path is None or path.kind == "scan" or not path.eq or path.lo or path.hi:
+                continue
+            b = path.eq[0]
+            if b.op is not exp.EQ or not isinstance(b.value, exp.Column):
+                continue
+            try:
+                if self.scope.resolve(b.value) != pk_pos:
+                    continue
+            except ProgrammingError:
+                continue
+            if lvl.source.table.columns[b.col].affinity != pk_aff:
+                continue
+            if any(self._level_of(x) >= 0 for x in _path_values(path)[1:]):
+                continue
+            lvl.chained = path.point
+            self.chains.append(lvl)
+
+    def _send_chains(self, ctx):
+        """Register the chains (see _plan_chains) on the ranges the first level will read."""
+        first = self.levels[0]
+        path = first.access.path
+        if path.kind == "scan":
+            rows0 = ctx.session.rows(first.source.table)
+            ranges, src = [(rows0.prefix, rows0.end)], b"k"
+        else:
+            ranges, src = first.access.ranges((), ctx), (b"v" if path.kind == "index" else b"k")
+        specs = []
+        for lvl in self.chains:
+            acc = lvl.access
+            vals = []
+            for f, op in zip(acc.eq[1:], acc.eq_ops[1:]):
+                v = f((), ctx)
+                if v is None and op is not exp.Is:
+                    break
+                vals.append(v)
+            else:
+                specs.append((src, acc.prefix, encode_tuple(vals), 0 if lvl.chained else CHAIN_LIMIT))
+        if specs and ranges:
+            ctx.session.txn.chain(ranges, specs)
 
     def _plan_start_reads(self):
         """Find the join levels whose probes are known before any row is read, once the equalities
@@ -594,8 +659,8 @@ class SelectPlan(Plan):
         txn = ctx.session.txn
         if getattr(txn, "can_warm", False):
             keys, ranges = self.start_reads(ctx)
-            if keys or ranges:
-                txn.warm(keys, ranges, whole=hint is None)
+            if keys or ranges:  # a join filters the first rows: read a chunk's worth at once
+                txn.warm(keys, ranges, whole=hint is None, batch=JOIN_CHUNK if len(levels) > 1 else None)
         lvl = levels[0]
         if len(levels) == 1 and lvl.derived is None and lvl.hash_key is None and lvl.kind == "inner":
             flt = lvl.filter   # one table: no join bookkeeping
@@ -664,9 +729,12 @@ class SelectPlan(Plan):
 
     def start_reads(self, ctx):
         """(keys, ranges) this query reads before its first row exists: the first level's probes
-        and those of the levels that the equalities make constant (see _plan_start_reads)."""
+        and those of the levels that the equalities make constant (see _plan_start_reads). Also
+        registers the chains of the first level's ranges (see _plan_chains), before any read."""
         if not self.levels or self.pre:
             return [], []
+        if self.chains:
+            self._send_chains(ctx)
         lvl = self.levels[0]
         if lvl.access is None or lvl.access.path.kind == "scan":
             return [], []
@@ -687,8 +755,14 @@ class SelectPlan(Plan):
         lvl = self.levels[i]
         flt, post, left_join = lvl.filter, lvl.post_filter, lvl.kind == "left"
         nulls = (None,) * len(lvl.source.columns)
+        size = FIRST_CHUNK
+        # Levels the store probes itself (chained) are warm already: small chunks then pull no more
+        # outer rows than needed. Other levels' chunks grow, one round trip each.
+        grow = any(lv.warm_at == i and lv.chained is None for lv in self.levels[i:])
         while True:
-            chunk = list(itertools.islice(lefts, JOIN_CHUNK)) if warm else lefts
+            chunk = list(itertools.islice(lefts, size)) if warm else lefts
+            if grow:
+                size = JOIN_CHUNK
             if warm:
                 if not chunk:
                     return

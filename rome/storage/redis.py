@@ -109,6 +109,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from sortedcontainers import SortedList
 
+from rome.encoding.keycode import prefix_end
 from rome.storage.base import Conflict, Snapshot, Store, StoreError
 
 DEFAULT_PORT = 6379
@@ -156,15 +157,18 @@ end
 READ_LUA = r"""#!lua flags=no-writes
 -- KEYS: z, h, v.  ARGV[1] is the operation, '+' appended to follow index entries to their rows;
 -- ARGV[2] = A, ARGV[3 .. 2 + A] keys to fetch along (prefetch); then the operation's arguments:
---   'g', keys...                           -> {version, 1, n, value or nil x n, followed}
---   'f' | 'r', min, max, limit             -> {version, 1, n, (key, value) x n, followed}
---   'm', (min, max, limit, '0' | '1') x R  -> {version, R, n1..nR, (key, value) x (n1 + .. + nR), followed}
--- followed: (key, value or nil) pairs: the keys fetched along, then the rows the index entries read
--- point to
+--   'g', keys...
+--   'f' | 'r', min, max, limit, C, chain x C
+--   'm', (min, max, limit, '0' | '1', C, chain x C) x R
+-- chain (see CHAINS): 'v' | 'k', prefix, suffix, limit ('0': a point)
+-- -> {version, R, n1..nR, CH, data, chained, followed}: data the values ('g') or the (key, value)
+-- pairs of the ranges; chained CH items: per range, per chain, per pair of the range, the value (a
+-- point) or n then n (key, value) pairs (a range); followed: (key, value or nil) pairs, the keys
+-- fetched along, then the rows the index entries read point to
 local z, h = KEYS[1], KEYS[2]
 local op = string.sub(ARGV[1], 1, 1)
 local follow = string.sub(ARGV[1], 2, 2) == '+'
-local counts, data, rk = {}, {}, {}
+local counts, data, rk, chained = {}, {}, {}, {}
 local a = tonumber(ARGV[2])
 for i = 3, 2 + a do rk[#rk + 1] = ARGV[i] end
 local o = 2 + a  -- ARGV[o + 1] is the operation's first argument
@@ -174,7 +178,54 @@ local function entry(k, v)
     rk[#rk + 1] = string.sub(k, 1, 5) .. '\0' .. v
   end
 end
-local function range(lo, hi, limit, reverse)
+local function prefix_end(p)
+  local n = #p
+  while n > 0 and string.byte(p, n) == 255 do n = n - 1 end
+  if n == 0 then return '+' end
+  return '(' .. string.sub(p, 1, n - 1) .. string.char(string.byte(p, n) + 1)
+end
+local function pairs_of(ks)
+  local n = #ks
+  if n == 0 then return {} end
+  local vs = redis.call('HMGET', h, unpack(ks))
+  if follow then for j = 1, n do entry(ks[j], vs[j]) end end
+  return vs
+end
+-- the chains of one range whose n pairs start at data[b + 1]; args at ARGV[i], C of them
+local function chain(b, n, i, c)
+  for s = 0, c - 1 do
+    local src, pre, suf, lim = ARGV[i + 4 * s], ARGV[i + 4 * s + 1], ARGV[i + 4 * s + 2], tonumber(ARGV[i + 4 * s + 3])
+    local cks = {}
+    for j = 1, n do
+      local k, v = data[b + 2 * j - 1], data[b + 2 * j]
+      cks[j] = pre .. (src == 'v' and v or string.sub(k, 7)) .. suf
+    end
+    if lim == 0 then
+      local x = 1
+      while x <= n do
+        local y = math.min(x + %d - 1, n)
+        local vs = redis.call('HMGET', h, unpack(cks, x, y))
+        for j = x, y do
+          chained[#chained + 1] = vs[j - x + 1]
+          if follow then entry(cks[j], vs[j - x + 1]) end
+        end
+        x = y + 1
+      end
+    else
+      for j = 1, n do
+        local ks = redis.call('ZRANGEBYLEX', z, '[' .. cks[j], prefix_end(cks[j]), 'LIMIT', 0, lim)
+        local vs = pairs_of(ks)
+        chained[#chained + 1] = #ks
+        for x = 1, #ks do
+          chained[#chained + 1] = ks[x]
+          chained[#chained + 1] = vs[x]
+        end
+      end
+    end
+  end
+end
+-- one range: its pairs appended to data, then its c chains (their arguments from ARGV[ci])
+local function range(lo, hi, limit, reverse, c, ci)
   local ks
   if reverse then
     ks = redis.call('ZREVRANGEBYLEX', z, hi, lo, 'LIMIT', 0, limit)
@@ -183,14 +234,13 @@ local function range(lo, hi, limit, reverse)
   end
   local n = #ks
   counts[#counts + 1] = n
-  if n == 0 then return end
-  local vs = redis.call('HMGET', h, unpack(ks))
   local b = #data
+  local vs = pairs_of(ks)
   for j = 1, n do
     data[b + 2 * j - 1] = ks[j]
     data[b + 2 * j] = vs[j]
-    if follow then entry(ks[j], vs[j]) end
   end
+  if c > 0 and n > 0 then chain(b, n, ci, c) end
 end
 if op == 'g' then
   local n = #ARGV
@@ -206,14 +256,19 @@ if op == 'g' then
   end
   counts[1] = n - o
 elseif op == 'm' then
-  for i = o + 1, #ARGV, 4 do
-    range(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3] == '1')
+  local i = o + 1
+  while i <= #ARGV do
+    local c = tonumber(ARGV[i + 4])
+    range(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3] == '1', c, i + 5)
+    i = i + 5 + 4 * c
   end
 else
-  range(ARGV[o + 1], ARGV[o + 2], tonumber(ARGV[o + 3]), op == 'r')
+  local c = tonumber(ARGV[o + 4])
+  range(ARGV[o + 1], ARGV[o + 2], tonumber(ARGV[o + 3]), op == 'r', c, o + 5)
 end
 local out = {redis.call('GET', KEYS[3]) or '0', #counts}
 for j = 1, #counts do out[#out + 1] = counts[j] end
+out[#out + 1] = #chained
 local b = #out
 local nd = (op == 'g') and counts[1] or 0
 if op ~= 'g' then
@@ -221,6 +276,8 @@ if op ~= 'g' then
 end
 for j = 1, nd do out[b + j] = data[j] end
 b = b + nd
+for j = 1, #chained do out[b + j] = chained[j] end
+b = b + #chained
 local m = #rk
 local i = 1
 while i <= m do
@@ -233,7 +290,7 @@ while i <= m do
   i = j + 1
 end
 return out
-""" % (GET_BATCH, GET_BATCH)
+""" % (GET_BATCH, GET_BATCH, GET_BATCH)
 
 COMMIT_LUA = r"""#!lua
 -- KEYS: z, h, v, receipt.  ARGV: npoints, nranges, nwrites, ttl, then
@@ -449,13 +506,15 @@ class RedisSnapshot(Snapshot):
         self._ranges = {}    # (start, end) -> the complete list of pairs, ascending
         self._covered = SortedList()  # (start, end or _TOP) of the complete ranges
         self._partial = {}   # (start, end, reverse) -> the first pairs of the range, in scan order
+        self._chains = {}    # (start, end) -> chain specs sent with every read of that range
         self._also = []      # keys to fetch along with the next round trip (prefetch)
         self.first_version = self.last_version = None  # commit versions seen by the first/last call
         self.stable = True   # every call saw the same committed state
 
     def _call(self, args):
-        """One round trip: -> (counts, data): the values, or (key, value) pairs flattened, asked for;
-        remembers the keys prefetched and the rows that index entries point to (sent along)."""
+        """One round trip: -> (counts, data, chained): the values, or (key, value) pairs flattened,
+        asked for, and what the chains brought (see :meth:`_take_chained`); remembers the keys
+        prefetched and the rows that index entries point to (sent along)."""
         also, self._also = self._also, []
         res = self._store._read([args[0], len(also), *also, *args[1:]])
         v = int(res[0])
@@ -466,15 +525,51 @@ class RedisSnapshot(Snapshot):
         self.last_version = v
         r = res[1]
         counts = res[2:2 + r]
+        ch = res[2 + r]
         width = sum(counts) if args[0][0] == 103 else 2 * sum(counts)  # b"g": values only
-        start = 2 + r
-        extra = res[start + width:]
+        start = 3 + r
+        extra = res[start + width + ch:]
         if extra:
             seen = self._seen
             if len(seen) < CACHE_LIMIT:
                 for i in range(0, len(extra), 2):
                     seen.setdefault(extra[i], extra[i + 1])
-        return counts, res[start:start + width]
+        return counts, res[start:start + width], res[start + width:start + width + ch]
+
+    def chain(self, ranges, specs):
+        """Have every later read of these (start, end) ranges also read, for each pair it returns,
+        what ``specs`` derive from it (see CHAINS): [(source, prefix, suffix, limit)], source b"v"
+        (the pair is an index entry: its value is a primary key) or b"k" (the pair is a row: its key
+        ends with the primary key); the chained key is prefix + primary key + suffix, read as a point
+        (limit 0) or as the range of keys it starts (at most limit pairs)."""
+        for start, end in ranges:
+            self._chains[(start, end)] = specs
+
+    def _chain_args(self, start, end):
+        specs = self._chains.get((start, end)) if self._chains else None
+        if not specs:
+            return [0], None
+        args = [len(specs)]
+        for sp in specs:
+            args += sp
+        return args, specs
+
+    def _take_chained(self, pairs, specs, chained, pos):
+        """Remember what the chains of one range brought; -> the position after them in chained."""
+        seen = self._seen
+        for src, pre, suf, lim in specs:
+            for k, v in pairs:
+                ck = pre + (v if src == b"v" else k[6:]) + suf
+                if lim == 0:
+                    if len(seen) < CACHE_LIMIT:
+                        seen.setdefault(ck, chained[pos])
+                    pos += 1
+                else:
+                    n = chained[pos]
+                    got = list(zip(chained[pos + 1:pos + 1 + 2 * n:2], chained[pos + 2:pos + 2 + 2 * n:2]))
+                    pos += 1 + 2 * n
+                    self._remember(ck, prefix_end(ck), False, got, n < lim)
+        return pos
 
     def _remember(self, start, end, reverse, pairs, complete):
         """Keep what one call returned of a range (pairs in scan order)."""
@@ -536,10 +631,13 @@ class RedisSnapshot(Snapshot):
             else:
                 lo = b"(" + head[-1][0]
             n, first = min(len(head) * GROWTH, MAX_BATCH), False
+        chain, specs = self._chain_args(start, end)
         while True:
-            flat = self._call((op, lo, hi, n))[1]
+            _c, flat, chained = self._call((op, lo, hi, n, *chain))
             keys, values = flat[0::2], flat[1::2]
             pairs = list(zip(keys, values))
+            if specs:
+                self._take_chained(pairs, specs, chained, 0)
             if first:
                 self._remember(start, end, reverse, pairs, len(keys) < n)
             elif len(self._seen) < CACHE_LIMIT:
@@ -587,14 +685,21 @@ class RedisSnapshot(Snapshot):
             if cached is not None:
                 out[i] = ((cached[::-1] if reverse else list(cached)), True)
                 continue
-            args += (_bound_min(start), _bound_max(end), limit, b"1" if reverse else b"0")
-            asked.append(i)
+            head = self._partial.get((start, end, reverse))
+            if head is not None and len(head) >= limit:
+                out[i] = (head[:limit], False)
+                continue
+            chain, specs = self._chain_args(start, end)
+            args += (_bound_min(start), _bound_max(end), limit, b"1" if reverse else b"0", *chain)
+            asked.append((i, specs))
         if asked:
-            counts, flat = self._call(args)
-            pos = 0
-            for i, n in zip(asked, counts):
+            counts, flat, chained = self._call(args)
+            pos = cpos = 0
+            for (i, specs), n in zip(asked, counts):
                 pairs = list(zip(flat[pos:pos + 2 * n:2], flat[pos + 1:pos + 2 * n:2]))
                 pos += 2 * n
+                if specs:
+                    cpos = self._take_chained(pairs, specs, chained, cpos)
                 start, end, reverse = ranges[i]
                 self._remember(start, end, reverse, pairs, n < limit)
                 out[i] = (pairs, n < limit)
@@ -604,6 +709,7 @@ class RedisSnapshot(Snapshot):
         self._seen = {}
         self._ranges = {}
         self._partial = {}
+        self._chains = {}
         self._covered = SortedList()
 
 

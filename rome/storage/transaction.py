@@ -95,11 +95,12 @@ class Transaction:
         snap = self._snap or self._open()
         return hasattr(snap, "scan_many")
 
-    def warm(self, keys=(), ranges=(), whole=False):
+    def warm(self, keys=(), ranges=(), whole=False, batch=None):
         """Fetch keys and (start, end, reverse) ranges from the store in one round trip, ahead of the
         reads that will need them (a batch of join probes). ``whole``: the ranges will be read to
-        their end, so ask for large batches. Nothing is recorded: the reads that follow are recorded
-        as usual and are served from what the snapshot now holds."""
+        their end, so ask for large batches; else ``batch`` pairs per range (default: the store's
+        first batch). Nothing is recorded: the reads that follow are recorded as usual and are
+        served from what the snapshot now holds."""
         snap = self._snap or self._open()
         if not hasattr(snap, "scan_many"):
             return
@@ -110,8 +111,8 @@ class Transaction:
         elif ranges:
             if keys:
                 snap.prefetch(keys)
-            if whole:
-                snap.scan_many(list(ranges), snap.WHOLE_BATCH)
+            if whole or batch:
+                snap.scan_many(list(ranges), snap.WHOLE_BATCH if whole else batch)
             else:
                 snap.scan_many(list(ranges))
 
@@ -119,6 +120,15 @@ class Transaction:
         """Record a point read of key as having seen value, without reading it (the caller holds a
         cached copy; commit validates it like any read)."""
         self._points.setdefault(key, value)
+
+    def chain(self, ranges, specs):
+        """Ask the store to read, with every later read of these (start, end) ranges, what each pair
+        they return leads to (RedisSnapshot.chain: an index nested loop run by the store, in the
+        same round trip). Nothing is recorded; a no-op on stores without round trips."""
+        snap = self._snap or self._open()
+        chain = getattr(snap, "chain", None)
+        if chain is not None:
+            chain(ranges, specs)
 
     def expect_absent(self, key):
         """Record that key is absent, without reading it: commit fails with Conflict if the store

@@ -454,6 +454,50 @@ def test_scan_many_is_one_round_trip(store):
     assert store.round_trips == n
 
 
+def test_chains_read_what_pairs_lead_to_in_the_same_round_trip(store):
+    """A chain derives a key from each pair a range read returns (prefix + the pair's primary key +
+    suffix) and reads it as a point or as the range it starts, in the same round trip; the results are
+    remembered as point values and whole ranges."""
+    rows = {b"\x01T\x00\x00\x00\x00r%d" % i: b"row%d" % i for i in range(5)}      # table rows by pk r<i>
+    entries = {b"\x01T\x00\x00\x00\x01I\x00\x00\x00x%d" % i: b"r%d" % i for i in range(5)}  # entries -> pk
+    kids = {b"K:r%d:s:%d" % (i, j): b"kid%d.%d" % (i, j) for i in range(5) for j in range(i)}
+    points = {b"P:r%d:s" % i: b"p%d" % i for i in (1, 3)}
+    load(store, {**rows, **entries, **kids, **points})
+    snap = store.snapshot()
+    specs_v = [(b"v", b"K:", b":s:", 3), (b"v", b"P:", b":s", 0)]
+    lo, hi = b"\x01T\x00\x00\x00\x01I\x00\x00\x00", b"\x01T\x00\x00\x00\x01I\x00\x00\x01"
+    snap.chain([(lo, hi)], specs_v)
+    n = store.round_trips
+    got = snap.scan_many([(lo, hi, False)], limit=64)
+    assert store.round_trips - n == 1 and [v for _k, v in got[0][0]] == [b"r%d" % i for i in range(5)]
+    n = store.round_trips
+    for i in range(5):
+        pairs = list(snap.scan(b"K:r%d:s:" % i, b"K:r%d:s;" % i))
+        assert pairs == [(b"K:r%d:s:%d" % (i, j), b"kid%d.%d" % (i, j)) for j in range(i)][:3] + \
+            ([] if i <= 3 else [(b"K:r4:s:3", b"kid4.3")])
+        assert snap.get(b"P:r%d:s" % i) == points.get(b"P:r%d:s" % i)
+    assert store.round_trips - n == 2     # r3's and r4's kids reach the chain's limit (3): each read on
+    assert snap.get_many(list(rows)) == list(rows.values()) and store.round_trips - n == 2  # followed
+    # a chain from row keys (the pk is the key's tail) on a plain scan, and reverse
+    snap = store.snapshot()
+    lo, hi = b"\x01T\x00\x00\x00\x00", b"\x01T\x00\x00\x00\x01"
+    snap.chain([(lo, hi)], [(b"k", b"P:", b":s", 0)])
+    n = store.round_trips
+    assert [v for _k, v in snap.scan(lo, hi, reverse=True)] == [b"row%d" % i for i in range(4, -1, -1)]
+    assert [snap.get(b"P:r%d:s" % i) for i in range(5)] == [None, b"p1", None, b"p3", None]
+    assert store.round_trips - n == 1
+
+
+def test_keys_inside_a_whole_range_are_known(store):
+    load(store, {b"a1": b"1", b"a3": b"3", b"b1": b"x"})
+    snap = store.snapshot()
+    assert snap.scan_many([(b"a", b"b", False)]) == [([(b"a1", b"1"), (b"a3", b"3")], True)]
+    n = store.round_trips
+    assert snap.get(b"a2") is None and snap.get(b"a3") == b"3" and snap.get_many([b"a0", b"a1"]) == [None, b"1"]
+    assert store.round_trips == n
+    assert snap.get(b"b1") == b"x" and store.round_trips == n + 1   # outside: read
+
+
 def test_prefetch_rides_along(store):
     load(store, {b"\x00catalog": b"{...}", b"row": b"r", b"s1": b"1"})
     snap = store.snapshot()
