@@ -7,9 +7,14 @@ per operation, each engine's best median and the ratio ROME/sqlite (below 1: ROM
 bar is <= 2x per operation (aim <= 1.2x). The machine's other load moves absolute times; the best of
 several alternating rounds keeps the ratio meaningful.
 
+``--redis`` adds rome+redis on a throwaway redis-server (tests/redis_server.py), through the check's
+TCP proxy, which counts the requests sent to the store per operation: the issue's floor is 3 round
+trips per operation (aim: 1 per read, 2 per write); PostgreSQL 15 needs 4-10 here.
+
 usage (from the repository root, with the peers venv, which has Glance):
-    .peers-venv/bin/python bench/glance_dbops.py [--rounds 3] [--images 300] [--checks ../shared/checks]
-Last line: 'glance-dbops ratio rome+lmdb/sqlite: worst R (OPERATION)'.
+    .peers-venv/bin/python bench/glance_dbops.py [--rounds 3] [--images 300] [--checks ../shared/checks] [--redis]
+Last lines: 'glance-dbops ratio rome+lmdb/sqlite: worst R (OPERATION)', and with --redis
+'glance-dbops rome+redis: worst N round trips (OPERATION)'.
 """
 import argparse
 import os
@@ -20,23 +25,36 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LINE = re.compile(r"^(?P<op>\S.*?)\s+(?P<us>\d+) us")
+LINE = re.compile(r"^(?P<op>\S.*?)\s+(?P<us>\d+) us(\s+(?P<rt>[\d.]+) round trips)?")
 ENGINES = [("rome+lmdb", "rome+lmdb:///rome"), ("sqlite", "sqlite:///glance.db")]
 
 
-def run_once(script, url, images, python, timeout):
-    """One glance_dbops.py run in a fresh folder (its URLs are relative): {operation: median us}."""
+def run_once(script, url, images, python, timeout, store=()):
+    """One glance_dbops.py run in a fresh folder (its URLs are relative): {operation: median us}, and
+    with ``store`` (host, port: the proxied store) {operation: median round trips} too."""
     with tempfile.TemporaryDirectory(prefix="glance-dbops-") as d:
-        proc = subprocess.run([python, script, url, "--images", str(images)], cwd=d, timeout=timeout,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run([python, script, url, *map(str, store), "--images", str(images)], cwd=d,
+                              timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SystemExit("glance_dbops.py %s failed (%d):\n%s" % (url, proc.returncode, proc.stderr[-3000:]))
-    out = {}
+    out, trips = {}, {}
     for line in proc.stdout.splitlines():
         m = LINE.match(line)
         if m and not line.startswith("glance-dbops"):
             out[m.group("op")] = int(m.group("us"))
-    return out
+            if m.group("rt"):
+                trips[m.group("op")] = float(m.group("rt"))
+    return (out, trips) if store else out
+
+
+def redis_round_trips(script, images, python, timeout):
+    """The operations on rome+redis through the check's proxy: {operation: (median us, round trips)}."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from redis_server import RedisServer
+    with tempfile.TemporaryDirectory(prefix="glance-dbops-redis-") as d, RedisServer(d) as server:
+        url = "rome+redis://127.0.0.1:{port}/0?prefix=dbops"
+        times, trips = run_once(script, url, images, python, timeout, ("127.0.0.1", server.port))
+    return {op: (times[op], trips[op]) for op in times}
 
 
 def main():
@@ -47,6 +65,7 @@ def main():
                     help="folder of glance_dbops.py (default ../shared/checks)")
     ap.add_argument("--python", default=sys.executable, help="interpreter with Glance (the peers venv)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per run (default 600)")
+    ap.add_argument("--redis", action="store_true", help="also count round trips on rome+redis")
     a = ap.parse_args()
     script = os.path.abspath(os.path.join(a.checks, "glance_dbops.py"))
     if not os.path.exists(script):
@@ -73,6 +92,14 @@ def main():
     print("(%d rounds in %.0f s; ratio = ROME / sqlite, below 1 is ROME faster; the bar is 2x, the aim 1.2x)"
           % (a.rounds, time.time() - t0))
     print("glance-dbops ratio rome+lmdb/sqlite: worst %.2f (%s)" % worst)
+    if a.redis:
+        res = redis_round_trips(script, a.images, a.python, a.timeout)
+        print()
+        print("%-34s %12s %12s" % ("operation on rome+redis", "median", "round trips"))
+        for op, (us, rt) in res.items():
+            print("%-34s %9d us %12.1f" % (op, us, rt))
+        rt, op = max((rt, op) for op, (_us, rt) in res.items())
+        print("glance-dbops rome+redis: worst %.1f round trips (%s); the floor is 3" % (rt, op))
 
 
 if __name__ == "__main__":
