@@ -71,9 +71,7 @@ def encode_tuple(values):
 
 
 def _unescape(buf, i):
-    j = buf.index(b"\x00", i)
-    if buf[j + 1] == 0:           # the common case: no escaped 00 inside
-        return buf[i:j], j + 2
+    """The escaped bytes at buf[i:] (up to their 00 00 terminator) and the offset after them."""
     out = bytearray()
     while True:
         j = buf.index(b"\x00", i)
@@ -88,24 +86,30 @@ def _unescape(buf, i):
 def decode_value(buf, i=0):
     """Decode the value at buf[i:]; returns (value, next offset)."""
     tag = buf[i]
-    if tag == NULL:
-        return None, i + 1
     if tag == NUMBER:
-        (bits,) = _F64.unpack_from(buf, i + 1)
-        bits = bits ^ _SIGN if bits & _SIGN else bits ^ _MASK
-        (f,) = _D.unpack(_F64.pack(bits))
+        if buf[i + 1] & 0x80:  # d >= 0: its bits with the sign bit set, which read as -d
+            f = -_D.unpack_from(buf, i + 1)[0]
+        else:
+            (bits,) = _F64.unpack_from(buf, i + 1)
+            (f,) = _D.unpack(_F64.pack(bits ^ _MASK))
         kind = buf[i + 9]
-        if kind == 1:
-            return f, i + 10
         if kind == 2:
             return int(f), i + 10
+        if kind == 1:
+            return f, i + 10
         (u,) = _F64.unpack_from(buf, i + 10)
         return u - _SIGN, i + 18
-    if tag == TEXT or tag == BLOB:
+    if tag == TEXT:
+        j = buf.index(b"\x00", i + 1)
+        if buf[j + 1] == 0:  # the common case: no escaped 00 inside
+            return buf[i + 1:j].decode("utf-8"), j + 2
         raw, j = _unescape(buf, i + 1)
-        return (raw.decode("utf-8") if tag == TEXT else bytes(raw)), j
+        return raw.decode("utf-8"), j
+    if tag == NULL:
+        return None, i + 1
+    if tag == BLOB:
+        return _unescape(buf, i + 1)
     raise ValueError("bad key tag %#x at %d" % (tag, i))
-
 
 
 def decode_tuple(buf, i=0):

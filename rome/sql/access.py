@@ -16,9 +16,12 @@ already ordered, so the sort disappears and LIMIT stops the scan early; the plan
 `order`. An index that holds every column the query needs answers without fetching rows (a covering
 index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
 """
+from itertools import chain, islice
+
 from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, decode_value, encode_tuple, encode_value, prefix_end
+from rome.encoding.rowcode import decode_row
 from rome.sql.values import numeric_text, to_text
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
@@ -313,31 +316,26 @@ class Access:
                 return self._fetched_rows(rows, row, ctx, hint)
         elif path.kind == "scan":
             rows = ctx.session.rows(self.table)
-            return map(rows.decode, (v for _k, v in rows.txn.scan(rows.prefix, rows.end, path.reverse)))
+            return rows.scan_rows([(rows.prefix, rows.end)], path.reverse)
         elif not path.point:
-            rows = ctx.session.rows(self.table)
-            txn, reverse = rows.txn, path.reverse
-            return map(rows.decode, (v for a, b in self.ranges(row, ctx) for _k, v in txn.scan(a, b, reverse)))
+            return ctx.session.rows(self.table).scan_rows(self.ranges(row, ctx), path.reverse)
         return (r for _k, r in self.scan(row, ctx))
 
     def _fetched_rows(self, rows, row, ctx, hint):
         """Index entries in range, then their rows fetched in batches (one get_many each)."""
-        txn, rp, decode, reverse = rows.txn, rows.prefix, rows.decode, self.path.reverse
-        batch = []
+        txn, rp, reverse = rows.txn, rows.prefix, self.path.reverse
+        complete, full = rows._complete, rows.full
+        entries = chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx))
         size = min(hint, FETCH_BATCH) if hint else 8
-        for start, end in self.ranges(row, ctx):
-            for _k, v in txn.scan(start, end, reverse):
-                batch.append(rp + v)
-                if len(batch) >= size:
-                    for v2 in txn.get_many(batch):
-                        if v2 is not None:
-                            yield decode(v2)
-                    batch = []
-                    size = min(size * 2, FETCH_BATCH)
-        if batch:
-            for v2 in txn.get_many(batch):
-                if v2 is not None:
-                    yield decode(v2)
+        while True:
+            batch = [rp + v for _k, v in islice(entries, size)]
+            if not batch:
+                return
+            for v in txn.get_many(batch):
+                if v is not None:
+                    vals = decode_row(v)
+                    yield tuple(vals) if len(vals) == full else complete(vals)
+            size = min(size * 2, FETCH_BATCH)
 
     def scan(self, row, ctx):
         """(key, row) pairs for this probe."""
@@ -398,23 +396,22 @@ class Access:
         wanted = [i for i, c in enumerate(rest_cols) if c in needed and c not in pk_idx]
         rest_cols = rest_cols[:wanted[-1] + 1] if wanted else []
         need_pk = bool(needed & set(pk_idx))
-        single_pk = pk_idx[0] if len(pk_idx) == 1 else None
+        single_pk = pk_idx[0] if len(pk_idx) == 1 and need_pk else None
         base = len(self.prefix)
         for start, end, p in self.prefixed_ranges(row, ctx):
-            eqvals = decode_tuple(p, base) if need_eq else ()
+            blank = [None] * ncols  # the row before its entry's values: the equality prefix's
+            if need_eq:
+                for c, x in zip(eq_cols, decode_tuple(p, base)):
+                    blank[c] = x
             off = len(p)
             for k, v in txn.scan(start, end, path.reverse):
-                out = [None] * ncols
-                if need_eq:
-                    for c, x in zip(eq_cols, eqvals):
-                        out[c] = x
+                out = blank[:]
                 i = off
                 for c in rest_cols:
                     out[c], i = decode_value(k, i)
-                if need_pk:
-                    if single_pk is not None:
-                        out[single_pk] = decode_value(v, 0)[0]
-                    else:
-                        for c, x in zip(pk_idx, decode_tuple(v)):
-                            out[c] = x
+                if single_pk is not None:
+                    out[single_pk] = decode_value(v)[0]
+                elif need_pk:
+                    for c, x in zip(pk_idx, decode_tuple(v)):
+                        out[c] = x
                 yield (rp + v, tuple(out)) if with_keys else tuple(out)
