@@ -95,7 +95,6 @@ class Session:
         against it) and the current one rides along with the first read; the first statement is
         re-run if it turns out to have been planned on a stale catalog (see _verify_catalog)."""
         self.txn = txn = Transaction(self.store)
-        self._rows = {}
         self.savepoints = []
         self._unverified = _VERIFIED
         try:
@@ -158,9 +157,14 @@ class Session:
 
     # -- what plans and writers ask of the session ------------------------------------------------
     def rows(self, table):
+        """The table's TableRows, kept from one transaction to the next while the table's schema
+        is the same object (published catalogs are never changed): building one costs about what a
+        point query does."""
         r = self._rows.get(table.id)
         if r is None or r.table is not table:
             r = self._rows[table.id] = TableRows(self, table)
+        elif r.txn is not self.txn:
+            r.txn = self.txn
         return r
 
     def planner(self):
