@@ -113,13 +113,22 @@ def decode_value(buf, i=0):
 
 
 def decode_tuple(buf, i=0):
-    if len(buf) - i > 2 and buf[i] == TEXT:
-        j = buf.find(b"\x00\x00", i + 1)
-        if j == len(buf) - 2 and buf.find(b"\x00", i + 1) == j:
-            return (buf[i + 1:j].decode("utf-8"),)   # a lone text: most string keys
+    """Decode every value from buf[i:] to the end, as a tuple. Text without an escaped 00 and
+    integers >= 0 that a double holds exactly (most keys) are decoded inline."""
     out = []
     n = len(buf)
     while i < n:
+        tag = buf[i]
+        if tag == TEXT:
+            j = buf.index(b"\x00", i + 1)
+            if buf[j + 1] == 0:
+                out.append(buf[i + 1:j].decode("utf-8"))
+                i = j + 2
+                continue
+        elif tag == NUMBER and buf[i + 1] & 0x80 and buf[i + 9] == 2:
+            out.append(int(-_D.unpack_from(buf, i + 1)[0]))
+            i += 10
+            continue
         v, i = decode_value(buf, i)
         out.append(v)
     return tuple(out)

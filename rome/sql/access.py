@@ -17,10 +17,11 @@ already ordered, so the sort disappears and LIMIT stops the scan early; the plan
 index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
 """
 from itertools import chain, islice
+from operator import itemgetter
 
 from sqlglot import exp
 
-from rome.encoding.keycode import decode_tuple, decode_value, encode_tuple, encode_value, prefix_end
+from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
 from rome.sql.values import numeric_text, to_text
 
@@ -384,34 +385,24 @@ class Access:
             yield from rows.get_keys(batch)
 
     def _covering_scan(self, rows, row, ctx, with_keys):
-        """Rows built from index entries alone, decoding only the columns the query reads: the
-        equality prefix is known from the probe, the rest of the key is decoded only as far as the
-        last column needed, and the primary key comes from the entry's value."""
-        path, txn = self.path, rows.txn
-        rp, ncols, pk_idx = rows.prefix, rows.width, rows.pk_idx
+        """Rows built from index entries alone: the equality prefix is known from the probe, the rest
+        of the index columns are decoded from the key, the primary key from the entry's value or, when
+        every entry's key ends with it (a non-unique index), with the rest. Each row is gathered in one
+        step from the probe's values and the entry's."""
+        path, txn, rp, pk_idx = self.path, rows.txn, rows.prefix, rows.pk_idx
         neq = len(path.eq)
-        eq_cols, rest_cols = path.columns[:neq], path.columns[neq:]
-        needed = path.needed if path.needed is not None else set(range(ncols))
-        need_eq = bool(needed & set(eq_cols))
-        wanted = [i for i, c in enumerate(rest_cols) if c in needed and c not in pk_idx]
-        rest_cols = rest_cols[:wanted[-1] + 1] if wanted else []
-        need_pk = bool(needed & set(pk_idx))
-        single_pk = pk_idx[0] if len(pk_idx) == 1 and need_pk else None
-        base = len(self.prefix)
+        rest = path.columns[neq:]
+        base, nrest = len(self.prefix), len(rest)
+        whole = not path.index.unique
+        source = list(range(rows.width))  # where each column comes from in probe values + entry values
+        for j, c in enumerate(rest + pk_idx):
+            source[c] = rows.width + j
+        gather = itemgetter(*source) if len(source) > 1 else lambda t: (t[source[0]],)
         for start, end, p in self.prefixed_ranges(row, ctx):
-            blank = [None] * ncols  # the row before its entry's values: the equality prefix's
-            if need_eq:
-                for c, x in zip(eq_cols, decode_tuple(p, base)):
-                    blank[c] = x
-            off = len(p)
+            blank = [None] * rows.width
+            for c, x in zip(path.columns, decode_tuple(p, base)):
+                blank[c] = x
+            blank, off = tuple(blank), len(p)
             for k, v in txn.scan(start, end, path.reverse):
-                out = blank[:]
-                i = off
-                for c in rest_cols:
-                    out[c], i = decode_value(k, i)
-                if single_pk is not None:
-                    out[single_pk] = decode_value(v)[0]
-                elif need_pk:
-                    for c, x in zip(pk_idx, decode_tuple(v)):
-                        out[c] = x
-                yield (rp + v, tuple(out)) if with_keys else tuple(out)
+                vals = decode_tuple(k, off) if whole else decode_tuple(k, off)[:nrest] + decode_tuple(v)
+                yield (rp + v, gather(blank + vals)) if with_keys else gather(blank + vals)
