@@ -283,9 +283,15 @@ class Session:
         return result
 
     def _insert_many(self, sql, stmt, n, seq_of_params):
-        """executemany of an INSERT: one plan and one context for all the parameter sets."""
+        """executemany of an INSERT: one plan and one context for all the parameter sets. When the
+        VALUES are positional parameters only, all sets go in as one batch of values taken by
+        position (no binding to names, no expression per value)."""
         plan = dml.insert_plan(self, sql, stmt)
         ctx = Ctx(self, {})
+        order = plan.param_order(n)
+        if order is not None and all(type(p) in (tuple, list) and len(p) == n for p in seq_of_params):
+            count, last = plan.insert_values(self, ctx, ([adapt(p[i]) for i in order] for p in seq_of_params))
+            return Result(rowcount=count, lastrowid=last)
         count, last = 0, None
         for params in seq_of_params:
             ctx.params = bind(params, n)
