@@ -22,6 +22,7 @@ import struct
 NULL, NUMBER, TEXT, BLOB = 0x00, 0x02, 0x04, 0x05
 _F64 = struct.Struct(">Q")
 _D = struct.Struct(">d")
+_NUMBER = struct.Struct(">BdB")  # tag, double, kind
 _SIGN = 1 << 63
 _MASK = (1 << 64) - 1
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
@@ -47,6 +48,8 @@ def encode_value(v):
             return b"\x04" + _escape(v.encode("utf-8"))
         return b"\x04" + v.encode("utf-8") + b"\x00\x00"
     if t is int or t is bool:
+        if 0 <= v < _EXACT:  # the bits of -d are d's with the sign bit set: its encoding
+            return _NUMBER.pack(2, -float(v), 2)
         if not _INT_MIN <= v <= _INT_MAX:
             raise OverflowError("integer out of 64-bit range: %d" % v)
         d = float(v)
@@ -60,7 +63,9 @@ def encode_value(v):
     if t is float:
         if v != v:
             raise ValueError("NaN cannot be stored in a key")
-        return b"\x02" + _F64.pack(_float_bits(v + 0.0)) + b"\x01"
+        if v >= 0:
+            return _NUMBER.pack(2, -(v + 0.0), 1)
+        return b"\x02" + _F64.pack(_float_bits(v)) + b"\x01"
     if t is bytes or t is bytearray or t is memoryview:
         return b"\x05" + _escape(bytes(v))
     raise TypeError("cannot encode %r in a key" % (t.__name__,))
