@@ -169,13 +169,12 @@ class LmdbStore(Store):
         def body(w):
             if reads:
                 reads.validate(LmdbSnapshot(w, self.path, self._max_key, owned=False))
-            put, delete = w.put, w.delete
-            for k in sorted(writes):  # B-tree order: fewer pages touched
-                v = writes[k]
-                if v is None:
-                    delete(k)
-                else:
-                    put(k, v)
+            keys = sorted(writes)  # B-tree order: fewer pages touched
+            if None in writes.values():
+                for k in [k for k in keys if writes[k] is None]:
+                    w.delete(k)
+                keys = [k for k in keys if writes[k] is not None]
+            w.cursor().putmulti(zip(keys, map(writes.__getitem__, keys)))
         self._write(body)
 
     def allocate(self, key, count=1, at_least=0):

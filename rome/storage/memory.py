@@ -138,11 +138,10 @@ class MemoryStore(Store):
                 return
             v = version + 1
             latest, graves = self._latest, self._graves
-            for k, val in writes.items():
-                latest[k] = (v, val)
-                if val is None:
-                    graves.append((v, k))
-            self._head = (v, _apply(root, sorted(writes.items())))
+            latest.update({k: (v, val) for k, val in writes.items()})
+            graves.extend((v, k) for k, val in writes.items() if val is None)
+            keys = sorted(writes)
+            self._head = (v, _apply(root, keys, [writes[k] for k in keys]))
             oldest = next(iter(self._active), v)  # ascending: versions are pinned in increasing order
             while graves and graves[0][0] <= oldest:
                 ver, k = graves.popleft()
@@ -159,34 +158,37 @@ class MemoryStore(Store):
         return "MemoryStore(%r)" % (self.name,)
 
 
-def _apply(root, items):
-    """A new root: root with items, sorted (key, value or None to delete) pairs, applied."""
+def _apply(root, keys, vals):
+    """A new root: root with sorted keys set to vals (None deletes)."""
     lasts, kps, vps = root
     if not lasts:
-        return _pages([k for k, v in items if v is not None], [v for _k, v in items if v is not None])
+        if None in vals:
+            keys, vals = [k for k, v in zip(keys, vals) if v is not None], [v for v in vals if v is not None]
+        return _pages(keys, vals)
     lasts, kps, vps = list(lasts), list(kps), list(vps)
-    keys = [k for k, _v in items]
     groups, i, end = [], 0, len(lasts) - 1
-    while i < len(items):  # the items each page receives (keys past the last page go to it)
+    while i < len(keys):  # the keys each page receives (keys past the last page go to it)
         p = min(bisect_left(lasts, keys[i]), end)
-        j = len(items) if p == end else bisect_right(keys, lasts[p], i)
+        j = len(keys) if p == end else bisect_right(keys, lasts[p], i)
         groups.append((p, i, j))
         i = j
     for p, i, j in reversed(groups):  # from the right: a split page does not move those before it
-        nl, nk, nv = _pages(*_merge(kps[p], vps[p], items[i:j]))
+        nl, nk, nv = _pages(*_merge(kps[p], vps[p], keys[i:j], vals[i:j]))
         lasts[p:p + 1], kps[p:p + 1], vps[p:p + 1] = nl, nk, nv
     return (lasts, kps, vps) if lasts else _EMPTY
 
 
-def _merge(ks, vs, items):
-    """A page's keys and values with the sorted items applied."""
-    if len(items) > 32:
+def _merge(ks, vs, keys, vals):
+    """A page's keys and values with sorted keys set to vals (None deletes)."""
+    if len(keys) > 32:
         merged = dict(zip(ks, vs))
-        merged.update(items)
-        keys = sorted([k for k, v in merged.items() if v is not None])  # two sorted runs: linear
-        return keys, [merged[k] for k in keys]
+        merged.update(zip(keys, vals))
+        if None in vals:
+            merged = {k: v for k, v in merged.items() if v is not None}
+        ks = sorted(merged)  # two sorted runs, the page's and the new keys: merged in linear time
+        return ks, [merged[k] for k in ks]
     ks, vs = list(ks), list(vs)
-    for k, v in items:
+    for k, v in zip(keys, vals):
         i = bisect_left(ks, k)
         if i < len(ks) and ks[i] == k:
             if v is None:
