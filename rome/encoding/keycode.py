@@ -22,6 +22,7 @@ import struct
 NULL, NUMBER, TEXT, BLOB = 0x00, 0x02, 0x04, 0x05
 _F64 = struct.Struct(">Q")
 _D = struct.Struct(">d")
+_NUMBER = struct.Struct(">BdB")  # tag, double, kind
 _SIGN = 1 << 63
 _MASK = (1 << 64) - 1
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
@@ -47,6 +48,8 @@ def encode_value(v):
             return b"\x04" + _escape(v.encode("utf-8"))
         return b"\x04" + v.encode("utf-8") + b"\x00\x00"
     if t is int or t is bool:
+        if 0 <= v < _EXACT:  # the bits of -d are d's with the sign bit set: its encoding
+            return _NUMBER.pack(2, -float(v), 2)
         if not _INT_MIN <= v <= _INT_MAX:
             raise OverflowError("integer out of 64-bit range: %d" % v)
         d = float(v)
@@ -60,7 +63,9 @@ def encode_value(v):
     if t is float:
         if v != v:
             raise ValueError("NaN cannot be stored in a key")
-        return b"\x02" + _F64.pack(_float_bits(v + 0.0)) + b"\x01"
+        if v >= 0:
+            return _NUMBER.pack(2, -(v + 0.0), 1)
+        return b"\x02" + _F64.pack(_float_bits(v)) + b"\x01"
     if t is bytes or t is bytearray or t is memoryview:
         return b"\x05" + _escape(bytes(v))
     raise TypeError("cannot encode %r in a key" % (t.__name__,))
@@ -71,9 +76,7 @@ def encode_tuple(values):
 
 
 def _unescape(buf, i):
-    j = buf.index(b"\x00", i)
-    if buf[j + 1] == 0:           # the common case: no escaped 00 inside
-        return buf[i:j], j + 2
+    """The escaped bytes at buf[i:] (up to their 00 00 terminator) and the offset after them."""
     out = bytearray()
     while True:
         j = buf.index(b"\x00", i)
@@ -88,34 +91,49 @@ def _unescape(buf, i):
 def decode_value(buf, i=0):
     """Decode the value at buf[i:]; returns (value, next offset)."""
     tag = buf[i]
-    if tag == NULL:
-        return None, i + 1
     if tag == NUMBER:
-        (bits,) = _F64.unpack_from(buf, i + 1)
-        bits = bits ^ _SIGN if bits & _SIGN else bits ^ _MASK
-        (f,) = _D.unpack(_F64.pack(bits))
+        if buf[i + 1] & 0x80:  # d >= 0: its bits with the sign bit set, which read as -d
+            f = -_D.unpack_from(buf, i + 1)[0]
+        else:
+            (bits,) = _F64.unpack_from(buf, i + 1)
+            (f,) = _D.unpack(_F64.pack(bits ^ _MASK))
         kind = buf[i + 9]
-        if kind == 1:
-            return f, i + 10
         if kind == 2:
             return int(f), i + 10
+        if kind == 1:
+            return f, i + 10
         (u,) = _F64.unpack_from(buf, i + 10)
         return u - _SIGN, i + 18
-    if tag == TEXT or tag == BLOB:
+    if tag == TEXT:
+        j = buf.index(b"\x00", i + 1)
+        if buf[j + 1] == 0:  # the common case: no escaped 00 inside
+            return buf[i + 1:j].decode("utf-8"), j + 2
         raw, j = _unescape(buf, i + 1)
-        return (raw.decode("utf-8") if tag == TEXT else bytes(raw)), j
+        return raw.decode("utf-8"), j
+    if tag == NULL:
+        return None, i + 1
+    if tag == BLOB:
+        return _unescape(buf, i + 1)
     raise ValueError("bad key tag %#x at %d" % (tag, i))
 
 
-
 def decode_tuple(buf, i=0):
-    if len(buf) - i > 2 and buf[i] == TEXT:
-        j = buf.find(b"\x00\x00", i + 1)
-        if j == len(buf) - 2 and buf.find(b"\x00", i + 1) == j:
-            return (buf[i + 1:j].decode("utf-8"),)   # a lone text: most string keys
+    """Decode every value from buf[i:] to the end, as a tuple. Text without an escaped 00 and
+    integers >= 0 that a double holds exactly (most keys) are decoded inline."""
     out = []
     n = len(buf)
     while i < n:
+        tag = buf[i]
+        if tag == TEXT:
+            j = buf.index(b"\x00", i + 1)
+            if buf[j + 1] == 0:
+                out.append(buf[i + 1:j].decode("utf-8"))
+                i = j + 2
+                continue
+        elif tag == NUMBER and buf[i + 1] & 0x80 and buf[i + 9] == 2:
+            out.append(int(-_D.unpack_from(buf, i + 1)[0]))
+            i += 10
+            continue
         v, i = decode_value(buf, i)
         out.append(v)
     return tuple(out)

@@ -21,9 +21,13 @@ more the longer it is (one probe per value), an equality on a BOOLEAN column sel
 table, and an index that returns rows in ORDER BY order beats both when a LIMIT stops the scan early.
 ``a = x OR a = y`` is read as ``a IN (x, y)``.
 """
+from itertools import chain, islice
+from operator import itemgetter
+
 from sqlglot import exp
 
-from rome.encoding.keycode import decode_tuple, decode_value, encode_tuple, encode_value, prefix_end
+from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
+from rome.encoding.rowcode import decode_row
 from rome.sql.values import numeric_text, to_text
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
@@ -340,31 +344,26 @@ class Access:
                 return self._fetched_rows(rows, row, ctx, hint)
         elif path.kind == "scan":
             rows = ctx.session.rows(self.table)
-            return map(rows.decode, (v for _k, v in rows.txn.scan(rows.prefix, rows.end, path.reverse)))
+            return rows.scan_rows([(rows.prefix, rows.end)], path.reverse)
         elif not path.point:
-            rows = ctx.session.rows(self.table)
-            txn, reverse = rows.txn, path.reverse
-            return map(rows.decode, (v for a, b in self.ranges(row, ctx) for _k, v in txn.scan(a, b, reverse)))
+            return ctx.session.rows(self.table).scan_rows(self.ranges(row, ctx), path.reverse)
         return (r for _k, r in self.scan(row, ctx))
 
     def _fetched_rows(self, rows, row, ctx, hint):
         """Index entries in range, then their rows fetched in batches (one get_many each)."""
-        txn, rp, decode, reverse = rows.txn, rows.prefix, rows.decode, self.path.reverse
-        batch = []
+        txn, rp, reverse = rows.txn, rows.prefix, self.path.reverse
+        complete, full = rows._complete, rows.full
+        entries = chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx))
         size = min(hint, FETCH_BATCH) if hint else 8
-        for start, end in self.ranges(row, ctx):
-            for _k, v in txn.scan(start, end, reverse):
-                batch.append(rp + v)
-                if len(batch) >= size:
-                    for v2 in txn.get_many(batch):
-                        if v2 is not None:
-                            yield decode(v2)
-                    batch = []
-                    size = min(size * 2, FETCH_BATCH)
-        if batch:
-            for v2 in txn.get_many(batch):
-                if v2 is not None:
-                    yield decode(v2)
+        while True:
+            batch = [rp + v for _k, v in islice(entries, size)]
+            if not batch:
+                return
+            for v in txn.get_many(batch):
+                if v is not None:
+                    vals = decode_row(v)
+                    yield tuple(vals) if len(vals) == full else complete(vals)
+            size = min(size * 2, FETCH_BATCH)
 
     def scan(self, row, ctx):
         """(key, row) pairs for this probe."""
@@ -413,35 +412,24 @@ class Access:
             yield from rows.get_keys(batch)
 
     def _covering_scan(self, rows, row, ctx, with_keys):
-        """Rows built from index entries alone, decoding only the columns the query reads: the
-        equality prefix is known from the probe, the rest of the key is decoded only as far as the
-        last column needed, and the primary key comes from the entry's value."""
-        path, txn = self.path, rows.txn
-        rp, ncols, pk_idx = rows.prefix, rows.width, rows.pk_idx
+        """Rows built from index entries alone: the equality prefix is known from the probe, the rest
+        of the index columns are decoded from the key, the primary key from the entry's value or, when
+        every entry's key ends with it (a non-unique index), with the rest. Each row is gathered in one
+        step from the probe's values and the entry's."""
+        path, txn, rp, pk_idx = self.path, rows.txn, rows.prefix, rows.pk_idx
         neq = len(path.eq)
-        eq_cols, rest_cols = path.columns[:neq], path.columns[neq:]
-        needed = path.needed if path.needed is not None else set(range(ncols))
-        need_eq = bool(needed & set(eq_cols))
-        wanted = [i for i, c in enumerate(rest_cols) if c in needed and c not in pk_idx]
-        rest_cols = rest_cols[:wanted[-1] + 1] if wanted else []
-        need_pk = bool(needed & set(pk_idx))
-        single_pk = pk_idx[0] if len(pk_idx) == 1 else None
-        base = len(self.prefix)
+        rest = path.columns[neq:]
+        base, nrest = len(self.prefix), len(rest)
+        whole = not path.index.unique
+        source = list(range(rows.width))  # where each column comes from in probe values + entry values
+        for j, c in enumerate(rest + pk_idx):
+            source[c] = rows.width + j
+        gather = itemgetter(*source) if len(source) > 1 else lambda t: (t[source[0]],)
         for start, end, p in self.prefixed_ranges(row, ctx):
-            eqvals = decode_tuple(p, base) if need_eq else ()
-            off = len(p)
+            blank = [None] * rows.width
+            for c, x in zip(path.columns, decode_tuple(p, base)):
+                blank[c] = x
+            blank, off = tuple(blank), len(p)
             for k, v in txn.scan(start, end, path.reverse):
-                out = [None] * ncols
-                if need_eq:
-                    for c, x in zip(eq_cols, eqvals):
-                        out[c] = x
-                i = off
-                for c in rest_cols:
-                    out[c], i = decode_value(k, i)
-                if need_pk:
-                    if single_pk is not None:
-                        out[single_pk] = decode_value(v, 0)[0]
-                    else:
-                        for c, x in zip(pk_idx, decode_tuple(v)):
-                            out[c] = x
-                yield (rp + v, tuple(out)) if with_keys else tuple(out)
+                vals = decode_tuple(k, off) if whole else decode_tuple(k, off)[:nrest] + decode_tuple(v)
+                yield (rp + v, gather(blank + vals)) if with_keys else gather(blank + vals)

@@ -41,6 +41,13 @@ def _table_node(node):
     return t
 
 
+def _param_name(node):
+    """The name of a parameter node, None for any other expression."""
+    if isinstance(node, exp.Placeholder):
+        return node.name
+    return node.this.name if isinstance(node, exp.Parameter) else None
+
+
 class InsertPlan:
     def __init__(self, planner, stmt):
         if stmt.args.get("returning"):
@@ -69,6 +76,7 @@ class InsertPlan:
         src = stmt.expression
         self.rows = None
         self.query = None
+        self._param_names = []
         if stmt.args.get("default") or src is None:
             self.rows = [[]]
             self.positions = []
@@ -80,6 +88,7 @@ class InsertPlan:
                 if len(vals) != len(self.positions):
                     raise ProgrammingError("%d values for %d columns" % (len(vals), len(self.positions)))
                 self.rows.append([compile_expr(v, scope) for v in vals])
+            self._param_names = [_param_name(v) for v in vals]  # of the last row (see param_order)
         else:
             self.query = planner.plan_query(src, None)
             if len(self.query.columns) != len(self.positions):
@@ -99,9 +108,24 @@ class InsertPlan:
                            if d is not None and i not in given]
         return self._given, self._defaulted
 
+    def param_order(self, n):
+        """For VALUES that is one row of positional parameters only (what SQLAlchemy's executemany
+        sends): the position in a parameter set of each value, so that sets need not be bound to
+        names and evaluated. None otherwise."""
+        if self.query is not None or len(self.rows) != 1 or not n:
+            return None
+        names = ["p%d" % (i + 1) for i in range(n)]
+        order = [names.index(name) if name in names else None for name in self._param_names]
+        return None if None in order else order
+
     def run(self, session, ctx, many=False):
         """Insert the rows; -> (count, lastrowid). ``many``: one of the parameter sets of an
         executemany (a single-row INSERT alone prefetches its children, see TableRows.insert)."""
+        value_rows = self._value_rows(ctx)
+        return self.insert_values(session, ctx, value_rows, not many and len(value_rows) == 1)
+
+    def insert_values(self, session, ctx, value_rows, alone=False):
+        """Insert rows of values, given in self.positions' order: (count, last row id)."""
         t = self.table
         rows = session.rows(t)
         width = len(t.columns)
@@ -109,8 +133,6 @@ class InsertPlan:
         given, defaulted = self.__dict__.get("_given"), self.__dict__.get("_defaulted")
         if given is None:
             given, defaulted = self._fill()
-        value_rows = self._value_rows(ctx)
-        alone = not many and len(value_rows) == 1
         for vals in value_rows:
             row = [None] * width
             for (i, aff, name), v in zip(given, vals):

@@ -26,7 +26,7 @@ class TableRows:
         self.ids = [c.id for c in t.columns]
         self.fills = [c.fill for c in t.columns]
         self.width = len(t.columns)
-        self.contiguous = self.ids == list(range(self.width))
+        self.full = self.width if self.ids == list(range(self.width)) else -1  # a row decoded as is
         self.row_len = t.next_column_id
         self.rowid = t.has_rowid
         self.pk_idx = [] if self.rowid else [t.column_index(n) for n in t.primary_key]
@@ -37,8 +37,11 @@ class TableRows:
     # -- encoding -------------------------------------------------------------------------------
     def decode(self, value):
         vals = decode_row(value)
-        if self.contiguous and len(vals) == self.width:
-            return tuple(vals)
+        return tuple(vals) if len(vals) == self.full else self._complete(vals)
+
+    def _complete(self, vals):
+        """A row stored before columns were added (or with ids not contiguous): by column id, with
+        each added column's fill past the end of the stored values."""
         n = len(vals)
         return tuple(vals[i] if i < n else f for i, f in zip(self.ids, self.fills))
 
@@ -76,15 +79,27 @@ class TableRows:
 
     def get_keys(self, row_keys):
         """Rows for row keys (batched); missing ones are skipped. Yields (key, row)."""
+        complete, full = self._complete, self.full
         for k, v in zip(row_keys, self.txn.get_many(row_keys)):
             if v is not None:
-                yield k, self.decode(v)
+                vals = decode_row(v)
+                yield k, tuple(vals) if len(vals) == full else complete(vals)
 
     def scan(self, start=None, end=None, reverse=False):
         """(key, row) in primary-key order over [start, end) (default: the whole table)."""
-        decode = self.decode
+        complete, full = self._complete, self.full
         for k, v in self.txn.scan(start or self.prefix, end or self.end, reverse):
-            yield k, decode(v)
+            vals = decode_row(v)
+            yield k, tuple(vals) if len(vals) == full else complete(vals)
+
+    def scan_rows(self, ranges, reverse=False):
+        """The rows (no keys) in the (start, end) key ranges, in order: SELECT's read loop, decoding
+        inline (a call per row would show)."""
+        scan, complete, full = self.txn.scan, self._complete, self.full
+        for start, end in ranges:
+            for _k, v in scan(start, end, reverse):
+                vals = decode_row(v)
+                yield tuple(vals) if len(vals) == full else complete(vals)
 
     # -- writes ---------------------------------------------------------------------------------
     def insert(self, row, generated=False, alone=False):

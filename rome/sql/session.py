@@ -95,7 +95,6 @@ class Session:
         against it) and the current one rides along with the first read; the first statement is
         re-run if it turns out to have been planned on a stale catalog (see _verify_catalog)."""
         self.txn = txn = Transaction(self.store)
-        self._rows = {}
         self.savepoints = []
         self._unverified = _VERIFIED
         try:
@@ -158,9 +157,14 @@ class Session:
 
     # -- what plans and writers ask of the session ------------------------------------------------
     def rows(self, table):
+        """The table's TableRows, kept from one transaction to the next while the table's schema
+        is the same object (published catalogs are never changed): building one costs about what a
+        point query does."""
         r = self._rows.get(table.id)
         if r is None or r.table is not table:
             r = self._rows[table.id] = TableRows(self, table)
+        elif r.txn is not self.txn:
+            r.txn = self.txn
         return r
 
     def planner(self):
@@ -279,9 +283,15 @@ class Session:
         return result
 
     def _insert_many(self, sql, stmt, n, seq_of_params):
-        """executemany of an INSERT: one plan and one context for all the parameter sets."""
+        """executemany of an INSERT: one plan and one context for all the parameter sets. When the
+        VALUES are positional parameters only, all sets go in as one batch of values taken by
+        position (no binding to names, no expression per value)."""
         plan = dml.insert_plan(self, sql, stmt)
         ctx = Ctx(self, {})
+        order = plan.param_order(n)
+        if order is not None and all(type(p) in (tuple, list) and len(p) == n for p in seq_of_params):
+            count, last = plan.insert_values(self, ctx, ([adapt(p[i]) for i in order] for p in seq_of_params))
+            return Result(rowcount=count, lastrowid=last)
         count, last = 0, None
         for params in seq_of_params:
             ctx.params = bind(params, n)

@@ -44,6 +44,11 @@ class Snapshot(ABC):
         """Iterate (key, value) for start <= key < end in key order (descending if reverse).
         end=None means no upper bound. The iterator may be abandoned at any point."""
 
+    def chunks(self, start, end, reverse=False):
+        """scan() as lists of (key, value) pairs, for readers that take many at a time. Stores that
+        can hand out pairs in bulk override it; this one reads no pair ahead of the caller."""
+        return ([s] for s in self.scan(start, end, reverse))
+
     def close(self):
         pass
 

@@ -15,6 +15,8 @@ so the file grows while it stays open.
 import os
 import shutil
 import threading
+from bisect import bisect_left
+from itertools import islice
 
 import lmdb
 
@@ -25,6 +27,7 @@ from rome.storage.base import Snapshot, Store, StoreError
 # open (2,048 at 64 GiB; Glance's API suite opens one per test). ROME_LMDB_MAP_SIZE (bytes) changes it.
 MAP_SIZE = int(os.environ.get("ROME_LMDB_MAP_SIZE", 1 << 36))
 MAX_READERS = 1024
+_FIRST_CHUNK, _MAX_CHUNK = 16, 1024
 
 _envs = {}  # real path -> _Env
 _envs_lock = threading.Lock()
@@ -75,6 +78,11 @@ class LmdbSnapshot(Snapshot):
             raise _fail(self._path, e) from None
 
     def scan(self, start, end, reverse=False):
+        for chunk in self.chunks(start, end, reverse):
+            yield from chunk
+
+    def chunks(self, start, end, reverse=False):
+        """Lists of (key, value) pairs in scan order, read from one cursor in growing batches."""
         # A bound longer than LMDB's longest key is sought by its longest prefix; at most one key
         # (that prefix itself) then lies between the two.
         m = self._max_key
@@ -87,20 +95,24 @@ class LmdbSnapshot(Snapshot):
                     found = cur.key() < end or cur.prev()
                 if not found:
                     return
-                for k, v in cur.iterprev():
-                    if k < start:
-                        return
-                    yield k, v
+                pairs = cur.iterprev()
             else:
                 if not cur.set_range(start[:m]) or (cur.key() < start and not cur.next()):
                     return
-                if end is None:
-                    yield from cur.iternext()
-                else:
-                    for k, v in cur.iternext():
-                        if k >= end:
-                            return
-                        yield k, v
+                pairs = cur.iternext()
+            n = _FIRST_CHUNK
+            while True:
+                chunk = list(islice(pairs, n))
+                more = len(chunk) == n
+                if chunk and (chunk[-1][0] < start if reverse else end is not None and chunk[-1][0] >= end):
+                    more = False  # the bound is inside this chunk: cut it there
+                    chunk = chunk[:bisect_left(chunk, True, key=lambda kv: kv[0] < start) if reverse
+                                  else bisect_left(chunk, (end,))]
+                if chunk:
+                    yield chunk
+                if not more:
+                    return
+                n = min(n * 2, _MAX_CHUNK)
         except lmdb.Error as e:
             raise _fail(self._path, e) from None
 
@@ -157,13 +169,12 @@ class LmdbStore(Store):
         def body(w):
             if reads:
                 reads.validate(LmdbSnapshot(w, self.path, self._max_key, owned=False))
-            put, delete = w.put, w.delete
-            for k in sorted(writes):  # B-tree order: fewer pages touched
-                v = writes[k]
-                if v is None:
-                    delete(k)
-                else:
-                    put(k, v)
+            keys = sorted(writes)  # B-tree order: fewer pages touched
+            if None in writes.values():
+                for k in [k for k in keys if writes[k] is None]:
+                    w.delete(k)
+                keys = [k for k in keys if writes[k] is not None]
+            w.cursor().putmulti(zip(keys, map(writes.__getitem__, keys)))
         self._write(body)
 
     def allocate(self, key, count=1, at_least=0):

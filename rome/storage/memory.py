@@ -1,81 +1,95 @@
-"""An in-process store: an ordered map with multi-version values, so snapshots stay consistent.
+"""An in-process store: an ordered map kept as immutable pages, so snapshots stay consistent.
 
-Each key maps to a list of (commit version, value or None for a tombstone), oldest first. A snapshot
-pins the current version and reads, for each key, the newest entry at or below it. A commit runs under
-one lock: validate against the latest version, append every write at version + 1, then publish the new
-version, so a reader sees all of a commit or none of it.
+The committed state is a root: sorted pages of keys, each with the list of their values alongside, and
+the last key of every page. Nothing published is ever changed: a commit runs under one lock, validates
+against the latest state, builds the pages it touches anew (copy on write, splitting pages grown too
+large) and publishes the new root with its version in one assignment, so a reader sees all of a commit
+or none of it. A snapshot holds the root of its version: scans slice its pages, without a lock and
+without a version check per key, and a root no snapshot holds any more is freed by reference counting.
 
-PRUNING. Active snapshots are counted per pinned version. When a commit writes a key it trims the key's
-list to the latest version and those some active snapshot still sees; keys left with old versions are
-remembered and trimmed by a later commit once the oldest snapshot has moved on. A trimmed list is
-replaced, never edited in place, so a reader holding the old list still finds its version there.
-
-SCANS take their keys from the ordered map in small, growing batches under the lock (the map's internal
-lists must not be read while a commit inserts), then resolve versions outside it: lazy, and safe under
-concurrent commits.
+POINT READS go through one dict of every key's latest (version, value or None for a delete), cheaper
+than a search of the pages: a snapshot takes the value when that version is at or below its own, and
+otherwise searches its own root. A delete's entry is kept until no open snapshot predates it (open
+snapshots are counted per pinned version), so that a key missing from the dict is absent for every
+snapshot.
 """
 import threading
-from bisect import bisect_left
-from itertools import islice
-
-from sortedcontainers import SortedDict
+from bisect import bisect_left, bisect_right
+from collections import deque
 
 from rome.storage.base import Snapshot, Store
 
-_FIRST_BATCH, _MAX_BATCH = 16, 1024
-
-
-def _visible(versions, pinned):
-    """The value visible at version ``pinned`` in one key's version list (None: absent)."""
-    ver, val = versions[-1]
-    if ver <= pinned:
-        return val
-    for ver, val in reversed(versions):
-        if ver <= pinned:
-            return val
-    return None
+_PAGE = 512                      # keys per page when pages are cut; a page is split past twice that
+_FIRST_CHUNK, _MAX_CHUNK = 16, 1024
+_EMPTY = ((), (), ())            # the root of an empty store: (last keys, key pages, value pages)
 
 
 class MemorySnapshot(Snapshot):
-    def __init__(self, store, version, registered):
+    def __init__(self, store, version, root, registered):
         self._store = store
-        self._data = store._data
+        self._latest = store._latest
         self.version = version
+        self._root = root
         self._closed = not registered  # an unregistered view (validation) has nothing to release
 
     def get(self, key):
-        versions = self._data.get(key)
-        return None if versions is None else _visible(versions, self.version)
+        e = self._latest.get(key)
+        if e is None:
+            return None
+        return e[1] if e[0] <= self.version else self._search(key)
 
     def get_many(self, keys):
-        data, pinned = self._data, self.version
+        latest, pinned = self._latest, self.version
         out = []
         for k in keys:
-            versions = data.get(k)
-            out.append(None if versions is None else _visible(versions, pinned))
+            e = latest.get(k)
+            out.append(None if e is None else e[1] if e[0] <= pinned else self._search(k))
         return out
 
+    def _search(self, key):
+        """key's value in this snapshot's pages (a key written since the snapshot was taken)."""
+        lasts, kps, vps = self._root
+        p = bisect_left(lasts, key)
+        if p == len(lasts):
+            return None
+        ks = kps[p]
+        i = bisect_left(ks, key)
+        return vps[p][i] if i < len(ks) and ks[i] == key else None
+
     def scan(self, start, end, reverse=False):
-        data, pinned, lock = self._data, self.version, self._store._lock
-        lo, hi = start, end
-        inclusive = (True, False)
-        batch = _FIRST_BATCH
-        while True:
-            with lock:
-                keys = list(islice(data.irange(lo, hi, inclusive, reverse), batch))
-                lists = [data.get(k) for k in keys]
-            for k, versions in zip(keys, lists):
-                if versions is not None:
-                    v = _visible(versions, pinned)
-                    if v is not None:
-                        yield k, v
-            if len(keys) < batch:
+        for chunk in self.chunks(start, end, reverse):
+            yield from chunk
+
+    def chunks(self, start, end, reverse=False):
+        """Lists of (key, value) pairs in scan order, sliced from the pages, growing in size."""
+        lasts, kps, vps = self._root
+        n, last = _FIRST_CHUNK, len(lasts) - 1
+        if not reverse:
+            p = bisect_left(lasts, start)
+            i = bisect_left(kps[p], start) if p <= last else 0
+            while p <= last:
+                ks, vs = kps[p], vps[p]
+                j = len(ks) if end is None or lasts[p] < end else bisect_left(ks, end)
+                while i < j:
+                    m = min(j, i + n)
+                    yield list(zip(ks[i:m], vs[i:m]))
+                    i, n = m, min(n * 2, _MAX_CHUNK)
+                if j < len(ks):
+                    return
+                p, i = p + 1, 0
+            return
+        p = last if end is None else min(bisect_left(lasts, end), last)
+        while p >= 0:
+            ks, vs = kps[p], vps[p]
+            j = len(ks) if end is None or lasts[p] < end else bisect_left(ks, end)
+            i = bisect_left(ks, start) if ks[0] < start else 0
+            while j > i:
+                m = max(i, j - n)
+                yield list(zip(reversed(ks[m:j]), reversed(vs[m:j])))
+                j, n = m, min(n * 2, _MAX_CHUNK)
+            if i:
                 return
-            if reverse:
-                hi, inclusive = keys[-1], (True, False)
-            else:
-                lo, inclusive = keys[-1], (False, False)
-            batch = min(batch * 2, _MAX_BATCH)
+            p -= 1
 
     def close(self):
         if not self._closed:
@@ -94,19 +108,18 @@ class MemoryStore(Store):
 
     def __init__(self, name=""):
         self.name = name
-        self._data = SortedDict()
-        self._version = 0
+        self._head = (0, _EMPTY)  # (version, root), replaced as one
+        self._latest = {}         # key -> (version, value or None) of its last write
+        self._graves = deque()    # (version, key) of deletes, oldest first, until no snapshot needs them
         self._lock = threading.RLock()  # reentrant: a snapshot's __del__ may run inside a commit
-        self._pruned_at = 0
-        self._active = {}       # pinned version -> number of open snapshots
-        self._pending = set()   # keys still holding versions older than the oldest snapshot needs
+        self._active = {}         # pinned version -> number of open snapshots
         self._counters = {}
 
     def snapshot(self):
         with self._lock:
-            v = self._version
+            v, root = self._head
             self._active[v] = self._active.get(v, 0) + 1
-        return MemorySnapshot(self, v, True)
+        return MemorySnapshot(self, v, root, True)
 
     def _release(self, version):
         with self._lock:
@@ -118,52 +131,22 @@ class MemoryStore(Store):
 
     def commit(self, reads, writes):
         with self._lock:
+            version, root = self._head
             if reads:
-                reads.validate(MemorySnapshot(self, self._version, False))
+                reads.validate(MemorySnapshot(self, version, root, False))
             if not writes:
                 return
-            v = self._version + 1
-            data = self._data
-            pins = list(self._active)  # ascending: versions are pinned in increasing order
-            for k, val in writes.items():
-                versions = data.get(k)
-                if versions is None:
-                    if val is not None:
-                        data[k] = [(v, val)]
-                    continue
-                versions.append((v, val))
-                self._trim(k, versions, pins)
-            oldest = pins[0] if pins else v
-            if self._pending and oldest > self._pruned_at:
-                for k in list(self._pending):
-                    versions = data.get(k)
-                    if versions is None:
-                        self._pending.discard(k)
-                    else:
-                        self._trim(k, versions, pins)
-            self._pruned_at = oldest
-            self._version = v
-
-    def _trim(self, key, versions, pins):
-        """Keep only the latest version and those some pinned snapshot sees; forget dead keys."""
-        if not pins:
-            kept = versions[-1:]
-        else:
-            kept = []
-            for i in range(len(versions) - 1):
-                j = bisect_left(pins, versions[i][0])  # the first pin at or after this version...
-                if j < len(pins) and pins[j] < versions[i + 1][0]:  # ...sees it if before the next
-                    kept.append(versions[i])
-            kept.append(versions[-1])
-        if len(kept) == 1:
-            self._pending.discard(key)
-            if kept[0][1] is None:  # every snapshot sees the tombstone or predates the key
-                del self._data[key]
-                return
-        else:
-            self._pending.add(key)
-        if len(kept) != len(versions):
-            self._data[key] = kept
+            v = version + 1
+            latest, graves = self._latest, self._graves
+            latest.update({k: (v, val) for k, val in writes.items()})
+            graves.extend((v, k) for k, val in writes.items() if val is None)
+            keys = sorted(writes)
+            self._head = (v, _apply(root, keys, [writes[k] for k in keys]))
+            oldest = next(iter(self._active), v)  # ascending: versions are pinned in increasing order
+            while graves and graves[0][0] <= oldest:
+                ver, k = graves.popleft()
+                if latest.get(k) == (ver, None):
+                    del latest[k]
 
     def allocate(self, key, count=1, at_least=0):
         with self._lock:
@@ -173,3 +156,57 @@ class MemoryStore(Store):
 
     def __repr__(self):
         return "MemoryStore(%r)" % (self.name,)
+
+
+def _apply(root, keys, vals):
+    """A new root: root with sorted keys set to vals (None deletes)."""
+    lasts, kps, vps = root
+    if not lasts:
+        if None in vals:
+            keys, vals = [k for k, v in zip(keys, vals) if v is not None], [v for v in vals if v is not None]
+        return _pages(keys, vals)
+    lasts, kps, vps = list(lasts), list(kps), list(vps)
+    groups, i, end = [], 0, len(lasts) - 1
+    while i < len(keys):  # the keys each page receives (keys past the last page go to it)
+        p = min(bisect_left(lasts, keys[i]), end)
+        j = len(keys) if p == end else bisect_right(keys, lasts[p], i)
+        groups.append((p, i, j))
+        i = j
+    for p, i, j in reversed(groups):  # from the right: a split page does not move those before it
+        nl, nk, nv = _pages(*_merge(kps[p], vps[p], keys[i:j], vals[i:j]))
+        lasts[p:p + 1], kps[p:p + 1], vps[p:p + 1] = nl, nk, nv
+    return (lasts, kps, vps) if lasts else _EMPTY
+
+
+def _merge(ks, vs, keys, vals):
+    """A page's keys and values with sorted keys set to vals (None deletes)."""
+    if len(keys) > 32:
+        merged = dict(zip(ks, vs))
+        merged.update(zip(keys, vals))
+        if None in vals:
+            merged = {k: v for k, v in merged.items() if v is not None}
+        ks = sorted(merged)  # two sorted runs, the page's and the new keys: merged in linear time
+        return ks, [merged[k] for k in ks]
+    ks, vs = list(ks), list(vs)
+    for k, v in zip(keys, vals):
+        i = bisect_left(ks, k)
+        if i < len(ks) and ks[i] == k:
+            if v is None:
+                del ks[i], vs[i]
+            else:
+                vs[i] = v
+        elif v is not None:
+            ks.insert(i, k)
+            vs.insert(i, v)
+    return ks, vs
+
+
+def _pages(ks, vs):
+    """(lasts, key pages, value pages) for sorted keys and their values: one page unless too large."""
+    if not ks:
+        return [], [], []
+    if len(ks) <= 2 * _PAGE:
+        return [ks[-1]], [ks], [vs]
+    cuts = range(0, len(ks), _PAGE)
+    kps = [ks[i:i + _PAGE] for i in cuts]
+    return [k[-1] for k in kps], kps, [vs[i:i + _PAGE] for i in cuts]

@@ -13,6 +13,8 @@ SAVEPOINTS. Writes go through an undo log; a savepoint is a position in it, so r
 costs the writes undone, not the size of the buffer. Reads are never forgotten: a read made before a
 rolled-back savepoint still guards the commit (conservative, and still correct).
 """
+from itertools import chain
+from operator import length_hint
 from types import MappingProxyType
 
 from sortedcontainers import SortedList
@@ -36,17 +38,32 @@ _NO_KEYS = SortedList()  # shared, never changed: the key order of a transaction
 class _Scan:
     """One scan's progress over the snapshot, recorded as a range read when it ends.
 
-    ``pos`` is the merge frontier: every snapshot pair on the near side of it has been consumed (and
+    ``chunks`` are the lists of snapshot pairs taken, in scan order. While the scan hands out the
+    snapshot's pairs as they are (nothing buffered), ``cur`` iterates the last chunk and how far it
+    got tells how much of that chunk was consumed; ``settle`` then trims the chunk to that and sets
+    ``pos``, the merge frontier: every snapshot pair on the near side of it has been consumed (and
     kept), none beyond it. The kept pairs are digested (the store's digest(), ascending) only if the
     transaction writes and so must be validated at commit."""
 
-    __slots__ = ("start", "end", "reverse", "pairs", "pos", "complete", "done")
+    __slots__ = ("start", "end", "reverse", "chunks", "cur", "pos", "complete", "done")
 
     def __init__(self, start, end, reverse):
         self.start, self.end, self.reverse = start, end, reverse
-        self.pairs = []
-        self.pos = None
+        self.chunks = []
+        self.cur = self.pos = None
         self.complete = self.done = False
+
+    def settle(self, held):
+        """End the direct part: keep what was consumed of the last chunk (``held``: pairs taken from
+        ``cur`` but not handed out)."""
+        chunks, cur, self.cur = self.chunks, self.cur, None
+        chunk = chunks[-1]
+        n = len(chunk) - length_hint(cur) - held
+        if n < len(chunk):
+            chunks[-1] = chunk = chunk[:n]
+        last = chunk or (chunks[-2] if len(chunks) > 1 else None)
+        if last:
+            self.pos = last[-1][0]
 
 
 class Transaction:
@@ -180,24 +197,35 @@ class Transaction:
         snap = self._snap or self._open()
         rec = _Scan(start, end, reverse)
         self._scans.add(rec)
-        keep = rec.pairs.append
         try:
-            src = snap.scan(start, end, reverse)
-            s = next(src, None)
-            if not self._order and not self._pending:
-                # Fast path: nothing buffered, so the scan is the snapshot's until a write arrives.
-                version = self._keyset_version
-                while s is not None:
-                    if self._keyset_version != version or rec.done:
-                        break
-                    keep(s[0])
-                    keep(s[1])
-                    rec.pos = s[0]
-                    yield s
-                    s = next(src, None)
-                if s is None:
+            src = snap.chunks(start, end, reverse)
+            if self._order or self._pending:
+                src = chain.from_iterable(src)
+                s = next(src, None)
+            else:
+                # Fast path: nothing buffered, so the scan is the snapshot's until a write arrives or
+                # the transaction ends (both change _keyset_version).
+                version, chunks = self._keyset_version, rec.chunks
+                for chunk in src:
+                    chunks.append(chunk)
+                    rec.cur = cur = iter(chunk)
+                    for s in cur:
+                        if self._keyset_version != version:
+                            break
+                        yield s
+                    else:
+                        continue
+                    break
+                else:
                     rec.complete = True
                     return
+                if rec.done:
+                    raise StoreError("scan used after its transaction finished")
+                rec.settle(1)
+                src = chain(cur, chain.from_iterable(src))
+            tail = []
+            rec.chunks.append(tail)
+            keep = tail.append
             seen = -1
             while True:
                 if rec.done:
@@ -216,16 +244,13 @@ class Transaction:
                     if s is None:
                         rec.complete = True
                         return
-                    k, v = s
-                    keep(k)
-                    keep(v)
-                    rec.pos = k
+                    keep(s)
+                    rec.pos = s[0]
+                    yield s
                     s = next(src, None)
-                    yield k, v
                 else:
                     if s is not None and s[0] == b:
-                        keep(b)
-                        keep(s[1])
+                        keep(s)
                         s = next(src, None)
                     rec.pos = k = b
                     v = buf[k]
@@ -240,6 +265,8 @@ class Transaction:
             return
         rec.done = True
         self._scans.discard(rec)
+        if rec.cur is not None:
+            rec.settle(0)
         if rec.complete:
             lo, hi = rec.start, rec.end
         elif rec.pos is None:
@@ -249,10 +276,10 @@ class Transaction:
         else:
             lo, hi = rec.start, rec.pos + b"\x00"
         # The pairs seen are kept, not hashed: only a transaction that writes is validated, and
-        # hashing every scanned row would tax the read-only ones (commit() digests them).
-        # Kept flat (k, v, k, v…): bytes are not tracked by the garbage collector, tuples would be,
-        # and a long transaction's reads would make every collection slower.
-        self.reads.ranges.append((lo, hi, rec.pairs, rec.reverse))
+        # hashing every scanned row would tax the read-only ones (commit() digests them). They are
+        # kept in the chunks the snapshot handed out: (key, value) tuples of bytes only, which the
+        # garbage collector stops tracking at its first pass.
+        self.reads.ranges.append((lo, hi, rec.chunks, rec.reverse))
 
     # -- writes
 
@@ -312,6 +339,7 @@ class Transaction:
 
     def _finish(self):
         self._done = True
+        self._keyset_version += 1  # a scan in progress notices (see scan's fast path)
         for rec in list(self._scans):
             rec.done = True
         self._scans.clear()
@@ -333,8 +361,8 @@ class Transaction:
             ranges, digest = self.reads.ranges, self.store.digest
             for i, r in enumerate(ranges):
                 if len(r) == 4:
-                    lo, hi, flat, reverse = r
-                    pairs = list(zip(flat[0::2], flat[1::2]))
+                    lo, hi, chunks, reverse = r
+                    pairs = list(chain.from_iterable(chunks))
                     if reverse:
                         pairs.reverse()
                     ranges[i] = (lo, hi, digest(pairs))

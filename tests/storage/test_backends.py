@@ -1,4 +1,4 @@
-"""What is particular to each store: LMDB environments, errors and reader slots; memory pruning;
+"""What is particular to each store: LMDB environments, errors and reader slots; memory pages and deletes;
 the registry."""
 import os
 import threading
@@ -80,7 +80,7 @@ def test_lmdb_snapshot_moves_between_threads(tmp_path):
 
 # -- memory
 
-def test_memory_prunes_versions_but_keeps_what_snapshots_see():
+def test_memory_snapshots_keep_their_pages_and_deletes_are_forgotten():
     store = MemoryStore()
     t = Transaction(store)
     t.put(b"a", b"0"), t.put(b"gone", b"x")
@@ -94,21 +94,48 @@ def test_memory_prunes_versions_but_keeps_what_snapshots_see():
         t.commit()
     assert old.get(b"a") == b"0" and old.get(b"gone") == b"x"
     assert list(old.scan(b"", None)) == [(b"a", b"0"), (b"gone", b"x")]
-    assert len(store._data[b"a"]) == 2  # the version old sees, and the latest
+    assert store._latest[b"gone"] == (6, None)  # the delete stays: old predates it
     mid = store.snapshot()
     for i in range(20, 30):
         t = Transaction(store)
         t.put(b"a", b"%d" % i)
         t.commit()
-    assert mid.get(b"a") == b"19" and old.get(b"a") == b"0"
-    assert len(store._data[b"a"]) == 3
+    assert mid.get(b"a") == b"19" and old.get(b"a") == b"0" and mid.get(b"gone") is None
+    assert list(mid.scan(b"", None, reverse=True)) == [(b"a", b"19")]
     mid.close()
     old.close()
     t = Transaction(store)
     t.put(b"b", b"")
-    t.commit()  # a later commit trims what the closed snapshot kept alive
-    assert len(store._data[b"a"]) == 1 and b"gone" not in store._data
-    assert not store._active and not store._pending
+    t.commit()  # a later commit forgets the delete the closed snapshot needed
+    assert b"gone" not in store._latest and not store._graves and not store._active
+    assert list(store.snapshot().scan(b"", None)) == [(b"a", b"29"), (b"b", b"")]
+
+
+def test_memory_pages_split_and_merge():
+    store = MemoryStore()
+    model = {}
+    rnd = __import__("random").Random(7)
+    snaps = []
+    for round_ in range(30):
+        t = Transaction(store)
+        for _ in range(rnd.choice([1, 5, 100, 3000])):
+            k = b"%06d" % rnd.randrange(20000)
+            if rnd.random() < 0.3:
+                t.delete(k)
+                model.pop(k, None)
+            else:
+                t.put(k, b"%d" % round_)
+                model[k] = b"%d" % round_
+        t.commit()
+        snaps.append((store.snapshot(), sorted(model.items())))
+    for snap, items in snaps[::7]:
+        assert list(snap.scan(b"", None)) == items
+        assert list(snap.scan(b"", None, reverse=True)) == items[::-1]
+        lo, hi = b"%06d" % 5000, b"%06d" % 15000
+        assert list(snap.scan(lo, hi)) == [kv for kv in items if lo <= kv[0] < hi]
+        assert list(snap.scan(lo, hi, reverse=True)) == [kv for kv in items if lo <= kv[0] < hi][::-1]
+        assert snap.get_many([k for k, _v in items[:50]]) == [v for _k, v in items[:50]]
+    assert max(len(p) for p in store._head[1][1]) <= 1024
 
 
 def test_memory_leaked_snapshots_unpin():

@@ -254,6 +254,40 @@ def test_early_stopped_scan_records_only_what_it_covered(store, reverse):
         t.commit()
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_long_scan_records_exactly_what_it_consumed(store, reverse):
+    """Stores hand out pairs in chunks: a scan stopped anywhere covers up to the last pair yielded."""
+    keys = [b"k%03d" % i for i in range(300)]
+    load(store, dict.fromkeys(keys, b""))
+    order = keys[::-1] if reverse else keys
+    for stop in (1, 16, 17, 50, 299):
+        t = Transaction(store)
+        it = t.scan(b"k", b"l", reverse)
+        got = [next(it)[0] for _ in range(stop)]
+        it.close()
+        assert got == order[:stop]
+        assert t.reads.ranges[0][:2] == ((got[-1], b"l") if reverse else (b"k", got[-1] + b"\x00"))
+        t.put(b"w", b"")
+        load(store, {order[stop]: b"changed"})  # just beyond what was covered
+        t.commit()
+
+
+@pytest.mark.parametrize("changed", [b"k030", b"k050"])
+def test_scan_starts_merging_mid_chunk(store, changed):
+    keys = [b"k%03d" % i for i in range(100)]
+    load(store, dict.fromkeys(keys, b""))
+    t = Transaction(store)
+    seen = []
+    for k, _v in t.scan(b"k", b"l"):
+        seen.append(k)
+        if k == b"k040":
+            t.put(b"k0405", b"new"), t.delete(b"k041")
+    assert seen == keys[:41] + [b"k0405"] + keys[42:]
+    load(store, {changed: b"changed"})  # read before the first write, or after
+    with pytest.raises(Conflict):
+        t.commit()
+
+
 def test_unclosed_scan_is_recorded_at_commit(store):
     load(store, {b"k1": b"", b"k2": b"", b"k3": b""})
     t = Transaction(store)
