@@ -8,12 +8,12 @@ SQLAlchemy expect.
 """
 from sqlglot import exp
 
-from rome.dbapi.exceptions import IntegrityError, NotSupportedError, ProgrammingError
+from rome.dbapi.exceptions import Error, IntegrityError, NotSupportedError, ProgrammingError
 from rome.sql.expressions import compile_expr
 from rome.sql.parse import table_name
 from rome.sql.scope import Scope
 from rome.sql.select import SelectPlan
-from rome.sql.values import apply_affinity
+from rome.sql.values import INT_MAX, INT_MIN, apply_affinity
 
 
 def execute(session, sql, stmt, ctx):
@@ -124,41 +124,83 @@ class InsertPlan:
         value_rows = self._value_rows(ctx)
         return self.insert_values(session, ctx, value_rows, not many and len(value_rows) == 1)
 
+    def _one_row(self, session, ctx, vals, generated):
+        """One row of given values, as a tuple: affinity applied, defaults filled, an AUTOINCREMENT
+        value drawn when none is given (then ``generated`` gets True, else False)."""
+        row = [None] * len(self.table.columns)
+        for (i, aff, name), v in zip(self._given, vals):
+            if v is not None:
+                row[i] = v if (aff == "TEXT" and type(v) is str) else apply_affinity(v, aff, name)
+        for i, d, aff, name in self._defaulted:
+            v = d((), ctx)
+            if v is not None:
+                row[i] = apply_affinity(v, aff, name)
+        return self._numbered(session, row, generated)
+
+    def _each_row(self, session, ctx, value_rows):
+        """(row, generated) for each row of values, built as it is reached."""
+        for vals in value_rows:
+            generated = []
+            tup = self._one_row(session, ctx, vals, generated)
+            yield tup, generated[0]
+
+    def _numbered(self, session, row, generated):
+        a = self.auto
+        drawn = a is not None and row[a] is None
+        if drawn:
+            row[a] = session.next_id(self.table)
+        elif a is not None:
+            session.saw_id(self.table, row[a])
+        generated.append(drawn)
+        return tuple(row)
+
+    def _by_columns(self, session, ctx, value_rows, generated):
+        """_one_row for many rows, a column at a time (a comprehension per column rather than a
+        Python loop per value)."""
+        n = len(value_rows)
+        cols = [None] * len(self.table.columns)
+        for (i, aff, name), col in zip(self._given, zip(*value_rows)):
+            cols[i] = _converted(col, aff, name)
+        for i, d, aff, name in self._defaulted:
+            cols[i] = _converted([d((), ctx) for _ in range(n)], aff, name)
+        nulls = [None] * n
+        rows = zip(*[nulls if c is None else c for c in cols])
+        if self.auto is None:
+            generated += [False] * n
+            return list(rows)
+        return [self._numbered(session, list(r), generated) for r in rows]
+
     def insert_values(self, session, ctx, value_rows, alone=False):
         """Insert rows of values, given in self.positions' order: (count, last row id)."""
         t = self.table
         rows = session.rows(t)
-        width = len(t.columns)
         count, last = 0, None
-        given, defaulted = self.__dict__.get("_given"), self.__dict__.get("_defaulted")
-        if given is None:
-            given, defaulted = self._fill()
-        for vals in value_rows:
-            row = [None] * width
-            for (i, aff, name), v in zip(given, vals):
-                if v is not None:
-                    row[i] = v if (aff == "TEXT" and type(v) is str) else apply_affinity(v, aff, name)
-            for i, d, aff, name in defaulted:
-                v = d((), ctx)
-                if v is not None:
-                    row[i] = apply_affinity(v, aff, name)
-            a = self.auto
-            generated = False
-            if a is not None:
-                if row[a] is None:
-                    row[a] = session.next_id(t)
-                    generated = True
-                else:
-                    session.saw_id(t, row[a])
-            tup = tuple(row)
+        if self.__dict__.get("_given") is None:
+            self._fill()
+        value_rows = value_rows if isinstance(value_rows, list) else list(value_rows)
+        generated = []
+        try:
+            batch = self._by_columns(session, ctx, value_rows, generated) if len(value_rows) > 1 else \
+                [self._one_row(session, ctx, vals, generated) for vals in value_rows]
+        except Error:   # built and inserted row by row, the error is the first failing row's
+            batch = None
+        a = self.auto
+        if batch is not None and len(batch) > 1 and not self.mode:
+            done = rows.insert_batch(batch, generated)
+            if done is not None:
+                last = batch[-1][a] if a is not None else \
+                    (rows.pk_from_key(done[-1])[0] if rows.rowid else None)
+                return len(done), last
+        for tup, gen in (zip(batch, generated) if batch is not None else self._each_row(session, ctx, value_rows)):
             for _attempt in range(1000):
                 try:
                     if self.mode == "REPLACE":
                         self._remove_conflicts(session, rows, tup)
-                    key = rows.insert(tup, generated, alone)
+                    key = rows.insert(tup, gen, alone)
                     break
                 except IntegrityError as e:
-                    if generated and rows.is_pk_error(e) and rows.get(rows.pk_of(tup)) is not None:
+                    if gen and rows.is_pk_error(e) and rows.get(rows.pk_of(tup)) is not None:
+                        row = list(tup)
                         row[a] = session.next_id(t)   # taken by an explicit insert elsewhere
                         tup = tuple(row)
                         continue
@@ -193,6 +235,15 @@ class InsertPlan:
                 old = rows.get_keys([k])
                 for kk, r in old:
                     rows.delete(kk, r)
+
+
+def _converted(col, aff, name):
+    """A column of given values with the column's affinity applied (NULLs kept)."""
+    if aff == "TEXT":
+        return [v if type(v) is str or v is None else apply_affinity(v, aff, name) for v in col]
+    if aff == "INTEGER":
+        return [v if type(v) is int and INT_MIN <= v <= INT_MAX else apply_affinity(v, aff, name) for v in col]
+    return [apply_affinity(v, aff, name) for v in col]
 
 
 class _Targeted:

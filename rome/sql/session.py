@@ -290,7 +290,7 @@ class Session:
         ctx = Ctx(self, {})
         order = plan.param_order(n)
         if order is not None and all(type(p) in (tuple, list) and len(p) == n for p in seq_of_params):
-            count, last = plan.insert_values(self, ctx, ([adapt(p[i]) for i in order] for p in seq_of_params))
+            count, last = plan.insert_values(self, ctx, ([p[i] for i in order] for p in seq_of_params))
             return Result(rowcount=count, lastrowid=last)
         count, last = 0, None
         for params in seq_of_params:

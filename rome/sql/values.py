@@ -257,8 +257,8 @@ _MAYBE_NUMBER = re.compile(r"[\s+\-.\d]*[\d.][\s+\-.\deE]*\Z")
 
 def numeric_text(s):
     """applyNumericAffinity: the number a well-formed numeric text stands for, else None."""
-    if not _MAYBE_NUMBER.match(s):
-        return None   # cheap rejection of what cannot be numeric (dates, names)
+    if ":" in s or not _MAYBE_NUMBER.match(s):
+        return None   # cheap rejection of what cannot be numeric (times, dates, names)
     rc, r = atof(s)
     if rc <= 0:
         return None

@@ -108,11 +108,8 @@ class ReadSet:
 
     def validate(self, latest):
         """Raise Conflict unless ``latest`` (a Snapshot of the current state) agrees with every read."""
-        if self.points:
-            keys = list(self.points)
-            for k, now in zip(keys, latest.get_many(keys)):
-                if now != self.points[k]:
-                    raise Conflict("key changed by a concurrent transaction")
+        if self.points and latest.get_many(list(self.points)) != list(self.points.values()):
+            raise Conflict("key changed by a concurrent transaction")
         for start, end, digest in self.ranges:
             if range_digest(latest.scan(start, end)) != digest:
                 raise Conflict("range changed by a concurrent transaction")

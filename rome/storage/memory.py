@@ -16,6 +16,7 @@ snapshot.
 import threading
 from bisect import bisect_left, bisect_right
 from collections import deque
+from itertools import repeat
 
 from rome.storage.base import Snapshot, Store
 
@@ -40,6 +41,9 @@ class MemorySnapshot(Snapshot):
 
     def get_many(self, keys):
         latest, pinned = self._latest, self.version
+        es = list(map(latest.get, keys))
+        if not any(es):   # all absent (an insert's checks)
+            return es
         out = []
         for k in keys:
             e = latest.get(k)
@@ -138,10 +142,11 @@ class MemoryStore(Store):
                 return
             v = version + 1
             latest, graves = self._latest, self._graves
-            latest.update({k: (v, val) for k, val in writes.items()})
-            graves.extend((v, k) for k, val in writes.items() if val is None)
+            latest.update(zip(writes, zip(repeat(v), writes.values())))   # (version, value) pairs, in C
+            if None in writes.values():
+                graves.extend((v, k) for k, val in writes.items() if val is None)
             keys = sorted(writes)
-            self._head = (v, _apply(root, keys, [writes[k] for k in keys]))
+            self._head = (v, _apply(root, keys, list(map(writes.__getitem__, keys))))
             oldest = next(iter(self._active), v)  # ascending: versions are pinned in increasing order
             while graves and graves[0][0] <= oldest:
                 ver, k = graves.popleft()

@@ -15,6 +15,7 @@ rolled-back savepoint still guards the commit (conservative, and still correct).
 """
 from itertools import chain
 from operator import length_hint
+import itertools
 from types import MappingProxyType
 
 from sortedcontainers import SortedList
@@ -22,6 +23,7 @@ from sortedcontainers import SortedList
 from rome.storage.base import ReadSet, StoreError
 
 _ABSENT = object()
+_BATCH = object()    # an undo entry for keys that put_many added, none buffered before
 
 
 class _Finished(dict):
@@ -77,7 +79,7 @@ class Transaction:
         self._buf = {}            # key -> value, None for a delete
         self._order = _NO_KEYS    # the buffered keys, sorted (for scans)
         self._pending = []        # buffered keys not yet sorted into _order
-        self._undo = []           # (key, previous buffered value or _ABSENT)
+        self._undo = []           # (key, previous buffered value or _ABSENT), or (keys, _BATCH)
         self._keyset_version = 0  # bumped when a key enters or leaves the buffer (scans re-seek)
         self._scans = set()       # scans in progress, recorded at commit even if never closed
         self._done = False
@@ -292,16 +294,19 @@ class Transaction:
         self._undo.append((key, old))
         buf[key] = value
 
-    def put_many(self, pairs):
-        """put() for each (key, value): a row and its index entries in one call."""
-        buf, undo, pending = self._buf, self._undo, self._pending
-        for key, value in pairs:
-            old = buf.get(key, _ABSENT)
-            if old is _ABSENT:
-                pending.append(key)
-                self._keyset_version += 1
-            undo.append((key, old))
-            buf[key] = value
+    def put_many(self, keys, values):
+        """put() for each key and value (parallel lists, keys distinct): a row and its index
+        entries, or a batch of rows, in one call."""
+        buf = self._buf
+        if buf.keys().isdisjoint(keys):  # all new: one undo entry for the lot
+            self._pending += keys
+            self._undo.append((keys, _BATCH))
+        else:
+            olds = list(map(buf.get, keys, itertools.repeat(_ABSENT, len(keys))))
+            self._pending += [k for k, o in zip(keys, olds) if o is _ABSENT]
+            self._undo += zip(keys, olds)
+        self._keyset_version += 1
+        buf.update(zip(keys, values))
 
     def _sorted_keys(self):
         """The buffered keys in order (new keys are sorted in lazily: bulk writes pay no insort)."""
@@ -328,7 +333,12 @@ class Transaction:
             self._sorted_keys()
         while len(undo) > token:
             key, old = undo.pop()
-            if old is _ABSENT:
+            if old is _BATCH:   # keys that put_many added together
+                for k in key:
+                    del buf[k]
+                    self._order.remove(k)
+                self._keyset_version += 1
+            elif old is _ABSENT:
                 del buf[key]
                 self._order.remove(key)
                 self._keyset_version += 1

@@ -204,3 +204,17 @@ def test_a_generated_key_taken_elsewhere_is_a_conflict_at_commit(dbs, redis_serv
     c.commit()
     got = c.execute("SELECT id, url FROM locs WHERE id >= ? ORDER BY id", (taken,)).fetchall()
     assert [tuple(r) for r in got] == [(taken, "explicit"), (taken + 1, "b")]
+
+
+def test_an_executemany_checks_its_rows_in_one_round_trip(dbs):
+    c, ref = dbs
+    rows = [("x%03d" % i, "n", "p1", "private", 0, None) for i in range(200)] + [("im003", "dup", "p1", "x", 0, None)]
+    n = c.store.round_trips
+    with pytest.raises(rome.IntegrityError, match="UNIQUE constraint failed: images.id"):
+        c.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)", rows)
+    assert c.store.round_trips - n == 1   # every key at once; then row by row, from what came back
+    n = c.store.round_trips
+    c.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)", rows[:200])
+    c.commit()
+    assert c.store.round_trips - n == 1   # the keys were read: the commit only
+    assert run(c, "SELECT count(*) FROM images")[0] == [(350,)]
