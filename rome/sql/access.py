@@ -421,8 +421,10 @@ class Access:
         rest = path.columns[neq:]
         base, nrest = len(self.prefix), len(rest)
         whole = not path.index.unique
+        # only the primary key read (SELECT id ... ORDER BY indexed): the entry's value is all it takes
+        pk_only = path.needed is not None and not path.needed & set(rest) - set(pk_idx)
         source = list(range(rows.width))  # where each column comes from in probe values + entry values
-        for j, c in enumerate(rest + pk_idx):
+        for j, c in enumerate(pk_idx if pk_only else rest + pk_idx):
             source[c] = rows.width + j
         gather = itemgetter(*source) if len(source) > 1 else lambda t: (t[source[0]],)
         for start, end, p in self.prefixed_ranges(row, ctx):
@@ -431,5 +433,6 @@ class Access:
                 blank[c] = x
             blank, off = tuple(blank), len(p)
             for k, v in txn.scan(start, end, path.reverse):
-                vals = decode_tuple(k, off) if whole else decode_tuple(k, off)[:nrest] + decode_tuple(v)
+                vals = decode_tuple(v) if pk_only else \
+                    decode_tuple(k, off) if whole else decode_tuple(k, off)[:nrest] + decode_tuple(v)
                 yield (rp + v, gather(blank + vals)) if with_keys else gather(blank + vals)
