@@ -426,3 +426,42 @@ def test_keystone_mode_uses_keystonemiddleware(tmp_path):
         assert http(srv, "GET", "/v2/images", ALICE).status_code in (401, 503)
     finally:
         srv.stop()
+
+
+# --- two servers on one Redis ---------------------------------------------------------------------
+
+def test_two_servers_on_one_redis(tmp_path, redis_server):
+    """Two `rome glance serve` processes on one rome+redis database serve the same images, for several
+    projects: what one server does, the other shows (create, share, accept, update, delete)."""
+    url = redis_server.url(prefix="glance-two-%d" % os.getpid())
+    one = GlanceServer(tmp_path / "one", connection=url)
+    two = GlanceServer(tmp_path / "two", connection=url)
+    one.start()
+    two.start()   # the schema is there already: its migrations find nothing to do
+    try:
+        r = http(one, "POST", "/v2/images", ALICE, json={"name": "shared-one", "disk_format": "raw",
+                                                         "container_format": "bare", "visibility": "shared"})
+        assert r.status_code == 201, r.text
+        image_id = r.json()["id"]
+        assert [i["id"] for i in http(two, "GET", "/v2/images", ALICE).json()["images"]] == [image_id]
+        assert http(two, "GET", "/v2/images", BOB).json()["images"] == []       # not a member yet
+        r = http(two, "POST", "/v2/images/%s/members" % image_id, ALICE, json={"member": "proj-b"})
+        assert r.status_code == 200, r.text
+        r = http(one, "PUT", "/v2/images/%s/members/proj-b" % image_id, BOB, json={"status": "accepted"})
+        assert r.status_code == 200, r.text
+        assert [i["id"] for i in http(two, "GET", "/v2/images", BOB).json()["images"]] == [image_id]
+        assert http(one, "GET", "/v2/images", CAROL).json()["images"] == []     # another project
+        r = http(two, "PATCH", "/v2/images/" + image_id, ALICE,
+                 headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
+                 json=[{"op": "replace", "path": "/name", "value": "renamed"},
+                       {"op": "add", "path": "/site", "value": "two"}])
+        assert r.status_code == 200, r.text
+        got = http(one, "GET", "/v2/images/" + image_id, BOB).json()
+        assert got["name"] == "renamed" and got["site"] == "two"
+        assert http(one, "DELETE", "/v2/images/" + image_id, BOB).status_code == 403   # not the owner
+        assert http(one, "DELETE", "/v2/images/" + image_id, ALICE).status_code == 204
+        assert http(two, "GET", "/v2/images/" + image_id, ALICE).status_code == 404
+        assert http(two, "GET", "/v2/images", BOB).json()["images"] == []
+    finally:
+        one.stop()
+        two.stop()

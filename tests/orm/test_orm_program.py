@@ -6,6 +6,7 @@ place, server defaults, JSON and Enum columns, text() SQL, pagination, aggregate
 """
 import datetime as dt
 import enum
+import os
 
 import pytest
 import sqlalchemy as sa
@@ -159,10 +160,13 @@ def projects_id(s, name):
     return s.scalars(sa.select(Project.id).where(Project.name == name)).one()
 
 
-@pytest.mark.parametrize("kind", ["memory", "lmdb"])
-def test_orm_program_matches_sqlite(tmp_path, kind):
+@pytest.mark.parametrize("kind", ["memory", "lmdb", "redis"])
+def test_orm_program_matches_sqlite(request, tmp_path, kind):
     expected = program("sqlite:///" + str(tmp_path / "ref.db"))
-    url = "rome+memory:///orm-program" if kind == "memory" else "rome+lmdb:///" + str(tmp_path / "rome")
+    if kind == "redis":
+        url = request.getfixturevalue("redis_server").url(prefix="orm-program-%d" % os.getpid())
+    else:
+        url = "rome+memory:///orm-program" if kind == "memory" else "rome+lmdb:///" + str(tmp_path / "rome")
     got = program(url)
     for e, g in zip(expected, got):
         assert g == e, e[0]
