@@ -1,8 +1,6 @@
 """The planner's choices, read through EXPLAIN."""
 import pytest
 
-import rome
-
 
 @pytest.fixture
 def items(db):
