@@ -477,13 +477,11 @@ class SelectPlan(Plan):
         specs = []
         for lvl in self.chains:
             acc = lvl.access
-            vals = []
-            for f, op in zip(acc.eq[1:], acc.eq_ops[1:]):
-                v = f((), ctx)
-                if v is None and op is not exp.Is:
-                    break
-                vals.append(v)
-            else:
+            try:
+                vals = [f((), ctx) for f in acc.eq[1:]]
+            except Exception:   # a prefetch: a value the query itself may never compute
+                continue
+            if not any(v is None and op is not exp.Is for v, op in zip(vals, acc.eq_ops[1:])):
                 specs.append((src, acc.prefix, encode_tuple(vals), 0 if lvl.chained else CHAIN_LIMIT))
         if specs and ranges:
             ctx.session.txn.chain(ranges, specs)
@@ -740,15 +738,18 @@ class SelectPlan(Plan):
             return [], []
         keys, ranges = lvl.access.probes([()], ctx)
         if self.known:
-            row = [None] * self.scope.width
-            for pos, src, fn in self.known:
-                row[pos] = row[src] if fn is None else fn((), ctx)
-            row = tuple(row)
-            for other in self.levels[1:]:
-                if other.warm_at == 0:
-                    k, r = other.access.probes([row], ctx)
-                    keys += k
-                    ranges += r
+            try:
+                row = [None] * self.scope.width
+                for pos, src, fn in self.known:
+                    row[pos] = row[src] if fn is None else fn((), ctx)
+                row = tuple(row)
+                for other in self.levels[1:]:
+                    if other.warm_at == 0:
+                        k, r = other.access.probes([row], ctx)
+                        keys += k
+                        ranges += r
+            except Exception:   # a prefetch: a value the query itself may never compute stays unread
+                pass
         return keys, ranges
 
     def _extend(self, i, lefts, ctx, warm):
