@@ -766,6 +766,15 @@ class RedisStore(Store):
             pool = client.connection_pool
             pool.connection_class = type("OneWrite" + pool.connection_class.__name__,
                                          (_OneWrite, pool.connection_class), {})
+            if s["tls"]:
+                # Replies over TLS are parsed in Python: with hiredis, redis-py may take a TLS 1.3
+                # session ticket on a fresh connection for unread data, and refuse the connection
+                # ("Connection not ready").
+                try:
+                    from redis._parsers import _RESP2Parser
+                    pool.connection_kwargs["parser_class"] = _RESP2Parser
+                except ImportError:
+                    pass
             return client
         raise StoreError("redis client could not be configured")
 
