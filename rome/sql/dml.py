@@ -124,9 +124,9 @@ class InsertPlan:
         value_rows = self._value_rows(ctx)
         return self.insert_values(session, ctx, value_rows, not many and len(value_rows) == 1)
 
-    def _one_row(self, session, ctx, vals, generated):
-        """One row of given values, as a tuple: affinity applied, defaults filled, an AUTOINCREMENT
-        value drawn when none is given (then ``generated`` gets True, else False)."""
+    def _one_row(self, session, ctx, vals):
+        """(row, generated) for one row of given values: the row as a tuple, affinity applied,
+        defaults filled, an AUTOINCREMENT value drawn when none is given (generated: it was)."""
         row = [None] * len(self.table.columns)
         for (i, aff, name), v in zip(self._given, vals):
             if v is not None:
@@ -135,28 +135,21 @@ class InsertPlan:
             v = d((), ctx)
             if v is not None:
                 row[i] = apply_affinity(v, aff, name)
-        return self._numbered(session, row, generated)
+        return self._numbered(session, row)
 
-    def _each_row(self, session, ctx, value_rows):
-        """(row, generated) for each row of values, built as it is reached."""
-        for vals in value_rows:
-            generated = []
-            tup = self._one_row(session, ctx, vals, generated)
-            yield tup, generated[0]
-
-    def _numbered(self, session, row, generated):
+    def _numbered(self, session, row):
+        """(row as a tuple, whether its AUTOINCREMENT value was drawn here)."""
         a = self.auto
-        drawn = a is not None and row[a] is None
-        if drawn:
-            row[a] = session.next_id(self.table)
-        elif a is not None:
+        if a is not None:
+            if row[a] is None:
+                row[a] = session.next_id(self.table)
+                return tuple(row), True
             session.saw_id(self.table, row[a])
-        generated.append(drawn)
-        return tuple(row)
+        return tuple(row), False
 
-    def _by_columns(self, session, ctx, value_rows, generated):
+    def _by_columns(self, session, ctx, value_rows):
         """_one_row for many rows, a column at a time (a comprehension per column rather than a
-        Python loop per value)."""
+        Python loop per value): (rows, generated flags)."""
         n = len(value_rows)
         cols = [None] * len(self.table.columns)
         for (i, aff, name), col in zip(self._given, zip(*value_rows)):
@@ -166,9 +159,9 @@ class InsertPlan:
         nulls = [None] * n
         rows = zip(*[nulls if c is None else c for c in cols])
         if self.auto is None:
-            generated += [False] * n
-            return list(rows)
-        return [self._numbered(session, list(r), generated) for r in rows]
+            return list(rows), [False] * n
+        numbered = [self._numbered(session, list(r)) for r in rows]
+        return [r for r, _g in numbered], [g for _r, g in numbered]
 
     def insert_values(self, session, ctx, value_rows, alone=False):
         """Insert rows of values, given in self.positions' order: (count, last row id)."""
@@ -178,20 +171,21 @@ class InsertPlan:
         if self.__dict__.get("_given") is None:
             self._fill()
         value_rows = value_rows if isinstance(value_rows, list) else list(value_rows)
-        generated = []
-        try:
-            batch = self._by_columns(session, ctx, value_rows, generated) if len(value_rows) > 1 else \
-                [self._one_row(session, ctx, vals, generated) for vals in value_rows]
-        except Error:   # built and inserted row by row, the error is the first failing row's
-            batch = None
+        batch = None
+        if len(value_rows) > 1:
+            try:
+                batch, generated = self._by_columns(session, ctx, value_rows)
+            except Error:   # built and inserted row by row below, the error is the first failing row's
+                pass
         a = self.auto
-        if batch is not None and len(batch) > 1 and not self.mode:
+        if batch is not None and not self.mode:
             done = rows.insert_batch(batch, generated)
             if done is not None:
                 last = batch[-1][a] if a is not None else \
                     (rows.pk_from_key(done[-1])[0] if rows.rowid else None)
                 return len(done), last
-        for tup, gen in (zip(batch, generated) if batch is not None else self._each_row(session, ctx, value_rows)):
+        each = zip(batch, generated) if batch is not None else (self._one_row(session, ctx, v) for v in value_rows)
+        for tup, gen in each:
             for _attempt in range(1000):
                 try:
                     if self.mode == "REPLACE":

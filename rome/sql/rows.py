@@ -33,6 +33,11 @@ class TableRows:
         self.not_null = [(i, c.name) for i, c in enumerate(t.columns) if not c.nullable]
         self.index_info = [(ix, [t.column_index(n) for n in ix.columns], keys.index_prefix(t.id, ix.id))
                            for ix in t.indexes]
+        self._pk_single = self.pk_idx[0] if len(self.pk_idx) == 1 else None
+        # an inserted row's index entries, by kind (see _add_entries)
+        self._unique = [info for info in self.index_info if info[0].unique]
+        self._plain = [(p, idx[0]) for ix, idx, p in self.index_info if not ix.unique and len(idx) == 1]
+        self._composite = [(p, idx) for ix, idx, p in self.index_info if not ix.unique and len(idx) > 1]
 
     # -- encoding -------------------------------------------------------------------------------
     def decode(self, value):
@@ -57,6 +62,8 @@ class TableRows:
         return tuple([row[i] for i in self.pk_idx])
 
     def key_of(self, row):
+        if self._pk_single is not None:
+            return self.prefix + encode_value(row[self._pk_single])
         return self.prefix + encode_tuple([row[i] for i in self.pk_idx])
 
     def pk_from_key(self, key):
@@ -121,10 +128,11 @@ class TableRows:
         else:
             key = self.key_of(row)
         pk_enc = key[len(self.prefix):]
-        writes = [self.index_key(info, row, pk_enc) for info in self.index_info]
+        wk, wv, unique = [key], [self.encode(row)], []
+        self._add_entries(row, pk_enc, wk, wv, unique)
         # The primary key and every unique entry must be free: one batched read (one round trip).
         checks = [] if self.rowid else [(key, self.pk_idx)]
-        checks += [(ik, info[1]) for ik, info in zip(writes, self.index_info) if info[0].unique]
+        checks += [(ik, info[1]) for ik, info in zip(unique, self._unique)]
         if checks and (generated or alone) and txn.can_warm:
             if generated and not self.rowid:
                 if not txn.expect_absent(key):
@@ -139,7 +147,7 @@ class TableRows:
         self._check_row(row)
         if t.foreign_keys:
             self._check_parents(row, None)
-        txn.put_many([key] + writes, [self.encode(row)] + [pk_enc] * len(writes))
+        txn.put_many(wk, wv)
         return key
 
     def insert_batch(self, batch, generated):
@@ -153,39 +161,22 @@ class TableRows:
         t = self.table
         if any(fk.ref_table.lower() == t.name.lower() for fk in t.foreign_keys):
             return None
-        txn, prefix, plen, encode = self.txn, self.prefix, len(self.prefix), self.encode
+        txn, prefix, plen, encode, add_entries = self.txn, self.prefix, len(self.prefix), self.encode, self._add_entries
         deferred = txn.can_warm   # generated keys expected absent at commit, as insert() does
-        single = self.pk_idx[0] if len(self.pk_idx) == 1 else None
-        unique = [info for info in self.index_info if info[0].unique]
-        plain = [(info[2], info[1][0]) for info in self.index_info if not info[0].unique and len(info[1]) == 1]
-        others = [(info[2], info[1]) for info in self.index_info if not info[0].unique and len(info[1]) > 1]
-        not_null, index_key = self.not_null, self.index_key
         checks, expected, out, wk, wv = [], [], [], [], []
         for row, gen in zip(batch, generated):
-            for i, _name in not_null:
+            for i, _name in self.not_null:
                 if row[i] is None:
                     return None
             if self.rowid:
                 key = prefix + encode_value(self.session.next_rowid(t))
             else:
-                key = prefix + (encode_value(row[single]) if single is not None else
-                                encode_tuple([row[i] for i in self.pk_idx]))
+                key = self.key_of(row)
                 (expected if gen and deferred else checks).append(key)
-            pk_enc = key[plen:]
             out.append(key)
             wk.append(key)
             wv.append(encode(row))
-            for info in unique:
-                ik = index_key(info, row, pk_enc)
-                checks.append(ik)
-                wk.append(ik)
-                wv.append(pk_enc)
-            for ip, c in plain:
-                wk.append(ip + encode_value(row[c]) + pk_enc)
-                wv.append(pk_enc)
-            for ip, idx in others:
-                wk.append(ip + encode_tuple([row[i] for i in idx]) + pk_enc)
-                wv.append(pk_enc)
+            add_entries(row, key[plen:], wk, wv, checks)
         if len(set(checks)) != len(checks):
             return None
         if checks and any(v is not None for v in txn.get_many(checks)):
@@ -199,6 +190,22 @@ class TableRows:
                     self._check_parents(row, None)
         txn.put_many(wk, wv)
         return out
+
+    def _add_entries(self, row, pk_enc, keys_out, values_out, unique_out):
+        """Append an inserted row's index entries to keys_out / values_out (each entry's value is
+        the encoded primary key), and its unique entries' keys, which must be free, to unique_out
+        (in the order of self._unique)."""
+        for info in self._unique:
+            ik = self.index_key(info, row, pk_enc)
+            unique_out.append(ik)
+            keys_out.append(ik)
+            values_out.append(pk_enc)
+        for p, c in self._plain:
+            keys_out.append(p + encode_value(row[c]) + pk_enc)
+            values_out.append(pk_enc)
+        for p, idx in self._composite:
+            keys_out.append(p + encode_tuple([row[i] for i in idx]) + pk_enc)
+            values_out.append(pk_enc)
 
     def update(self, key, old, new):
         """Replace row old (at key) by new. Returns the new key."""

@@ -100,7 +100,7 @@ class Level:
         self.hash_key = None      # (column position in source, compiled probe) for hash joins
         self.probe_depth = 0      # the last earlier level its probe values read
         self.warm_at = None       # the level whose chunks send this level's probes (0: at the start)
-        self.chained = None       # (point, first eq position) when the store runs its probes (_plan_chains)
+        self.chained = None       # when the store runs its probes (_plan_chains): whether each is a point
         self.probe_nodes = []     # the constant sides of the conjuncts its access path uses
         self.filter = None
         self.post_filter = None
@@ -290,14 +290,19 @@ class SelectPlan(Plan):
                         return s.columns[pos - s.offset]
         return _PARAM.sub("?", expr_name(e, self.planner.sql_text))
 
+    def _position(self, node):
+        """The position of column node in this block's rows, or None (an outer column, or an
+        unqualified name inside a subquery, resolved there)."""
+        try:
+            return self.scope.resolve(node)
+        except ProgrammingError:
+            return None
+
     def _level_of(self, node):
         """Index of the last level a node's columns need (-1: none / only outer)."""
         last = -1
         for c in columns_in(node):
-            try:
-                pos = self.scope.resolve(c)
-            except ProgrammingError:
-                pos = None  # an unqualified name inside a subquery, resolved there
+            pos = self._position(c)
             if pos is None:
                 continue
             for i, lvl in enumerate(self.levels):
@@ -451,12 +456,7 @@ class SelectPlan(Plan):
             if path is None or path.kind == "scan" or not path.eq or path.lo or path.hi:
                 continue
             b = path.eq[0]
-            if b.op is not exp.EQ or not isinstance(b.value, exp.Column):
-                continue
-            try:
-                if self.scope.resolve(b.value) != pk_pos:
-                    continue
-            except ProgrammingError:
+            if b.op is not exp.EQ or not isinstance(b.value, exp.Column) or self._position(b.value) != pk_pos:
                 continue
             if lvl.source.table.columns[b.col].affinity != pk_aff:
                 continue
@@ -500,12 +500,7 @@ class SelectPlan(Plan):
         known, steps = set(), []
 
         def local(node):
-            if not isinstance(node, exp.Column):
-                return None
-            try:
-                return scope.resolve(node)
-            except ProgrammingError:
-                return None
+            return self._position(node) if isinstance(node, exp.Column) else None
         changed = True
         while changed:
             changed = False
@@ -655,7 +650,7 @@ class SelectPlan(Plan):
         if not levels:
             return iter(((),))
         txn = ctx.session.txn
-        if getattr(txn, "can_warm", False):
+        if getattr(txn, "can_warm", False) and ctx.cache.pop((id(self), "started"), None) is None:
             keys, ranges = self.start_reads(ctx)
             if keys or ranges:  # a join filters the first rows: read a chunk's worth at once
                 txn.warm(keys, ranges, whole=hint is None, batch=JOIN_CHUNK if len(levels) > 1 else None)
@@ -699,13 +694,14 @@ class SelectPlan(Plan):
         sends those of all its branches in one round trip before running them."""
         if self.scope.outer_refs:
             return [], []
+        ctx.cache[(id(self), "started")] = True   # sent by the caller: source_rows does not again
         return self.start_reads(ctx)
 
     def _joined(self, ctx):
         """The nested loop as a pipeline of levels: each level takes the rows joined so far, in
         chunks, and extends them with its source's matching rows (null-extended for a LEFT join
         without a match). On a store with round trips, a chunk's probes are sent together first
-        (Access.warm): one round trip per level per chunk instead of one per outer row."""
+        (Transaction.warm): one round trip per level per chunk instead of one per outer row."""
         warm = getattr(ctx.session.txn, "can_warm", False)
         rows = self._extend(0, iter(((),)), ctx, False)
         for i in range(1, len(self.levels)):

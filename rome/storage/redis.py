@@ -665,15 +665,16 @@ class RedisSnapshot(Snapshot):
         seen = self._seen
         self._also += [k for k in keys if k not in seen]
 
-    def scan_many(self, ranges, limit=FIRST_BATCH):
+    def scan_many(self, ranges, limit=None):
         """Many range scans in one round trip (a planner batching index probes, e.g. the inner side of
         a nested loop for a batch of outer rows, or the branches of a UNION).
 
         ``ranges``: [(start, end, reverse)]. -> [(pairs, complete)] in the same order: at most ``limit``
-        (key, value) pairs per range, in scan order; ``complete`` is False when the range holds more
+        (key, value) pairs per range (default: the first batch of a scan), in scan order; ``complete`` is False when the range holds more
         (a later :meth:`scan` of the same range continues after them). Ranges this snapshot already
         holds whole cost nothing; index entries bring their rows along (a following get_many of those
         rows is free), as for :meth:`scan`."""
+        limit = limit or FIRST_BATCH
         out = [None] * len(ranges)
         args = [b"m" + self._follow]
         asked = []

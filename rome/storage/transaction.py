@@ -13,9 +13,8 @@ SAVEPOINTS. Writes go through an undo log; a savepoint is a position in it, so r
 costs the writes undone, not the size of the buffer. Reads are never forgotten: a read made before a
 rolled-back savepoint still guards the commit (conservative, and still correct).
 """
-from itertools import chain
+from itertools import chain, repeat
 from operator import length_hint
-import itertools
 from types import MappingProxyType
 
 from sortedcontainers import SortedList
@@ -130,10 +129,7 @@ class Transaction:
         elif ranges:
             if keys:
                 snap.prefetch(keys)
-            if whole or batch:
-                snap.scan_many(list(ranges), snap.WHOLE_BATCH if whole else batch)
-            else:
-                snap.scan_many(list(ranges))
+            snap.scan_many(list(ranges), snap.WHOLE_BATCH if whole else batch)
 
     def assume(self, key, value):
         """Record a point read of key as having seen value, without reading it (the caller holds a
@@ -302,7 +298,7 @@ class Transaction:
             self._pending += keys
             self._undo.append((keys, _BATCH))
         else:
-            olds = list(map(buf.get, keys, itertools.repeat(_ABSENT, len(keys))))
+            olds = list(map(buf.get, keys, repeat(_ABSENT, len(keys))))
             self._pending += [k for k, o in zip(keys, olds) if o is _ABSENT]
             self._undo += zip(keys, olds)
         self._keyset_version += 1
