@@ -102,6 +102,17 @@ class Table:
     def has_rowid(self):
         return self.primary_key == [ROWID]
 
+    @property
+    def rowid_alias(self):
+        """Position of the column declared INTEGER PRIMARY KEY (SQLite's alias of the rowid, which
+        holds integers only: anything else is "datatype mismatch"), or None."""
+        if len(self.primary_key) != 1:
+            return None
+        i = self.column_index(self.primary_key[0])
+        if i is None or self.columns[i].type.strip().upper() != "INTEGER":
+            return None
+        return i
+
     def index(self, name):
         for ix in self.indexes:
             if ix.name.lower() == name.lower():

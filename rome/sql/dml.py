@@ -73,6 +73,7 @@ class InsertPlan:
         self.names = [c.name for c in t.columns]
         auto = [i for i, c in enumerate(t.columns) if c.autoincrement]
         self.auto = auto[0] if auto else None
+        self.alias = t.rowid_alias
         src = stmt.expression
         self.rows = None
         self.query = None
@@ -144,6 +145,8 @@ class InsertPlan:
             if row[a] is None:
                 row[a] = session.next_id(self.table)
                 return tuple(row), True
+            if a == self.alias:
+                integer_key(row[a])
             session.saw_id(self.table, row[a])
         return tuple(row), False
 
@@ -231,6 +234,12 @@ class InsertPlan:
                     rows.delete(kk, r)
 
 
+def integer_key(value):
+    """A value for an INTEGER PRIMARY KEY column (after affinity): an integer, else SQLite's error."""
+    if type(value) is not int:
+        raise IntegrityError("datatype mismatch")
+
+
 def _converted(col, aff, name):
     """A column of given values with the column's affinity applied (NULLs kept)."""
     if aff == "TEXT":
@@ -274,12 +283,14 @@ class UpdatePlan(_Targeted):
         super().__init__(planner, stmt)
         t = self.table
         self.sets = []
+        alias = t.rowid_alias
         for e in stmt.expressions:
             col = e.this
             i = t.column_index(col.name)
             if i is None:
                 raise ProgrammingError("no such column: %s" % col.name)
-            self.sets.append((i, compile_expr(e.expression, self.scope), t.columns[i].affinity, t.columns[i].name))
+            self.sets.append((i, compile_expr(e.expression, self.scope), t.columns[i].affinity, t.columns[i].name,
+                              i == alias))
 
     def run(self, session, ctx):
         rows = session.rows(self.table)
@@ -287,9 +298,11 @@ class UpdatePlan(_Targeted):
         changes = []
         for k, r in matched:
             new = list(r)
-            for i, f, aff, name in self.sets:
+            for i, f, aff, name, key in self.sets:
                 v = f(r, ctx)
                 new[i] = None if v is None else apply_affinity(v, aff, name)
+                if key and v is not None:
+                    integer_key(new[i])
             changes.append((k, r, tuple(new)))
         for k, old, new in changes:
             rows.update(k, old, new)

@@ -6,7 +6,9 @@ parameters (LIMIT/OFFSET included, ``LIMIT ? OFFSET ?`` with -1 for "no limit"),
 SQLAlchemy's empty-IN subselect, ``a / (? + 0.0)`` for true division, ``||``, ``NOT (EXISTS (...))`` ...
 
 Generation is typed, so both engines see well-typed SQL: every expression has a kind, ``int`` (an
-integer or NULL), ``real`` (any number) or ``text``, and columns only receive values of their kind.
+integer or NULL), ``real`` (any number) or ``text``, and columns receive values of their kind (under
+declared types of every affinity), except that int columns sometimes get a text that is no number (a
+UUID), which SQLite's affinity keeps as text.
 What is deliberately NOT generated, because SQLite's answer is an accident rather than a contract or the
 answer legitimately depends on evaluation order:
 
@@ -26,10 +28,46 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from hypothesis import strategies as st
+from sqlalchemy.ext.compiler import compiles
 
 from .harness import DIALECT
 
 TYPES = {"int": sa.Integer(), "real": sa.Float(), "text": sa.String()}
+# Declared types a column of each kind may have: SQLite's affinity comes from the declared name
+# (INTEGER/BIGINT/BOOLEAN: INTEGER; VARCHAR/CHAR/TEXT: TEXT; FLOAT/REAL: REAL; NUMERIC/DATETIME:
+# NUMERIC), and a NUMERIC column stores 3.0 as 3 and '12' as 12.
+class _DeclaredInt(sa.Integer):
+    cache_ok = True
+
+
+class _DeclaredReal(sa.Float):
+    cache_ok = True
+
+
+class _DeclaredText(sa.String):
+    cache_ok = True
+
+
+def declared(kind, name):
+    """A column type of ``kind`` for expressions whose DDL says ``name``."""
+    t = {"int": _DeclaredInt, "real": _DeclaredReal, "text": _DeclaredText}[kind]()
+    t.declared_name = name
+    return t
+
+
+@compiles(_DeclaredInt)
+@compiles(_DeclaredReal)
+@compiles(_DeclaredText)
+def _declared_ddl(type_, compiler, **kw):
+    return type_.declared_name
+
+
+DECLARED = {"int": ["INTEGER", "BIGINT", "SMALLINT", "BOOLEAN", "INT"],
+            "real": ["FLOAT", "REAL", "NUMERIC", "DOUBLE PRECISION", "DECIMAL(10, 2)"],
+            "text": ["VARCHAR", "VARCHAR(36)", "TEXT", "CHAR(4)", "DATETIME", "JSON"]}
+# Text that is not a number, stored in an int column: SQLite keeps it as TEXT (a UUID where Nova's
+# tests put one into an INTEGER column).
+UUIDS = st.sampled_from(["0e8c1f8e-6a5d-4c8e-9f4a-2b7d3c1e5f60", "a", "12abc"])
 NUM = ("int", "real")
 TEXT_ALPHABET = "abAB_%' é"
 
@@ -131,7 +169,8 @@ def schemas(draw):
             if draw(st.integers(0, 99)) >= 75:
                 info.default, kw["server_default"] = _draw_default(draw, kind)
             cols.append(info)
-            sacols.append(sa.Column(info.name, TYPES[kind], nullable=info.nullable, **kw))
+            ctype = declared(kind, draw(st.sampled_from(DECLARED[kind])))
+            sacols.append(sa.Column(info.name, ctype, nullable=info.nullable, **kw))
         fk = ondelete = None
         if ti > 0 and draw(st.booleans()):
             parent = "t%d" % draw(st.integers(0, ti - 1))
@@ -173,6 +212,8 @@ def row_values(draw, info, parent_ids, violate_pct=0):
             row[c.name] = draw(VALUES[c.kind])
         else:
             row[c.name] = draw(st.one_of(st.none(), VALUES[c.kind]))
+        if c.kind == "int" and not c.fk_parent and draw(st.integers(0, 99)) >= 94:
+            row[c.name] = draw(UUIDS)
     return row
 
 
@@ -792,7 +833,7 @@ def value_pool(tables_rows):
         kinds = [("int", "id")] + [(c.kind, c.name) for c in info.cols]
         for r in rows:
             for (k, name), v in zip(kinds, r):
-                if v is not None:
+                if v is not None and (k == "text") == (type(v) is str):
                     pool[k].add(v)
                     pool.setdefault((k, name), set()).add(v)
     return {k: sorted(v, key=lambda x: (type(x).__name__, x)) for k, v in pool.items()}

@@ -538,10 +538,6 @@ def test_affinity_matches_sqlite(v):
     conn.execute("INSERT INTO t VALUES (?, ?, ?, ?, ?)", (v,) * 5)
     stored = conn.execute("SELECT * FROM t").fetchone()
     for aff, want in zip(("INTEGER", "REAL", "NUMERIC", "TEXT", "BLOB"), stored):
-        if aff == "INTEGER" and isinstance(want, str):
-            with pytest.raises(DataError, match="column c"):
-                V.apply_affinity(v, aff, "c")
-            continue
         assert same(V.apply_affinity(v, aff, "c"), want), aff
 
 
@@ -558,8 +554,7 @@ def test_affinity_of_python_values():
     assert V.apply_affinity(memoryview(b"ab"), "TEXT") == b"ab"
     with pytest.raises(DataError):
         V.apply_affinity(2 ** 63, "INTEGER", "c")
-    with pytest.raises(DataError, match="column qty"):
-        V.apply_affinity("many", "INTEGER", "qty")
+    assert V.apply_affinity("many", "INTEGER", "qty") == "many"      # as SQLite: stays TEXT
     assert V.apply_affinity("2024-01-01", "NUMERIC") == "2024-01-01"
 
 

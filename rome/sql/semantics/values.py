@@ -271,7 +271,8 @@ def numeric_text(s):
 
 def apply_affinity(value, affinity, column="?"):
     """The value SQLite stores for ``value`` in a column of ``affinity`` (INTEGER, TEXT, BLOB, REAL,
-    NUMERIC). Deviations: non-numeric text into INTEGER raises DataError; ints beyond 64 bits raise."""
+    NUMERIC): text that is not a well-formed number stays text whatever the affinity, as in SQLite
+    (a rowid alias refuses it: see :func:`rowid_value`). Ints beyond 64 bits raise DataError."""
     t = type(value)
     if t is not int and t is not str and t is not float and t is not bytes and value is not None:
         if isinstance(value, decimal.Decimal) and affinity == "TEXT":
@@ -301,8 +302,6 @@ def apply_affinity(value, affinity, column="?"):
             return value
         n = numeric_text(value)
         if n is None:
-            if affinity == "INTEGER":
-                raise DataError("value %r is not an integer, for column %s" % (value[:50], column))
             return value
         if affinity == "REAL":
             return float(n) if n else 0.0
