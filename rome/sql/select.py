@@ -19,7 +19,7 @@ import re
 
 from sqlglot import exp
 
-from rome.errors import ProgrammingError
+from rome.errors import NotSupportedError, ProgrammingError
 from rome.sql import prefetch
 from rome.sql.access import Access, choose, classify
 from rome.sql.expressions import compile_expr, expr_name
@@ -63,6 +63,9 @@ class Level:
         self.filter = None
         self.post_filter = None
         self.describe = ""
+        self.group_end = None     # a LEFT joined (b JOIN c ...): the index of the group's last level
+        self.group_on = []        # its ON conjuncts on a level LEFT joined inside the group
+        self.group_filter = None
 
 
 class SelectPlan(Plan):
@@ -83,26 +86,17 @@ class SelectPlan(Plan):
             raise ProgrammingError("WITH (common table expressions) is not supported")
         frm = node.args.get("from_")
         joins = node.args.get("joins") or []
+        self.late = []   # ON conjuncts of inner joins that must wait as WHERE's do (see _add_joined)
         reordered = frm is not None and self._reorder(frm, joins)
         if reordered:
             for src in reordered:
                 self._add_source(src, "inner")
         elif frm is not None:
-            self._add_source(frm.this, "inner")
+            self._add_joined(frm.this, "inner", None)
             for j in joins:
-                side = (j.side or "").upper()
-                kind = "left" if side == "LEFT" else "inner"
-                if side in ("RIGHT", "FULL"):
-                    raise ProgrammingError("%s JOIN is not supported" % side)
-                lvl = self._add_source(j.this, kind)
-                if j.args.get("using"):
-                    for ident in j.args["using"]:
-                        prev = self._find_earlier(ident.name, len(self.levels) - 1)
-                        lvl.conds.append(exp.EQ(this=exp.column(ident.name, table=prev),
-                                                expression=exp.column(ident.name, table=lvl.source.alias)))
-                lvl.conds.extend(conjuncts(j.args.get("on")))
+                self._add_joined(j.this, _join_kind(j), j)
         self.items, self.columns = self._expand_select()
-        where = conjuncts(node.args["where"].this) if node.args.get("where") else []
+        where = (conjuncts(node.args["where"].this) if node.args.get("where") else []) + self.late
         if reordered:
             for j in joins:
                 where += conjuncts(j.args.get("on"))
@@ -186,11 +180,49 @@ class SelectPlan(Plan):
             return None
         return [srcs[i] for i in order]
 
-    def _find_earlier(self, name, upto):
-        for lvl in self.levels[:upto]:
+    def _add_joined(self, src, kind, join):
+        """Add a FROM item joined by ``join`` (None for the first): a source, or a parenthesised
+        join ``(b JOIN c ON ...)`` whose tables become levels like any others. A group LEFT joined
+        is marked on its first level (Level.group_end): it is null-extended as a whole, and its
+        levels read through their own access paths. The join's ON conjuncts go to the level where
+        their columns are, never before the item's first level."""
+        first = len(self.levels)
+        nested = _nested_join(src)
+        if nested is None:
+            self._add_source(src, kind)
+        else:
+            head, inner = nested
+            self._add_joined(head, "inner", None)
+            for j in inner:
+                self._add_joined(j.this, _join_kind(j), j)
+            if kind == "left" and len(self.levels) - 1 > first:
+                self.levels[first].group_end = len(self.levels) - 1
+            self.levels[first].kind = kind
+        if join is None:
+            return
+        conds = []
+        for ident in join.args.get("using") or []:
+            prev = self._find_earlier(ident.name, first)
+            mine = self._find_in(ident.name, first, len(self.levels))
+            conds.append(exp.EQ(this=exp.column(ident.name, table=prev),
+                                expression=exp.column(ident.name, table=mine)))
+        for c in conds + conjuncts(join.args.get("on")):
+            at = max(first, self._level_of(c))
+            if not any(lv.kind == "left" for lv in self.levels[first + 1:at + 1]):
+                self.levels[at].conds.append(c)
+            elif kind == "left":   # on a LEFT level inside the group: checked on the group's rows
+                self.levels[first].group_on.append(c)
+            else:                  # an inner join's ON is a WHERE conjunct
+                self.late.append(c)
+
+    def _find_in(self, name, start, end):
+        for lvl in self.levels[start:end]:
             if lvl.source.find(name) is not None:
                 return lvl.source.alias
         raise ProgrammingError("cannot join using column %s" % name)
+
+    def _find_earlier(self, name, upto):
+        return self._find_in(name, 0, upto)
 
     def _add_source(self, src, kind):
         scope, planner = self.scope, self.planner
@@ -199,6 +231,9 @@ class SelectPlan(Plan):
             alias = src.alias_or_name
             source = Source(alias, [c.name for c in table.columns], scope.width, table)
         elif isinstance(src, exp.Subquery):
+            if isinstance(src.this, exp.Table) or src.this.args.get("joins"):
+                raise NotSupportedError("a parenthesised join with an alias is not supported: %s"
+                                        % src.sql(dialect="sqlite")[:80])
             sub = planner.plan_query(src.this, None)
             alias = src.alias_or_name or "subquery_%d" % len(self.levels)
             source = Source(alias, list(sub.columns), scope.width)
@@ -269,12 +304,26 @@ class SelectPlan(Plan):
                     last = max(last, i)
         return last
 
+    def _group_heads(self):
+        """Per level: the first level of the outermost LEFT joined group it belongs to, or None."""
+        heads = [None] * len(self.levels)
+        for h, lvl in enumerate(self.levels):
+            if lvl.group_end is not None:
+                for k in range(h, lvl.group_end + 1):
+                    if heads[k] is None:
+                        heads[k] = h
+        return heads
+
     def _place(self, where):
         self.pre = []   # conjuncts that need no source: checked once per row of the first level
+        heads = self._group_heads()
         for c in where:
             i = self._level_of(c)
             if i < 0:
                 self.pre.append(c)
+                continue
+            if heads[i] is not None:   # checked once the group is joined or null-extended
+                self.levels[heads[i]].post.append(c)
                 continue
             lvl = self.levels[i]
             # A WHERE conjunct on a LEFT level must see the null-extended row; when an earlier-level
@@ -317,10 +366,10 @@ class SelectPlan(Plan):
     def _decode_needed(self, i, source, rest):
         """Columns of level i's source that the query still reads once its access path has done its
         part (consumed conjuncts and an ORDER BY the path satisfies need no decoding)."""
-        nodes = list(self.items) + list(rest) + list(self.pre) + list(self.levels[i].post)
+        nodes = list(self.items) + list(rest) + list(self.pre) + self.levels[i].post + self.levels[i].group_on
         for j, lvl in enumerate(self.levels):
             if j != i:
-                nodes += lvl.conds + lvl.post
+                nodes += lvl.conds + lvl.post + lvl.group_on
         for arg in ("group", "having"):
             if self.node.args.get(arg) is not None:
                 nodes.append(self.node.args[arg])
@@ -388,6 +437,7 @@ class SelectPlan(Plan):
                 lvl.describe = "SCAN SUBQUERY %s%s" % (s.alias, " (HASH JOIN ON %s)" % s.columns[lvl.hash_key[0]] if lvl.hash_key else "")
             lvl.filter = planner.compile_predicate(rest, scope)
             lvl.post_filter = planner.compile_predicate(lvl.post, scope)
+            lvl.group_filter = planner.compile_predicate(lvl.group_on, scope)
         self.pre_filter = planner.compile_predicate(self.pre, scope)
         prefetch.plan_start_reads(self)
         prefetch.plan_chains(self)
@@ -565,14 +615,58 @@ class SelectPlan(Plan):
         without a match). On a store with round trips, a chunk's probes are sent together first
         (Transaction.warm): one round trip per level per chunk instead of one per outer row."""
         warm = getattr(ctx.session.txn, "can_warm", False)
-        rows = self._extend(0, iter(((),)), ctx, False)
-        for i in range(1, len(self.levels)):
-            rows = self._extend(i, rows, ctx, warm and any(lv.warm_at == i for lv in self.levels[i:]))
+        return self._through(0, len(self.levels), iter(((),)), ctx, warm)
+
+    def _through(self, start, end, rows, ctx, warm, group=False):
+        """rows extended by levels start..end-1; ``group``: those of a LEFT joined group, whose
+        first level is then joined as an inner one (the group is null-extended as a whole)."""
+        i = start
+        while i < end:
+            lvl = self.levels[i]
+            w = warm and i > 0 and any(lv.warm_at == i for lv in self.levels[i:])
+            if lvl.group_end is not None and not (group and i == start):
+                rows = self._extend_group(i, rows, ctx, w)
+                i = lvl.group_end + 1
+            else:
+                rows = self._extend(i, rows, ctx, w, inner=group and i == start)
+                i += 1
         return rows
 
-    def _extend(self, i, lefts, ctx, warm):
+    def _extend_group(self, h, lefts, ctx, warm):
+        """A LEFT JOIN (b JOIN c ...): each row joined through the group's levels, or null-extended
+        over all of them when none match; then the WHERE conjuncts on the group's columns."""
+        head = self.levels[h]
+        levels = self.levels[h:head.group_end + 1]
+        post, on = head.post_filter, head.group_filter
+        nulls = (None,) * sum(len(lv.source.columns) for lv in levels)
+        size = FIRST_CHUNK
+        while True:
+            chunk = list(itertools.islice(lefts, size)) if warm else lefts
+            if warm:
+                if not chunk:
+                    return
+                size = JOIN_CHUNK
+                prefetch.warm(self, h, chunk, ctx)
+            for left in chunk:
+                matched = False
+                for row in self._through(h, head.group_end + 1, iter((left,)), ctx, False, group=True):
+                    if on is not None and not on(row, ctx):
+                        continue
+                    matched = True
+                    if post is None or post(row, ctx):
+                        yield row
+                if not matched:
+                    row = left + nulls
+                    if post is None or post(row, ctx):
+                        yield row
+            if not warm:
+                return
+
+    def _extend(self, i, lefts, ctx, warm, inner=False):
         lvl = self.levels[i]
         flt, post, left_join = lvl.filter, lvl.post_filter, lvl.kind == "left"
+        if inner:   # the first level of a group: its WHERE conjuncts wait for the whole group
+            post, left_join = None, False
         nulls = (None,) * len(lvl.source.columns)
         size = FIRST_CHUNK
         # Levels the store probes itself (chained) are warm already: small chunks then pull no more
@@ -675,10 +769,20 @@ class SelectPlan(Plan):
     def explain(self, depth=0):
         pad = "  " * depth
         lines = []
-        for lvl in self.levels:
-            lines.append(pad + ("LEFT JOIN " if lvl.kind == "left" else "") + lvl.describe)
+        ends = []   # the last levels of the LEFT joined groups open at this line
+        for i, lvl in enumerate(self.levels):
+            inset = pad + "  " * len(ends)
+            if lvl.group_end is not None:
+                lines.append(inset + "LEFT JOIN (")
+                ends.append(lvl.group_end)
+                lines.append(inset + "  " + lvl.describe)
+            else:
+                lines.append(inset + ("LEFT JOIN " if lvl.kind == "left" else "") + lvl.describe)
             if lvl.derived is not None:
-                lines += lvl.derived.explain(depth + 1)
+                lines += lvl.derived.explain(depth + 1 + len(ends))
+            while ends and ends[-1] == i:
+                ends.pop()
+                lines.append(pad + "  " * len(ends) + ")")
         if not self.levels:
             lines.append(pad + "SCAN CONSTANT ROW")
         if self.grouped:
@@ -692,6 +796,29 @@ class SelectPlan(Plan):
         if self.limit is not None:
             lines.append(pad + "LIMIT")
         return lines
+
+
+def _join_kind(join):
+    side = (join.side or "").upper()
+    if side in ("RIGHT", "FULL"):
+        raise ProgrammingError("%s JOIN is not supported" % side)
+    return "left" if side == "LEFT" else "inner"
+
+
+def _nested_join(src):
+    """(first FROM item, its joins) of a parenthesised join ``(b JOIN c ON ...)`` written without
+    an alias; None for any other FROM item (a table, a derived table)."""
+    if not isinstance(src, exp.Subquery) or src.alias:
+        return None
+    inner = src.this
+    if isinstance(inner, exp.Subquery) and not inner.args.get("joins"):
+        return _nested_join(inner) if not inner.alias else (inner, [])
+    if isinstance(inner, exp.Table) or (isinstance(inner, exp.Subquery) and inner.args.get("joins")):
+        head = inner.copy()
+        joins = head.args.get("joins") or []
+        head.set("joins", None)
+        return head, joins
+    return None
 
 
 def _distinct(rows):

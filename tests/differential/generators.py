@@ -373,7 +373,16 @@ class QGen:
         items = [self.from_item(depth, used)]
         j = items[0].sel
         n = self.draw(st.integers(0, 99))
-        for _ in range(min(max_joins, 0 if n < 50 else 1 if n < 85 else 2)):
+        joins = min(max_joins, 0 if n < 50 else 1 if n < 85 else 2)
+        if joins == 2 and self.coin(35):
+            # a nested join, as SQLAlchemy writes for an eager load through an association table:
+            # a LEFT OUTER JOIN (b JOIN c ON ...) ON ...
+            b = self.from_item(depth, used)
+            c = self.from_item(depth, used)
+            inner = sa.join(b.sel, c.sel, self.join_on([b], c), isouter=self.coin(25))
+            on = self.join_on(items, self.pick([b, c]))
+            return Scope(items + [b, c], sa.join(j, inner, on, isouter=self.coin(60)))
+        for _ in range(joins):
             new = self.from_item(depth, used)
             on = self.join_on(items, new)
             j = sa.join(j, new.sel, on, isouter=self.coin(40))
