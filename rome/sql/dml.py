@@ -74,6 +74,7 @@ class InsertPlan:
         auto = [i for i, c in enumerate(t.columns) if c.autoincrement]
         self.auto = auto[0] if auto else None
         self.alias = t.rowid_alias
+        self.self_referencing = any(fk.ref_table.lower() == t.name.lower() for fk in t.foreign_keys)
         src = stmt.expression
         self.rows = None
         self.query = None

@@ -58,6 +58,8 @@ class Session:
         self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
+        self.foreign_keys = True   # PRAGMA foreign_keys (per connection; see docs/limitations.md)
+        self.fk_pending = {}       # foreign key values to check at the end of the statement
 
     # -- transactions ---------------------------------------------------------------------------
     def begin(self, verify=False):
@@ -159,8 +161,14 @@ class Session:
         return foreign_keys.parent_exists(self, fk, values)
 
     def fk_on_parent_change(self, table, old, new):
-        if self.planner().referrers(table):
+        if self.foreign_keys and self.planner().referrers(table):
             foreign_keys.on_parent_change(self, table, old, new)
+
+    def _statement_done(self):
+        """End of a writing statement: its foreign keys must hold (SQLite's immediate constraints)."""
+        if self.fk_pending:
+            pending, self.fk_pending = self.fk_pending, {}
+            foreign_keys.check_pending(self, pending.values())
 
     def next_id(self, table, at_least=0):
         return self._sequences.next(table.id, at_least)
@@ -176,7 +184,25 @@ class Session:
         stmt, n = parse(sql)
         if isinstance(stmt, Control):
             return self._control(stmt, params)
+        if isinstance(stmt, exp.Pragma):
+            return self._pragma(stmt)
         return self._checked_run(sql, stmt, n, (params,))
+
+    def _pragma(self, stmt):
+        """PRAGMA foreign_keys [= ON|OFF]: this connection's setting, as SQLite's (and, as there, a
+        no-op inside a transaction that has written or holds a savepoint); other PRAGMAs are
+        accepted and do nothing."""
+        name, value = pragma_parts(stmt)
+        if name != "foreign_keys":
+            return Result(rowcount=-1)
+        if value is None:
+            return Result(("foreign_keys",), [(int(self.foreign_keys),)])
+        on = PRAGMA_BOOLEANS.get(value)
+        if on is None:
+            raise ProgrammingError("PRAGMA foreign_keys needs ON or OFF, not %s" % value)
+        if not self.savepoints and (self.txn is None or not self.txn.has_writes):
+            self.foreign_keys = on
+        return Result(rowcount=-1)
 
     def _checked_run(self, sql, stmt, n, seq):
         fresh = self.txn is None
@@ -223,6 +249,7 @@ class Session:
                         seq_of_params, result = (), self._insert_many(sql, stmt, n, seq_of_params)
                     for params in seq_of_params:
                         r = self._write(sql, stmt, Ctx(self, bind(params, n)))
+                        self._statement_done()
                         if result is None:
                             result = r
                         else:
@@ -233,6 +260,7 @@ class Session:
                     if result is None:
                         result = Result(rowcount=0)
                 except BaseException:
+                    self.fk_pending = {}
                     txn.rollback_to(token)
                     if self.catalog is not catalog:
                         self.catalog = catalog
@@ -260,8 +288,12 @@ class Session:
         plan = dml.insert_plan(self, sql, stmt)
         ctx = Ctx(self, {})
         order = plan.param_order(n)
-        if order is not None and all(type(p) in (tuple, list) and len(p) == n for p in seq_of_params):
+        if order is not None and not plan.self_referencing and \
+                all(type(p) in (tuple, list) and len(p) == n for p in seq_of_params):
+            # one table, no row referencing another of the batch: checking its foreign keys at
+            # the end of the batch is checking them at the end of each row's statement
             count, last = plan.insert_values(self, ctx, ([p[i] for i in order] for p in seq_of_params))
+            self._statement_done()
             return Result(rowcount=count, lastrowid=last)
         count, last = 0, None
         for params in seq_of_params:
@@ -269,6 +301,7 @@ class Session:
             if ctx.cache:
                 ctx.cache = {}
             c, lr = plan.run(self, ctx, True)
+            self._statement_done()
             count += c
             if lr is not None:
                 last = lr
@@ -279,8 +312,6 @@ class Session:
             return dml.execute(self, sql, stmt, ctx)
         if isinstance(stmt, (exp.Create, exp.Drop, exp.Alter)):
             ddl.execute(self, stmt, sql)
-            return Result(rowcount=-1)
-        if isinstance(stmt, exp.Pragma):
             return Result(rowcount=-1)
         raise NotSupportedError("unsupported statement: %s" % sql.strip()[:80])
 
@@ -322,6 +353,23 @@ class Session:
             plan = self.planner().query(c.rest, stmt)
             return Result(("plan",), [(line,) for line in plan.explain()])
         return Result(rowcount=-1)
+
+
+PRAGMA_BOOLEANS = {"on": True, "1": True, "true": True, "yes": True,
+                   "off": False, "0": False, "false": False, "no": False}
+
+
+def pragma_parts(stmt):
+    """(lower-cased pragma name, lower-cased value text or None) of a parsed PRAGMA."""
+    node = stmt.this
+    value = None
+    if isinstance(node, exp.EQ):
+        node, v = node.this, node.expression
+        value = (v.name if isinstance(v, (exp.Var, exp.Column, exp.Literal, exp.Identifier))
+                 else v.sql()).lower()
+    if isinstance(node, exp.Dot):   # main.foreign_keys
+        node = node.expression
+    return node.name.lower(), value
 
 
 def _shared_catalog(store, data):
