@@ -47,6 +47,14 @@ def _ident_list(nodes):
     return out
 
 
+def _declared(types, name, cdef):
+    """A column's declared type: as written in the statement, else as sqlglot parsed it."""
+    t = types.get(name.lower())
+    if t is None:
+        t = cdef.kind.sql() if cdef.kind else ""
+    return t
+
+
 def _default_sql(node):
     e = node.this
     if isinstance(e, exp.Paren):
@@ -98,8 +106,7 @@ def create_table(session, stmt, sql):
             cname = item.name
             if t.column(cname) is not None:
                 raise OperationalError("duplicate column name: %s" % cname)
-            col = Column(name=cname, type=types.get(cname.lower(), item.kind.sql() if item.kind else ""),
-                         id=t.next_column_id)
+            col = Column(name=cname, type=_declared(types, cname, item), id=t.next_column_id)
             t.next_column_id += 1
             for c in item.constraints or []:
                 k = c.kind
@@ -171,7 +178,7 @@ def create_table(session, stmt, sql):
         t.indexes.append(Index(name=uname or "sqlite_autoindex_%s_%d" % (name, i + 1),
                                columns=[t.column(c).name for c in cols], unique=True,
                                id=cat.new_id(), constraint=True))
-    cat.tables[name.lower()] = t
+    cat.add_table(t)
     session.set_catalog(cat)
 
 
@@ -189,11 +196,16 @@ def drop_table(session, stmt):
         prefix = keys.table_prefix(t.id)
         for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
             txn.delete(k)
-        del cat.tables[t.name.lower()]
+        cat.remove_table(t.name)
         session.set_catalog(cat)
 
 
 def _fill_index(session, table, ix):
+    prefix = keys.rows_prefix(table.id)
+    for _ in session.txn.scan(prefix, prefix_end(prefix)):
+        break
+    else:
+        return   # no rows (a table just created): nothing to index
     rows = session.rows(table)
     idx = [table.column_index(c) for c in ix.columns]
     prefix = keys.index_prefix(table.id, ix.id)
@@ -213,7 +225,7 @@ def create_index(session, stmt):
     name = node.name
     tname = table_name(node.args["table"])
     cat = session.catalog.copy()
-    t = cat.table(tname)
+    t = cat.writable(tname)
     if t is None:
         raise OperationalError("no such table: %s" % tname)
     _t, existing = cat.find_index(name)
@@ -247,6 +259,8 @@ def drop_index(session, stmt):
             if stmt.args.get("exists"):
                 continue
             raise OperationalError("no such index: %s" % node.name)
+        t = cat.writable(t.name)
+        ix = t.index(node.name)
         txn = session.txn
         prefix = keys.index_prefix(t.id, ix.id)
         for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
@@ -259,7 +273,7 @@ def alter_table(session, stmt, sql):
     tname = table_name(stmt.this)
     for action in stmt.args.get("actions") or []:
         cat = session.catalog.copy()
-        t = cat.table(tname)
+        t = cat.writable(tname)
         if t is None:
             raise OperationalError("no such table: %s" % tname)
         if isinstance(action, exp.ColumnDef):
@@ -268,14 +282,15 @@ def alter_table(session, stmt, sql):
             new = action.this.name
             if cat.table(new) is not None:
                 raise OperationalError("there is already another table or index with this name: %s" % new)
-            del cat.tables[t.name.lower()]
+            cat.remove_table(t.name)
             old = t.name
             t.name = new
-            cat.tables[new.lower()] = t
-            for other in cat.tables.values():
-                for fk in other.foreign_keys:
-                    if fk.ref_table.lower() == old.lower():
-                        fk.ref_table = new
+            cat.add_table(t)
+            for other in list(cat.tables.values()):
+                if any(fk.ref_table.lower() == old.lower() for fk in other.foreign_keys):
+                    for fk in cat.writable(other.name).foreign_keys:
+                        if fk.ref_table.lower() == old.lower():
+                            fk.ref_table = new
             session.set_catalog(cat)
         elif isinstance(action, exp.RenameColumn):
             old, new = action.this.name, action.args["to"].name
@@ -303,10 +318,11 @@ def _rename_refs(cat, t, old, new):
         ix.columns = ren(ix.columns)
     for fk in t.foreign_keys:
         fk.columns = ren(fk.columns)
-    for other in cat.tables.values():
-        for fk in other.foreign_keys:
-            if fk.ref_table.lower() == t.name.lower():
-                fk.ref_columns = ren(fk.ref_columns)
+    for other in list(cat.tables.values()):
+        if any(fk.ref_table.lower() == t.name.lower() for fk in other.foreign_keys):
+            for fk in cat.writable(other.name).foreign_keys:
+                if fk.ref_table.lower() == t.name.lower():
+                    fk.ref_columns = ren(fk.ref_columns)
 
 
 def _add_column(session, cat, t, cdef, sql):
@@ -314,8 +330,7 @@ def _add_column(session, cat, t, cdef, sql):
     if t.column(cname) is not None:
         raise OperationalError("duplicate column name: %s" % cname)
     types = declared_types(sql)
-    col = Column(name=cname, type=types.get(cname.lower(), cdef.kind.sql() if cdef.kind else ""),
-                 id=t.next_column_id)
+    col = Column(name=cname, type=_declared(types, cname, cdef), id=t.next_column_id)
     unique = False
     for c in cdef.constraints or []:
         k = c.kind

@@ -98,8 +98,10 @@ def _first_line(e):
     return s.splitlines()[0] if s else type(e).__name__
 
 
+@functools.lru_cache(maxsize=1024)
 def declared_types(sql):
-    """Column name -> declared type text, as written, for a CREATE TABLE or ALTER TABLE ADD COLUMN.
+    """Column name -> declared type text, as written, for a CREATE TABLE or ALTER TABLE ADD COLUMN
+    (cached per SQL text: callers only read it).
 
     sqlglot normalises type names (BLOB becomes VARBINARY, REAL becomes DOUBLE); reflection must give
     back what the DDL said, so the type text is cut from the original tokens."""

@@ -4,9 +4,10 @@ Every statement runs inside a transaction (begun implicitly, as PEP 249 wants) a
 savepoint: if it fails, its writes and catalog changes are undone and the transaction goes on as before
 the statement (statement atomicity). SAVEPOINT / ROLLBACK TO / RELEASE map to the transaction's undo log.
 
-The catalog is read at the start of each transaction (one key, recorded as a read, so DDL committed by
-someone else makes this transaction's commit fail rather than write with a stale schema); parsed
-catalogs are shared per store and reused while the key's bytes are unchanged. Plans are cached on the
+The catalog's header key is read at the start of each transaction (a small key, recorded as a read, so
+DDL committed by someone else makes this transaction's commit fail rather than write with a stale
+schema); parsed catalogs are shared per store and reused while the header's bytes are unchanged (the
+table keys are read only when it changed, see rome.sql.catalog). Plans are cached on the
 catalog object, keyed by SQL text: a new catalog version starts with an empty plan cache.
 """
 import threading
@@ -79,10 +80,10 @@ class Session:
                 self.catalog = cached[1]
                 return
             data = txn.get(keys.CATALOG)
+            self.catalog = _shared_catalog(self.store, data, txn)
         except StoreError as e:
             self.txn = None
             raise OperationalError("store unavailable: %s" % e) from None
-        self.catalog = _shared_catalog(self.store, data)
 
     def _catalog_is_stale(self, force=False):
         """After a statement of a transaction begun on an assumed catalog: False once the catalog
@@ -96,10 +97,7 @@ class Session:
             except StoreError as e:
                 raise OperationalError("store unavailable: %s" % e) from None
         assumed, self._unverified = self._unverified, _VERIFIED
-        if data == assumed:
-            return False
-        _shared_catalog(self.store, data)
-        return True
+        return data != assumed
 
     def commit(self):
         txn, self.txn = self.txn, None
@@ -109,10 +107,10 @@ class Session:
         written = txn.writes.get(keys.CATALOG) if txn.has_writes else None
         try:
             txn.commit()
-            if written is not None:   # DDL committed: later transactions start from this catalog
-                cat = self.catalog if self.catalog.to_bytes() == written else Catalog.from_bytes(written)
+            if written is not None and written == self.catalog.header_bytes():
+                # DDL committed: later transactions start from this catalog
                 with _catalog_lock:
-                    self.store._rome_catalog = (written, cat)
+                    self.store._rome_catalog = (written, self.catalog)
         except Conflict as e:
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
         except StoreError as e:
@@ -148,9 +146,18 @@ class Session:
         return p
 
     def set_catalog(self, catalog):
-        """Install a changed catalog in this transaction (DDL)."""
+        """Install a changed catalog in this transaction (DDL): its header and the tables that
+        differ from the current catalog's are written."""
+        txn = self.txn
+        changed, dropped = catalog.changes(self.catalog)
+        catalog.changed()
         catalog.version += 1
-        self.txn.put(keys.CATALOG, catalog.to_bytes())
+        catalog.whole = False
+        txn.put(keys.CATALOG, catalog.header_bytes())
+        for t in changed:
+            txn.put(keys.table_def_key(t.id), t.to_bytes())
+        for i in dropped:
+            txn.delete(keys.table_def_key(i))
         self.catalog = catalog
         self._rows = {}
 
@@ -372,12 +379,13 @@ def pragma_parts(stmt):
     return node.name.lower(), value
 
 
-def _shared_catalog(store, data):
-    """The parsed catalog for these bytes, shared by every session of the store."""
+def _shared_catalog(store, data, txn):
+    """The parsed catalog for these header bytes, shared by every session of the store; on a miss,
+    its tables are read in txn."""
     cached = getattr(store, "_rome_catalog", None)
     if cached is not None and cached[0] == data:
         return cached[1]
-    cat = Catalog() if data is None else Catalog.from_bytes(data)
+    cat = Catalog.read(txn, data)
     with _catalog_lock:
         store._rome_catalog = (data, cat)
     return cat
