@@ -236,7 +236,7 @@ class SelectPlan(Plan):
             alias = src.alias_or_name
             source = Source(alias, [c.name for c in table.columns], scope.width, table)
         elif isinstance(src, exp.Subquery):
-            if isinstance(src.this, exp.Table) or src.this.args.get("joins"):
+            if isinstance(src.this, exp.Table) or (isinstance(src.this, exp.Subquery) and src.this.args.get("joins")):
                 raise NotSupportedError("a parenthesised join with an alias is not supported: %s"
                                         % src.sql(dialect="sqlite")[:80])
             sub = planner.plan_query(src.this, None)

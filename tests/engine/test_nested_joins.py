@@ -48,6 +48,9 @@ QUERIES = [
     "SELECT inst.id, x.id FROM inst LEFT JOIN ((SELECT id, inst_id, grp_id FROM link WHERE deleted = 0) AS x "
     "JOIN grp ON grp.id = x.grp_id) ON x.inst_id = inst.id ORDER BY 1, 2",
     "SELECT inst.id, grp.id FROM inst LEFT JOIN (link JOIN grp USING (id)) ON link.inst_id = inst.id ORDER BY 1, 2",
+    # a derived table whose query joins another derived table (Glance's query.count() of a join)
+    "SELECT count(*) AS n FROM (SELECT inst.id AS inst_id FROM inst JOIN (SELECT link.inst_id AS inst_id FROM link "
+    "WHERE link.deleted = 0) AS anon_2 ON anon_2.inst_id = inst.id WHERE inst.id > 1) AS anon_1",
     "SELECT id FROM inst WHERE EXISTS (SELECT 1 FROM inst AS i2 LEFT JOIN (link JOIN grp ON grp.id = link.grp_id) "
     "ON link.inst_id = i2.id WHERE i2.id = inst.id AND grp.id = 13) ORDER BY 1",
 ]
