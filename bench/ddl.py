@@ -14,6 +14,7 @@ Defaults: --url rome+memory:///bench-ddl --url rome+lmdb:///{tmp}/ddl; --peer sq
 as Keystone's and Nova's tests use it). --check: exit status 1 when a ratio is above 2.
 """
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -91,7 +92,10 @@ def main(argv=None):
         schemas = generated_metadata(args.tables)
     tmp = tempfile.mkdtemp(prefix="rome-bench-ddl-")
     urls = [u.replace("{tmp}", tmp) for u in (args.url or ["rome+memory:///bench-ddl", "rome+lmdb:///{tmp}/ddl"])]
-    times = measure(schemas, [args.peer] + urls, args.rounds)
+    try:
+        times = measure(schemas, [args.peer] + urls, args.rounds)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print("%d rounds, medians in seconds; ratio = URL / %s (lower is better)" % (args.rounds, args.peer))
     print("%-22s %-8s %10s %10s %7s  %s" % ("schema", "op", "peer", "url", "ratio", "url"))
     worst = 0.0
