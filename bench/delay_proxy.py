@@ -218,6 +218,8 @@ async def _serve(seconds):
         await asyncio.wait_for(commands(), seconds)
     except asyncio.TimeoutError:
         print("delay_proxy: --seconds %s reached, exiting" % seconds, file=sys.stderr)
+    sys.stdout.flush()
+    os._exit(0)  # every connection ends with the process, without cancelling each pump
 
 
 def main(argv=None):
