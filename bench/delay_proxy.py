@@ -13,7 +13,7 @@ exits when its stdin closes or after ``--seconds`` (whichever comes first):
 A delay is applied per chunk: bytes read at time t are written at t + delay, in order, without limiting
 throughput (a long fat pipe, as between sites). ``requests`` counts the client's turns: a chunk sent
 by the client after a reply (or first on its connection), i.e. one per round trip of a
-request/response protocol.
+request/response protocol; ``kinds`` splits them by HTTP request line (see ``request_kind``).
 
 A cut is a black hole, as a real partition: data on a cut connection is dropped, new connections are
 accepted but lead nowhere, nothing is reset (the ends find out by their own timeouts). It applies to
@@ -68,6 +68,16 @@ def _socket_owner(inode, pids):
     return None
 
 
+def request_kind(data):
+    """What an HTTP request is, from its first chunk: 'POST /v3/kv/txn' (with '+compare' when the
+    body holds compares, e.g. an etcd commit); '-' for other protocols."""
+    line = data.split(b"\r\n", 1)[0].split(b" ")
+    if len(line) == 3 and line[2].startswith(b"HTTP/"):
+        kind = (line[0] + b" " + line[1]).decode("latin-1")
+        return kind + "+compare" if b'"compare"' in data else kind
+    return "-"
+
+
 class Conn:
     def __init__(self, proxy, client_port):
         self.proxy, self.client_port = proxy, client_port
@@ -92,7 +102,7 @@ class Proxy:
         self.port = None
         self.conns = set()
         self.stats = {"conns": 0, "requests": 0, "chunks_up": 0, "chunks_down": 0,
-                      "bytes_up": 0, "bytes_down": 0}
+                      "bytes_up": 0, "bytes_down": 0, "kinds": {}}
 
     async def start(self):
         server = await asyncio.start_server(self.handle, HOST, 0)
@@ -153,6 +163,8 @@ class Proxy:
                     s["bytes_up"] += len(data)
                     if not conn.last_up:
                         s["requests"] += 1
+                        kind = request_kind(data)
+                        s["kinds"][kind] = s["kinds"].get(kind, 0) + 1
                 else:
                     s["chunks_down"] += 1
                     s["bytes_down"] += len(data)

@@ -169,18 +169,25 @@ def seed(sites, backends, n):
     return ids
 
 
-def wait_visible(url, query, count, bound):
+def wait_visible(url, query, count, bound, pause=0.05):
     """Seconds until a list ``query`` shows ``count`` images (None if not within ``bound``)."""
-    t0 = time.time()
+    return first_seen(url, query, count, bound, pause)[0]
+
+
+def first_seen(url, query, count, bound, pause=0.0):
+    """(seconds until the end of the first list ``query`` that shows ``count`` images or None, lists
+    made)"""
+    t0, lists = time.time(), 0
     while time.time() - t0 < bound:
         try:
+            lists += 1
             got = listed(url, query, timeout=10)
             if got is not None and len(got) >= count:
-                return time.time() - t0
+                return time.time() - t0, lists
         except requests.RequestException:
             pass
-        time.sleep(0.05)
-    return None
+        time.sleep(pause)
+    return None, lists
 
 
 def latency(sites, backends, ids, rounds, samples, deadline, log):
@@ -205,7 +212,8 @@ def latency(sites, backends, ids, rounds, samples, deadline, log):
 
 
 def round_trips(sites, backends, ids, site, reps=5):
-    """Median requests per op at ``site``, per proxy (etcd members' client ports, the central DB)."""
+    """Median requests per op at ``site``, per proxy (etcd members' client ports, the central DB), and
+    for etcd the kinds of request (HTTP request line) of the median op."""
     rnd = random.Random(3)
     out = {}
     for b in backends:
@@ -213,13 +221,19 @@ def round_trips(sites, backends, ids, site, reps=5):
         names = (["s%d-etcd%d" % (site, m) for m in SITES] if b == "etcd" else ["s%d-%s" % (site, b)])
         for op in OPS:
             counts = {n: [] for n in names}
+            kinds = []
             for _ in range(reps):
                 before = sites.hub.stats()
                 cell.run(op, rnd)
                 after = sites.hub.stats()
                 for n in names:
                     counts[n].append(after[n]["requests"] - before[n]["requests"])
+                total = sum(after[n]["requests"] - before[n]["requests"] for n in names)
+                kinds.append((total, {"%s@%s" % (k, n[-1]): v - before[n]["kinds"].get(k, 0)
+                                      for n in names for k, v in after[n]["kinds"].items()
+                                      if v - before[n]["kinds"].get(k, 0)}))
             out[b, op] = {n: statistics.median(v) for n, v in counts.items()}
+            out[b, op, "kinds"] = sorted(kinds, key=lambda x: x[0])[len(kinds) // 2][1]
     return out
 
 
@@ -240,9 +254,10 @@ def staleness(sites, backends, probes, deadline, log):
                     r = create(session(), sites.url(b, origin), name)
                     if r.status_code != 201:
                         continue
-                    seen = pool.map(lambda s: wait_visible(sites.url(b, s), "name=" + name, 1, 10), SITES)
-                    for s, t in zip(SITES, seen):
+                    seen = pool.map(lambda s: first_seen(sites.url(b, s), "name=" + name, 1, 10), SITES)
+                    for s, (t, lists) in zip(SITES, seen):
                         out[b, s].append(float("inf") if t is None else t)
+                        out[b, s, "first"] = out.get((b, s, "first"), 0) + (lists == 1 and t is not None)
         finally:
             writes = len(load.stop())
         log("staleness %s: %d probes, %d writes of load meanwhile" % (b, probes, writes))
@@ -387,17 +402,21 @@ def report(a, backends, cells, trips, stale, part, lost):
                     parts = ", ".join("member %s%s %g" % (n[-1], " (local)" if n[-1] == str(a.trips_site)
                                                           else " (leader)" if n[-1] == "1" else "", v)
                                       for n, v in sorted(c.items()))
+                    parts += "; " + ", ".join("%s x%d" % kv for kv in sorted(trips[b, op, "kinds"].items()))
                 else:
                     parts = "%s at site 1: %g" % (b, sum(c.values()))
                 print("  %-8s %-7s %s" % (b, op, parts))
     if stale:
         print()
         print("STALENESS: ms from a create's response until a list at the site shows it, p50/p99 "
-              "(under write load; upper bound: end of the first list that shows it)")
-        print("%-5s" % "site" + "".join("%18s" % b for b in backends))
+              "(under write load; an upper bound: the end of the first list that shows it), and how many "
+              "probes the first list made at once showed")
+        print("%-5s" % "site" + "".join("%22s" % b for b in backends))
         for site in SITES:
-            print("%-5d" % site + "".join("%18s" % ("%s/%s" % (ms(pct(stale[b, site], .5)),
-                                                              ms(pct(stale[b, site], .99))))
+            print("%-5d" % site + "".join("%22s" % ("%s/%s %d/%d" % (ms(pct(stale[b, site], .5)),
+                                                                    ms(pct(stale[b, site], .99)),
+                                                                    stale.get((b, site, "first"), 0),
+                                                                    len(stale[b, site])))
                                          for b in backends))
     if part:
         print()
