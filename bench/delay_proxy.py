@@ -69,13 +69,24 @@ def _socket_owner(inode, pids):
 
 
 def request_kind(data):
-    """What an HTTP request is, from its first chunk: 'POST /v3/kv/txn' (with '+compare' when the
-    body holds compares, e.g. an etcd commit); '-' for other protocols."""
-    line = data.split(b"\r\n", 1)[0].split(b" ")
-    if len(line) == 3 and line[2].startswith(b"HTTP/"):
-        kind = (line[0] + b" " + line[1]).decode("latin-1")
-        return kind + "+compare" if b'"compare"' in data else kind
-    return "-"
+    """What an HTTP request is, from its first chunk: its method and path, and for an etcd Txn (JSON
+    gateway) what it holds, e.g. 'POST /v3/kv/txn [compare 3, put 2]'; '-' for other protocols."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    line = head.split(b"\r\n", 1)[0].split(b" ")
+    if len(line) != 3 or not line[2].startswith(b"HTTP/"):
+        return "-"
+    kind = (line[0] + b" " + line[1]).decode("latin-1")
+    try:
+        txn = json.loads(body)
+    except ValueError:
+        return kind
+    if not isinstance(txn, dict) or not ({"compare", "success"} & set(txn)):
+        return kind
+    parts = {"compare": len(txn.get("compare") or ())}
+    for op in txn.get("success") or ():
+        name = next(iter(op), "?").replace("request_", "")
+        parts[name] = parts.get(name, 0) + 1
+    return "%s [%s]" % (kind, ", ".join("%s %d" % kv for kv in parts.items() if kv[1]))
 
 
 class Conn:

@@ -379,6 +379,13 @@ def report(a, backends, cells, trips, stale, part, lost):
                 ratio = statistics.median(e) / statistics.median(p) if e and p else float("nan")
                 row += "%15.2fx" % ratio
             print(row)
+    print("added by distance, ms: p50 at the site - p50 at site 1 (where the etcd leader and the central "
+          "databases are; what remains at site 1 is Glance's and the engine's own time on this machine)")
+    for op in OPS:
+        print("%-7s " % op + "  ".join(
+            "%s: %s" % (b, " ".join("site %d %+.0f" % (site, 1000 * (pct(cells[b, site].times[op], .5)
+                                                              - pct(cells[b, 1].times[op], .5)))
+                                    for site in SITES[1:])) for b in backends))
     if "etcd" in backends:
         for site in SITES[1:]:
             for op in OPS:
@@ -514,7 +521,8 @@ def main():
         log("stopping everything")
         sites.stop()
     floors = report(a, backends, cells, trips, stale, part, lost)
-    print("(%.0f s)" % (time.time() - t_start))
+    print("(%.0f s; load average %.1f on %d cores at the end)" % (time.time() - t_start, os.getloadavg()[0],
+                                                                   os.cpu_count()))
     print("multisite: %s" % ("floors met" if not floors else "%d floor(s) missed" % len(floors)))
     return 1 if floors and a.check else 0
 
