@@ -324,6 +324,47 @@ def partition(sites, backends, ids, log, cut_for=4.0, heal_bound=60):
     return res
 
 
+def images_across_sites(sites, log, size=1 << 20, bound=60):
+    """Upload at site 2 (its own store), download at site 3 (no access to site 2's store), copy-image to
+    site 3's store from site 1 (which has every site's store), download again at site 3."""
+    res = {}
+    data = os.urandom(size)
+    s2, s3, s1 = (sites.url("etcd", k) for k in (2, 3, 1))
+    s = session()
+    r = create(s, s2, "across-" + uuid.uuid4().hex[:8])
+    image_id = r.json()["id"]
+    r = s.put(s2 + "/v2/images/%s/file" % image_id, data=data,
+              headers={"Content-Type": "application/octet-stream"}, timeout=120)
+    res["upload at site 2"] = r.status_code
+    res["stores after upload"] = s.get(s2 + "/v2/images/" + image_id, timeout=TIMEOUT).json().get("stores")
+    t0 = time.time()
+    while time.time() - t0 < bound and s.get(s3 + "/v2/images/" + image_id,
+                                             timeout=TIMEOUT).json().get("status") != "active":
+        time.sleep(0.05)
+    t = time.time() - t0
+    r = s.get(s3 + "/v2/images/%s/file" % image_id, timeout=TIMEOUT)
+    res["download at site 3 before the copy"] = "%d%s" % (r.status_code, " (same bytes)" if r.content == data
+                                                           else "")
+    admin = requests.Session()
+    admin.headers["X-Auth-Token"] = "root:admin:admin"
+    t0 = time.time()
+    r = admin.post(s1 + "/v2/images/%s/import" % image_id, timeout=TIMEOUT,
+                   json={"method": {"name": "copy-image"}, "stores": ["site3"]})
+    res["copy-image to site3, asked at site 1"] = r.status_code
+    stores = None
+    while time.time() - t0 < bound:
+        stores = s.get(s3 + "/v2/images/" + image_id, timeout=TIMEOUT).json().get("stores", "")
+        if "site3" in stores.split(","):
+            break
+        time.sleep(0.3)
+    res["stores seen at site 3 after the copy"] = "%s (after %.1f s)" % (stores, time.time() - t0)
+    r = s.get(s3 + "/v2/images/%s/file" % image_id, timeout=TIMEOUT)
+    res["download at site 3 after the copy"] = "%d%s" % (r.status_code, " (same bytes)" if r.content == data
+                                                          else "")
+    log("images across sites: done (active at site 3 after %.1f s)" % t)
+    return res
+
+
 def lost_site(sites, backends, log, run_for=15.0):
     res = {}
     before = {b: {i["id"] for i in (listed(sites.url(b, 2), "limit=1000") or [])} for b in backends}
@@ -483,7 +524,7 @@ def main():
     ap.add_argument("--trips-site", type=int, default=2)
     ap.add_argument("--budget", type=float, default=450,
                     help="seconds for the phases after start-up (latency and staleness stop early)")
-    ap.add_argument("--skip", default="", help="phases to skip: trips,staleness,partition,lost")
+    ap.add_argument("--skip", default="", help="phases to skip: trips,staleness,images,partition,lost")
     ap.add_argument("--check", action="store_true", help="exit status 1 when a floor is missed")
     a = ap.parse_args()
     if a.quick:
@@ -500,7 +541,7 @@ def main():
         print("[%5.0fs] %s" % (time.time() - t_start, msg), flush=True)
 
     sites = Sites(backends, delay=a.delay, workers=a.workers, seconds=a.budget + 600, log=log)
-    trips = stale = part = lost = None
+    trips = stale = part = lost = across = None
     try:
         sites.start()
         ids = seed(sites, backends, 30)
@@ -511,6 +552,8 @@ def main():
             trips = round_trips(sites, backends, ids, a.trips_site)
         if "staleness" not in skip:
             stale = staleness(sites, backends, a.probes, t0 + 0.7 * a.budget, log)
+        if "images" not in skip and "etcd" in backends:
+            across = images_across_sites(sites, log)
         if "partition" not in skip:
             if "etcd" in backends:
                 sites.move_leader(1)
@@ -521,6 +564,10 @@ def main():
         log("stopping everything")
         sites.stop()
     floors = report(a, backends, cells, trips, stale, part, lost)
+    if across:
+        print("IMAGES ACROSS SITES (etcd; a filesystem store per site, Glance's multiple stores, copy-image):")
+        for k, v in across.items():
+            print("  %-40s %s" % (k, v))
     print("(%.0f s; load average %.1f on %d cores at the end)" % (time.time() - t_start, os.getloadavg()[0],
                                                                    os.cpu_count()))
     print("multisite: %s" % ("floors met" if not floors else "%d floor(s) missed" % len(floors)))

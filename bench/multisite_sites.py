@@ -133,6 +133,22 @@ class Sites:
             return "postgresql+psycopg2://postgres@127.0.0.1:%d/glance" % port
         return "rome+redis://127.0.0.1:%d/0?prefix=glance" % port
 
+    def _stores_conf(self, folder, site):
+        """Glance's multiple stores as in a distributed (edge) layout: one filesystem store per site,
+        named site1..3; site 1 (central) configures every site's store, sites 2 and 3 their own and the
+        central one. An image's data is where its ``stores`` property says; the copy-image import, run
+        where both stores are configured, adds a copy."""
+        names = SITES if site == 1 else (1, site)
+        lines = ["[DEFAULT]", "enabled_backends = " + ", ".join("site%d:file" % k for k in names), "",
+                 "[glance_store]", "default_backend = site%d" % site, ""]
+        for k in names:
+            lines += ["[site%d]" % k, "filesystem_store_datadir = %s" % os.path.join(self.top, "stores",
+                                                                                    "site%d" % k), ""]
+        path = os.path.join(folder, "stores.conf")
+        with open(path, "w") as f:
+            f.write("\n".join(lines))
+        return path
+
     def connection(self, backend, site):
         return self.etcd_url(site) if backend == "etcd" else self._central(backend, site)
 
@@ -151,7 +167,9 @@ class Sites:
             for s in SITES:
                 folder = os.path.join(self.top, "%s-site%d" % (b, s))
                 os.makedirs(folder)
-                self.servers[b, s] = Server("%s@site%d" % (b, s), folder, self.connection(b, s), self.workers)
+                extra = ["--glance-config", self._stores_conf(folder, s)] if b == "etcd" else []
+                self.servers[b, s] = Server("%s@site%d" % (b, s), folder, self.connection(b, s), self.workers,
+                                            extra)
         # site 1 first (its start creates the schema, as glance-manage db sync does), then the others
         t0 = time.time()
         with concurrent.futures.ThreadPoolExecutor(len(self.backends) * 2) as pool:
