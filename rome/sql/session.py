@@ -372,7 +372,7 @@ class _Sequences:
 
     def __init__(self, store):
         self.store = store
-        self.block = getattr(store, "sequence_block", 1)
+        self.block = store.sequence_block
         self.lock = threading.Lock()
         self.ranges = {}   # table id -> [next, limit)
         self.floor = {}    # table id -> lowest value still allowed

@@ -110,8 +110,7 @@ class Transaction:
     @property
     def can_warm(self):
         """Whether warm() saves anything: the store has round trips and can batch them."""
-        snap = self._snap or self._open()
-        return hasattr(snap, "scan_many")
+        return (self._snap or self._open()).batches
 
     def warm(self, keys=(), ranges=(), whole=False, batch=None):
         """Fetch keys and (start, end, reverse) ranges from the store in one round trip, ahead of the
@@ -120,7 +119,7 @@ class Transaction:
         first batch). Nothing is recorded: the reads that follow are recorded as usual and are
         served from what the snapshot now holds."""
         snap = self._snap or self._open()
-        if not hasattr(snap, "scan_many"):
+        if not snap.batches:
             return
         buf = self._buf
         keys = [k for k in keys if k not in buf]
@@ -140,10 +139,7 @@ class Transaction:
         """Ask the store to read, with every later read of these (start, end) ranges, what each pair
         they return leads to (RedisSnapshot.chain: an index nested loop run by the store, in the
         same round trip). Nothing is recorded; a no-op on stores without round trips."""
-        snap = self._snap or self._open()
-        chain = getattr(snap, "chain", None)
-        if chain is not None:
-            chain(ranges, specs)
+        (self._snap or self._open()).chain(ranges, specs)
 
     def expect_absent(self, key):
         """Record that key is absent, without reading it: commit fails with Conflict if the store
@@ -156,16 +152,12 @@ class Transaction:
 
     def prefetch(self, keys):
         """Have the store send keys along with the next read (stores with round trips only)."""
-        snap = self._snap or self._open()
-        if hasattr(snap, "prefetch"):
-            snap.prefetch(keys)
+        (self._snap or self._open()).prefetch(keys)
 
     def peek(self, key):
         """(True, value) if the snapshot already holds key's value (e.g. prefetched), else (False,
         None): never a round trip."""
-        snap = self._snap or self._open()
-        cached = getattr(snap, "cached", None)
-        return cached(key) if cached is not None else (False, None)
+        return (self._snap or self._open()).cached(key)
 
     def read_through(self, key):
         """The store's value for key, bypassing the write buffer and recording nothing."""
