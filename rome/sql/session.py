@@ -22,7 +22,7 @@ from rome.sql.parse import Control, parse
 from rome.sql.planner import Planner
 from rome.sql.semantics.values import adapt
 from rome.sql.rows import TableRows
-from rome.storage.base import Conflict, StoreError
+from rome.storage.base import Conflict, Refused, StoreError
 from rome.storage.transaction import Transaction
 
 QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
@@ -113,6 +113,8 @@ class Session:
                     self.store._rome_catalog = (written, cat)
         except Conflict as e:
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
+        except Refused as e:
+            raise OperationalError("%s; the transaction was rolled back" % e) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
 
@@ -242,6 +244,8 @@ class Session:
             raise
         except Conflict as e:
             raise ConflictError("write conflict: %s; retry the transaction" % e) from None
+        except Refused as e:
+            raise OperationalError(str(e)) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
         except RecursionError:

@@ -43,6 +43,11 @@ class Conflict(StoreError):
     """Validation failed: a concurrent transaction changed what this one read (mapped to ConflictError)."""
 
 
+class Refused(StoreError):
+    """The store was reached and refused the request for what it is (e.g. a transaction larger than
+    it accepts): an OperationalError that says so, not "store unavailable" (which means unreachable)."""
+
+
 class BadLocation(StoreError, ValueError):
     """A location (URL) the store cannot use: a malformed one, or an unknown or invalid option."""
 

@@ -8,6 +8,13 @@ step. A transaction whose reads are no longer true gets Conflict and leaves noth
 serializable. A transaction that wrote nothing needs no validation (its snapshot was consistent) and
 costs the store nothing at commit.
 
+MEMORY. What validation keeps of a scan is bounded by what it needs, not by what was scanned: a range
+already recorded (the same bounds, read from the same snapshot) is recorded once, so a nested loop
+re-reading one inner range or a statement repeated without commit adds nothing; the pairs of a long
+scan are digested every SCAN_KEEP pairs into a recorded sub-range, and a transaction's kept pairs into
+digests past TXN_KEEP; a store that validates by revision keeps no pairs at all (the range's bounds
+are enough).
+
 SAVEPOINTS. Writes go through an undo log; a savepoint is a position in it, so rolling back to one
 (ROLLBACK TO SAVEPOINT, and the implicit savepoint around every statement that makes statements atomic)
 costs the writes undone, not the size of the buffer. Reads are never forgotten: a read made before a
@@ -34,6 +41,8 @@ class _Finished(dict):
 
 _FINISHED = _Finished()
 _NO_KEYS = SortedList()  # shared, never changed: the key order of a transaction that has not written
+SCAN_KEEP = 8192         # pairs of one scan kept before they are digested into a sub-range
+TXN_KEEP = 65536         # pairs kept by a transaction before its recorded ranges are digested
 
 
 class _Scan:
@@ -46,11 +55,12 @@ class _Scan:
     kept), none beyond it. The kept pairs are digested (the store's digest(), ascending) only if the
     transaction writes and so must be validated at commit."""
 
-    __slots__ = ("start", "end", "reverse", "chunks", "cur", "pos", "complete", "done")
+    __slots__ = ("start", "end", "reverse", "chunks", "kept", "cur", "pos", "complete", "done")
 
     def __init__(self, start, end, reverse):
         self.start, self.end, self.reverse = start, end, reverse
         self.chunks = []
+        self.kept = 0   # pairs in chunks
         self.cur = self.pos = None
         self.complete = self.done = False
 
@@ -81,6 +91,9 @@ class Transaction:
         self._undo = []           # (key, previous buffered value or _ABSENT), or (keys, _BATCH)
         self._keyset_version = 0  # bumped when a key enters or leaves the buffer (scans re-seek)
         self._scans = set()       # scans in progress, recorded at commit even if never closed
+        self._recorded = set()    # (start, end) of the ranges recorded (each is recorded once)
+        self._kept = 0            # pairs kept in recorded ranges not digested yet
+        self._by_revision = store.validates_by_revision
         self._done = False
 
     def _open(self):
@@ -195,9 +208,12 @@ class Transaction:
             else:
                 # Fast path: nothing buffered, so the scan is the snapshot's until a write arrives or
                 # the transaction ends (both change _keyset_version).
-                version, chunks = self._keyset_version, rec.chunks
+                version = self._keyset_version
                 for chunk in src:
-                    chunks.append(chunk)
+                    if rec.kept > SCAN_KEEP:
+                        self._fold(rec)
+                    rec.chunks.append(chunk)
+                    rec.kept += len(chunk)
                     rec.cur = cur = iter(chunk)
                     for s in cur:
                         if self._keyset_version != version:
@@ -250,6 +266,28 @@ class Transaction:
         finally:
             self._record(rec)
 
+    def _fold(self, rec):
+        """Record what a long scan has consumed so far (whole chunks) as a sub-range, and go on with
+        the rest of its range: validation then needs a digest, not the pairs."""
+        chunks = rec.chunks
+        last = chunks[-1][-1][0] if chunks[-1] else None
+        if last is None:
+            return
+        if self._by_revision:   # the bounds are enough: keep only the last chunk (settle needs it)
+            rec.chunks, rec.kept = chunks[-1:], len(chunks[-1])
+            return
+        pairs = list(chain.from_iterable(chunks))
+        if rec.reverse:
+            pairs.reverse()
+            lo, hi, rec.end = last, rec.end, last
+        else:
+            lo, hi = rec.start, last + b"\x00"
+            rec.start = hi
+        if (lo, hi) not in self._recorded:
+            self._recorded.add((lo, hi))
+            self.reads.ranges.append((lo, hi, self.store.digest(pairs)))
+        rec.chunks, rec.kept = [], 0
+
     def _record(self, rec):
         if rec.done:
             return
@@ -265,11 +303,32 @@ class Transaction:
             lo, hi = rec.pos, rec.end
         else:
             lo, hi = rec.start, rec.pos + b"\x00"
+        if (lo, hi) in self._recorded:   # read before from this snapshot: the same pairs
+            return
+        self._recorded.add((lo, hi))
+        if self._by_revision:
+            self.reads.ranges.append((lo, hi, None))
+            return
         # The pairs seen are kept, not hashed: only a transaction that writes is validated, and
         # hashing every scanned row would tax the read-only ones (commit() digests them). They are
         # kept in the chunks the snapshot handed out: (key, value) tuples of bytes only, which the
-        # garbage collector stops tracking at its first pass.
+        # garbage collector stops tracking at its first pass. Past TXN_KEEP they are digested.
         self.reads.ranges.append((lo, hi, rec.chunks, rec.reverse))
+        self._kept += sum(map(len, rec.chunks))
+        if self._kept > TXN_KEEP:
+            self._digest_ranges()
+            self._kept = 0
+
+    def _digest_ranges(self):
+        """Replace the kept pairs of recorded ranges by their digests (the store's digest())."""
+        ranges, digest = self.reads.ranges, self.store.digest
+        for i, r in enumerate(ranges):
+            if len(r) == 4:
+                lo, hi, chunks, reverse = r
+                pairs = list(chain.from_iterable(chunks))
+                if reverse:
+                    pairs.reverse()
+                ranges[i] = (lo, hi, digest(pairs))
 
     # -- writes
 
@@ -354,16 +413,11 @@ class Transaction:
         for rec in list(self._scans):
             self._record(rec)
         writes = self._buf
+        if self._snap is not None:
+            self.reads.revision = self._snap.revision
         self._finish()
         if writes:
-            ranges, digest = self.reads.ranges, self.store.digest
-            for i, r in enumerate(ranges):
-                if len(r) == 4:
-                    lo, hi, chunks, reverse = r
-                    pairs = list(chain.from_iterable(chunks))
-                    if reverse:
-                        pairs.reverse()
-                    ranges[i] = (lo, hi, digest(pairs))
+            self._digest_ranges()
             self.store.commit(self.reads, writes)
 
     def rollback(self):
