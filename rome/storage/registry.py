@@ -20,6 +20,8 @@ KINDS = {
     "lmdb": "rome.storage.lmdb:LmdbStore",
     "redis": "rome.storage.redis:RedisStore",
     "rediss": "rome.storage.redis:RedissStore",
+    "etcd": "rome.storage.etcd:EtcdStore",
+    "etcds": "rome.storage.etcd:EtcdsStore",
 }
 
 _stores = {}  # (kind, normalized location) -> Store
