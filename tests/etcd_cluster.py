@@ -189,6 +189,95 @@ class EtcdCluster:
         self.stop()
 
 
+class FaultProxy:
+    """A TCP proxy on a free loopback port in front of ``target`` (host, port), for network faults a
+    test controls: ``drop_replies(n)`` forwards the next n requests but closes the client's connection
+    instead of passing their replies back (a reply lost after the server acted); ``cut()`` holds every
+    byte in both directions (a partition: connections neither answer nor fail), ``heal()`` ends it."""
+
+    def __init__(self, target):
+        import threading
+        self.target = target
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self._drop = 0
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+        self._open.set()
+        self._closed = False
+        self._conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self):
+        return "127.0.0.1:%d" % self.port
+
+    def drop_replies(self, n=1):
+        with self._lock:
+            self._drop = n
+
+    def cut(self):
+        self._open.clear()
+
+    def heal(self):
+        self._open.set()
+
+    def _accept(self):
+        import threading
+        while not self._closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+                server.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            self._conns += [client, server]
+            state = {"dropping": False}
+            threading.Thread(target=self._pump, args=(client, server, state, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, state, False), daemon=True).start()
+
+    def _pump(self, src, dst, state, upstream):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                self._open.wait()
+                if upstream:
+                    with self._lock:
+                        if self._drop and (b"POST" in data[:8]):
+                            self._drop -= 1
+                            state["dropping"] = True
+                elif state["dropping"]:
+                    dst.close()   # the reply never reaches the client
+                    src.close()
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self._closed = True
+        self._open.set()
+        self.sock.close()
+        for c in self._conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
 def main(argv=None):
     """python tests/etcd_cluster.py [--members N] [--env NAME=VALUE ...] -- COMMAND...: run COMMAND with a
     throwaway etcd cluster; '{port}' (the first member's client port) and '{endpoints}' (the others,

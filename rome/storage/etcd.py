@@ -180,6 +180,9 @@ class _Members:
             c = etcd3gw.Etcd3Client(host=host, port=port, protocol=self.scheme, api_path="/v3/",
                                     ca_cert=ssl.get("ssl_ca_certs"), cert_key=ssl.get("ssl_keyfile"),
                                     cert_cert=ssl.get("ssl_certfile"))
+            # The URL's TLS settings, not the environment's: requests would let REQUESTS_CA_BUNDLE
+            # override the CA given, and HTTP(S)_PROXY send database traffic through a proxy.
+            c.session.trust_env = False
             if ssl.get("ssl_cert_reqs") == "none":
                 c.session.verify = False
             clients[i] = c
@@ -268,7 +271,7 @@ class _ServerError(Exception):
 
 
 def _short(e):
-    text = str(e)
+    text = getattr(e, "detail_text", None) or str(e) or type(e).__name__
     return text if len(text) < 200 else text[:200] + "..."
 
 
