@@ -255,9 +255,7 @@ class FaultProxy:
                             self._drop -= 1
                             state["dropping"] = True
                 elif state["dropping"]:
-                    dst.close()   # the reply never reaches the client
-                    src.close()
-                    return
+                    break   # the reply never reaches the client: both connections are shut
                 dst.sendall(data)
         except OSError:
             pass

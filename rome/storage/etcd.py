@@ -197,21 +197,29 @@ class _Members:
         return [self.current] + [i for i in range(n) if i != self.current]
 
     def post(self, path, body, deadline, members=None):
-        """POST to the first member that answers before ``deadline`` -> (member, JSON reply).
-        Raises StoreError when none did."""
+        """POST to the first member that answers before ``deadline`` -> (member, JSON reply), the
+        members tried in turn, each for at most a third of the timeout (a member that lost its leader
+        may hold a request until the leader is back), round after round. Raises StoreError when none
+        did."""
         last = None
-        for i in (members if members is not None else self.order()):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                return i, self._post(i, path, body, left)
-            except _Unreachable as e:
-                last = e
-                if i == self.current:
-                    self.current = (i + 1) % len(self.members)
-                    if i == 0:
-                        self.failed_at = time.monotonic()
+        attempt = max(0.5, self.s["timeout"] / 3)
+        while True:
+            for i in (members if members is not None else self.order()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    return i, self._post(i, path, body, min(left, attempt))
+                except _Unreachable as e:
+                    last = e
+                    if i == self.current:
+                        self.current = (i + 1) % len(self.members)
+                        if i == 0:
+                            self.failed_at = time.monotonic()
+            else:
+                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+                continue
+            break
         raise StoreError("etcd at %s: no member answered within %ss (%s)" % (
             self.address(), self.s["timeout"], last or "timed out"))
 
@@ -513,11 +521,19 @@ class EtcdStore(Store):
             res = self._post("/kv/txn", body)
             got = int(res["header"]["revision"])
             if read_rev is None:
-                if got < self._floor and serializable:   # this member is behind what we saw: ask the leader
-                    body = {"success": [{"request_range": {k: v for k, v in o.items() if k != "serializable"}}
-                                        for o in batch]}
+                wait_until = time.monotonic() + 1.0
+                while got < self._floor and serializable:
+                    # This member is behind what this process saw (read your writes): wait for it a
+                    # little, then ask through the leader.
+                    if time.monotonic() < wait_until:
+                        time.sleep(0.01)
+                    else:
+                        body = {"success": [{"request_range": {k: v for k, v in o.items() if k != "serializable"}}
+                                            for o in batch]}
                     res = self._post("/kv/txn", body)
                     got = int(res["header"]["revision"])
+                    if "serializable" not in body["success"][0]["request_range"]:
+                        break
                 read_rev = got
                 ops = [dict(o, revision=got) for o in ops]   # later batches read at the same revision
                 self._saw(got)
