@@ -13,7 +13,7 @@ exits when its stdin closes or after ``--seconds`` (whichever comes first):
 A delay is applied per chunk: bytes read at time t are written at t + delay, in order, without limiting
 throughput (a long fat pipe, as between sites). ``requests`` counts the client's turns: a chunk sent
 by the client after a reply (or first on its connection), i.e. one per round trip of a
-request/response protocol; ``kinds`` splits them by HTTP request line (see ``request_kind``).
+request/response protocol; ``kinds`` splits them by what each request was (see ``request_kind``), counted when its reply starts.
 
 A cut is a black hole, as a real partition: data on a cut connection is dropped, new connections are
 accepted but lead nowhere, nothing is reset (the ends find out by their own timeouts). It applies to
@@ -33,6 +33,7 @@ import sys
 import threading
 
 HOST = "127.0.0.1"
+TURN_KEEP = 1 << 20  # bytes of a request kept to classify it
 
 
 # --- the hub process ------------------------------------------------------------------------------
@@ -69,7 +70,7 @@ def _socket_owner(inode, pids):
 
 
 def request_kind(data):
-    """What an HTTP request is, from its first chunk: its method and path, and for an etcd Txn (JSON
+    """What an HTTP request is (the bytes of one client turn): its method and path, and for an etcd Txn (JSON
     gateway) what it holds, e.g. 'POST /v3/kv/txn [compare 3, put 2]'; '-' for other protocols."""
     head, _, body = data.partition(b"\r\n\r\n")
     line = head.split(b"\r\n", 1)[0].split(b" ")
@@ -95,6 +96,13 @@ class Conn:
         self.cut = False
         self.writers = []
         self.last_up = False  # was the last chunk from the client (for counting turns)
+        self.turn = None      # what the client sent in its current turn (classified when it ends)
+
+    def end_turn(self, stats):
+        if self.turn is not None:
+            kind = request_kind(bytes(self.turn))
+            stats["kinds"][kind] = stats["kinds"].get(kind, 0) + 1
+            self.turn = None
 
     def owned_by(self, pids):
         if not pids:
@@ -174,14 +182,17 @@ class Proxy:
                     s["bytes_up"] += len(data)
                     if not conn.last_up:
                         s["requests"] += 1
-                        kind = request_kind(data)
-                        s["kinds"][kind] = s["kinds"].get(kind, 0) + 1
+                        conn.turn = bytearray()
+                    if len(conn.turn) < TURN_KEEP:
+                        conn.turn += data
                 else:
+                    conn.end_turn(s)
                     s["chunks_down"] += 1
                     s["bytes_down"] += len(data)
                 conn.last_up = up
                 queue.put_nowait((loop.time() + self.delay, data))
         finally:
+            conn.end_turn(self.stats)
             queue.put_nowait((loop.time() + self.delay, None))
             try:
                 await sender

@@ -110,7 +110,9 @@ class Sites:
         self.cluster_limits = (MAX_TXN_OPS, MAX_REQUEST_BYTES)  # the cluster's flags, told to the store
         self.cluster = EtcdCluster(os.path.join(self.top, "etcd"), members=len(SITES),
                                    heartbeat_ms=self.heartbeat_ms, election_ms=self.election_ms,
-                                   peer_ports=peer_ports, peer_advertise=advertise)
+                                   peer_ports=peer_ports, peer_advertise=advertise,
+                                   # a member back from a partition must not depose the leader
+                                   extra=("--pre-vote=true",))
         for s in SITES:
             for m in SITES:
                 self._proxy("s%d-etcd%d" % (s, m), self.cluster.client_ports[m - 1], 0 if s == m else self.delay)

@@ -57,11 +57,20 @@ def test_delay_each_way_and_requests_counted(hub, echo_port):
             times.append(t)
         _round_trip(s, b'POST /v3/kv/txn HTTP/1.1\r\n\r\n{"compare": [{}], "success": [{"request_put": {}}]}')
         _round_trip(s, b"GET /health HTTP/1.1\r\n\r\n")
+        s.sendall(b'POST /v3/kv/txn HTTP/1.1\r\n\r\n{"success": [')       # one request in two chunks
+        time.sleep(DELAY / 5)                                                 # (before any reply)
+        _round_trip(s, b'{"request_range": {}}, {"request_range": {}}]}')
+        s.settimeout(2 * DELAY)
+        try:  # the echo of the first chunk, if it came apart
+            s.recv(4096)
+        except socket.timeout:
+            pass
     assert min(times) >= 2 * DELAY * 0.95, times          # both directions delayed
     assert sorted(times)[2] < 2 * DELAY + 0.04, times      # and not much more
     st = hub.stats()["echo"]
-    assert st["conns"] == 1 and st["requests"] == 7
-    assert st["kinds"] == {"-": 5, "POST /v3/kv/txn [compare 1, put 1]": 1, "GET /health": 1}
+    assert st["conns"] == 1 and st["requests"] == 8
+    assert st["kinds"] == {"-": 5, "POST /v3/kv/txn [compare 1, put 1]": 1, "GET /health": 1,
+                           "POST /v3/kv/txn [range 2]": 1}
     assert st["bytes_up"] == st["bytes_down"]
 
 
