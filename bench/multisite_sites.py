@@ -247,11 +247,13 @@ class Sites:
     # -- teardown
 
     def stop(self):
-        for srv in self.servers.values():
+        def stop_server(srv):
             try:
                 srv.stop()
             except Exception as e:  # keep stopping the rest
                 self.log("stopping %s: %r" % (srv.name, e))
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(self.servers))) as pool:
+            list(pool.map(stop_server, self.servers.values()))  # each may wait out its graceful timeout
         for part in (self.cluster, self.pg, self.redis, self.hub):
             if part is not None:
                 try:
