@@ -194,9 +194,10 @@ def latency(sites, backends, ids, rounds, samples, deadline, log):
     cells = {(b, s): Cell(sites.url(b, s), ids[b]) for b in backends for s in SITES}
     rnd = random.Random(7)
     for c in cells.values():  # warm-up, not recorded: every worker imports Glance and compiles statements
-        for op in OPS * 3:
+        for op in OPS * (sites.workers + 1):
             c.run(op, rnd)
         c.times = {op: [] for op in OPS}
+        c.failed = {op: 0 for op in OPS}
     took = 0.0
     for r in range(rounds):
         if r and time.time() + took > deadline:  # the next round would not fit in the budget
