@@ -6,7 +6,8 @@
 #   scripts/glance_suites.sh db api       only these steps (names: db, api, tests)
 #
 # Steps (each a separate process; a failing step does not stop the others):
-#   db     ../shared/checks/glance_db_suite.py on rome+memory:// and on rome+lmdb (a fresh folder):
+#   db     ../shared/checks/glance_db_suite.py on rome+memory://, on rome+lmdb (a fresh folder) and on
+#          rome+etcd (a throwaway 3-member cluster, tests/etcd_cluster.py, when etcd is installed):
 #          Glance's DB functional suite, 252 tests, all must pass
 #   api    ../shared/checks/glance_api_suite.py 'rome+lmdb:///{dir}/rome' --expect-failures
 #          ../shared/checks/glance_api_sqlite_failures.txt: Glance's v2 API functional suite with its
@@ -112,6 +113,9 @@ fi
 if ! "$VENV/bin/python" -c "import pytest, xdist" 2>/dev/null; then
   "$VENV/bin/python" -m pip install -q pytest pytest-xdist || { echo "glance_suites.sh: cannot install pytest" >&2; exit 1; }
 fi
+if command -v etcd >/dev/null 2>&1 && ! "$VENV/bin/python" -c "import etcd3gw" 2>/dev/null; then
+  "$VENV/bin/python" -m pip install -q etcd3gw || { echo "glance_suites.sh: cannot install etcd3gw" >&2; exit 1; }
+fi
 "$VENV/bin/python" -m pip list 2>/dev/null | grep -iE '^(glance|rome|sqlalchemy|alembic|oslo\.db|pytest) ' || true
 echo "(peers venv ready in $((SECONDS - t0))s)"
 PY=$VENV/bin/python
@@ -122,6 +126,10 @@ if want db; then
   mkdir -p "$WORK/db-lmdb"
   run_step "glance DB suite on rome+lmdb" "$VENV/run" "$T_DB" "$PY" "$CHECKS/glance_db_suite.py" \
     "rome+lmdb:///$WORK/db-lmdb/rome"
+  if command -v etcd >/dev/null 2>&1; then
+    run_step "glance DB suite on rome+etcd" "$VENV/run" "$T_DB" "$PY" "$ROOT/tests/etcd_cluster.py" -- "$PY" \
+      "$CHECKS/glance_db_suite.py" 'rome+etcd://127.0.0.1:{port}/?{endpoints}&prefix=glance&max_txn_ops=10000&max_request_bytes=8388608'
+  fi
 fi
 if want api; then
   run_step "glance API suite on rome+lmdb" "$VENV/run" "$T_API" "$PY" "$CHECKS/glance_api_suite.py" \
