@@ -315,8 +315,8 @@ class EtcdSnapshot(ReadCache, Snapshot):
     @property
     def revision(self):
         """What commit validates against: (revision, monotonic time of the first read, the mod
-        revisions of the keys read), or None before the first read."""
-        return None if self._rev is None else (self._rev, self._t0, self._mods)
+        revisions of the keys read, the values read), or None before the first read."""
+        return None if self._rev is None else (self._rev, self._t0, self._mods, self._seen)
 
     def _pairs(self, reply):
         dlen, mods = self._store._dlen, self._mods
@@ -623,10 +623,13 @@ class EtcdStore(Store):
         receipt = self._t + receipt_id()
         cmp = [{"target": "VERSION", "key": _b64(receipt), "result": "EQUAL", "version": 0}]
         size = len(receipt)
-        mods = rev[2] if rev is not None else {}
+        mods, values = (rev[2], rev[3]) if rev is not None else ({}, {})
         for k, v in reads.points.items():
             dk = self._d + k
             m = mods.get(k)
+            if m is not None and k in values and values[k] != v:
+                # a value assumed from a cache (Transaction.assume) that the snapshot read otherwise
+                raise Conflict("key changed by a concurrent transaction")
             if m is not None:    # read at the snapshot's revision: the same write still there (0: absent)
                 cmp.append({"target": "MOD", "key": _b64(dk), "result": "EQUAL", "mod_revision": m})
             elif v is None:      # known absent without a read (expect_absent): still absent
@@ -663,7 +666,13 @@ class EtcdStore(Store):
                 "nothing was written)" % (len(cmp), len(ops), size, limit_ops, limit_bytes))
         body = {"compare": cmp, "success": ops,
                 "failure": [{"request_range": {"key": _b64(receipt)}}]}
-        res = self._post("/kv/txn", body)
+        try:
+            res = self._post("/kv/txn", body)
+        except (Conflict, Refused):
+            raise
+        except StoreError as e:
+            raise StoreError("%s: commit not confirmed; all or nothing of it is applied, possibly once the "
+                             "member reaches a majority again" % e) from None
         self._saw(int(res["header"]["revision"]))
         if res.get("succeeded"):
             return
