@@ -500,6 +500,7 @@ class EtcdStore(Store):
         self._dlen = len(self._d)
         self._members = _Members(s)
         self._floor = 0             # the highest revision this process committed or read
+        self.commits_sent = 0       # commit Txns sent (resends included): the requests that need the leader
         self._lease = None          # (id, granted at, monotonic)
         self._lock = threading.Lock()
 
@@ -666,6 +667,7 @@ class EtcdStore(Store):
                 "nothing was written)" % (len(cmp), len(ops), size, limit_ops, limit_bytes))
         body = {"compare": cmp, "success": ops,
                 "failure": [{"request_range": {"key": _b64(receipt)}}]}
+        self.commits_sent += 1
         try:
             res = self._post("/kv/txn", body)
         except (Conflict, Refused):
