@@ -21,7 +21,8 @@
 #
 # Environment: SHARED (default ../shared, relative to the repository root), PEERS_VENV (default
 # .peers-venv), ROME_GLANCE_JOBS (xdist workers for 'tests', default 2), and time limits per step in
-# seconds: ROME_GLANCE_DB_TIMEOUT (480, each DB suite), ROME_GLANCE_API_TIMEOUT (900),
+# seconds: ROME_GLANCE_DB_TIMEOUT (480, each DB suite; ROME_GLANCE_DB_ETCD_TIMEOUT 900 on etcd),
+# ROME_GLANCE_API_TIMEOUT (900),
 # ROME_GLANCE_TESTS_TIMEOUT (600). Typical times on 2 cores: DB suites 1-1.5 min each, API suite 4-6
 # min, tests/glance 2-2.5 min, building the peers venv a few minutes.
 # Exit status 0 only when every step passed; last line:
@@ -38,6 +39,7 @@ JOBS=${ROME_GLANCE_JOBS:-2}
 # per-step time limits, seconds (about 3x what each takes on 2 busy cores: a hung or retrying suite must
 # not eat the CI budget)
 T_DB=${ROME_GLANCE_DB_TIMEOUT:-480}
+T_DB_ETCD=${ROME_GLANCE_DB_ETCD_TIMEOUT:-900}   # every commit replicated by Raft: about twice LMDB's time
 T_API=${ROME_GLANCE_API_TIMEOUT:-900}
 T_TESTS=${ROME_GLANCE_TESTS_TIMEOUT:-600}
 
@@ -127,7 +129,7 @@ if want db; then
   run_step "glance DB suite on rome+lmdb" "$VENV/run" "$T_DB" "$PY" "$CHECKS/glance_db_suite.py" \
     "rome+lmdb:///$WORK/db-lmdb/rome"
   if command -v etcd >/dev/null 2>&1; then
-    run_step "glance DB suite on rome+etcd" "$VENV/run" "$T_DB" "$PY" "$ROOT/tests/etcd_cluster.py" -- "$PY" \
+    run_step "glance DB suite on rome+etcd" "$VENV/run" "$T_DB_ETCD" "$PY" "$ROOT/tests/etcd_cluster.py" -- "$PY" \
       "$CHECKS/glance_db_suite.py" 'rome+etcd://127.0.0.1:{port}/?{endpoints}&prefix=glance&max_txn_ops=10000&max_request_bytes=8388608'
   fi
 fi
