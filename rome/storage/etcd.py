@@ -504,14 +504,14 @@ class EtcdStore(Store):
         self._lease = None          # (id, granted at, monotonic)
         self._lock = threading.Lock()
 
-    @staticmethod
-    def normalize_location(location):
-        return format_location(parse_location(location, False))
+    @classmethod
+    def normalize_location(cls, location):
+        return format_location(parse_location(location, cls.tls))
 
-    @staticmethod
-    def destroy(location):
+    @classmethod
+    def destroy(cls, location):
         """Delete this prefix's keys (tests, provisioning)."""
-        store = EtcdStore(location)
+        store = cls(location)
         try:
             p = store.prefix.encode() + b"/"
             store._post("/kv/deleterange", {"key": _b64(p), "range_end": _b64(prefix_end(p))})
@@ -709,16 +709,3 @@ class EtcdsStore(EtcdStore):
     """``rome+etcds://``: the same over TLS."""
 
     tls = True
-
-    @staticmethod
-    def normalize_location(location):
-        return format_location(parse_location(location, True))
-
-    @staticmethod
-    def destroy(location):
-        store = EtcdsStore(location)
-        try:
-            p = store.prefix.encode() + b"/"
-            store._post("/kv/deleterange", {"key": _b64(p), "range_end": _b64(prefix_end(p))})
-        finally:
-            store.close()
