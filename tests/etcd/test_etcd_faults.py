@@ -73,6 +73,10 @@ def test_minority_member_serves_reads_and_fails_writes_in_bounded_time(own_clust
         reader = rome.connect(url)
         assert reader.execute("SELECT id, n FROM c ORDER BY id").fetchall() == [(0, 0), (1, 7), (2, 0)]
         reader.commit()
+        fresh = rome.connect(c.url(prefix="part", first=0, reads="linearizable", timeout=2))
+        with pytest.raises(rome.OperationalError, match="store unavailable"):   # needs the majority
+            fresh.execute("SELECT id, n FROM c ORDER BY id")
+        fresh.rollback()
         conn.execute("UPDATE c SET n = 100 WHERE id = 0")
         conn.execute("UPDATE c SET n = 100 WHERE id = 2")
         t = time.monotonic()
