@@ -48,6 +48,7 @@ class EtcdCluster:
         self.client_ports = [free_port() for _ in range(members)]
         self.peer_ports = list(peer_ports) if peer_ports else [free_port() for _ in range(members)]
         self.peer_advertise = peer_advertise or {}
+        self.limits = {"max_txn_ops": max_txn_ops, "max_request_bytes": max_request_bytes}
         self.opts = ["--max-txn-ops", str(max_txn_ops), "--max-request-bytes", str(max_request_bytes),
                      "--heartbeat-interval", str(heartbeat_ms), "--election-timeout", str(election_ms),
                      *extra]
@@ -65,8 +66,10 @@ class EtcdCluster:
         return "127.0.0.1:%d" % self.client_ports[i]
 
     def url(self, prefix=None, first=0, scheme=None, **options):
-        """The rome+etcd URL with member ``first`` preferred and the others as failover endpoints."""
+        """The rome+etcd URL with member ``first`` preferred and the others as failover endpoints, and
+        the cluster's limits (unless ``options`` say otherwise)."""
         scheme = scheme or ("rome+etcds" if self.tls else "rome+etcd")
+        options = dict(self.limits, **options)
         q = ["endpoint=%s" % self.endpoint(i) for i in range(self.n) if i != first]
         if prefix:
             q.append("prefix=%s" % prefix)
@@ -295,7 +298,10 @@ def main(argv=None):
     if BINARY is None:
         print("etcd_cluster.py: etcd is not installed", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="rome-etcd-") as d, EtcdCluster(d, members=a.members) as c:
+    # members' data in memory (/dev/shm) when there is one: these suites test SQL over etcd, not the
+    # disk, and every commit is an fsync on each member (ROME_ETCD_DIR chooses another place)
+    base = os.environ.get("ROME_ETCD_DIR") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
+    with tempfile.TemporaryDirectory(prefix="rome-etcd-", dir=base) as d, EtcdCluster(d, members=a.members) as c:
         def fill(s):
             return (s.replace("{port}", str(c.client_ports[0]))
                     .replace("{endpoints}", "&".join("endpoint=%s" % c.endpoint(i) for i in range(1, c.n))))

@@ -58,6 +58,8 @@ class Session:
         self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
+        if store.follow is None:
+            store.follow = keys.row_of_entry   # stores with round trips read rows along with their entries
 
     # -- transactions ---------------------------------------------------------------------------
     def begin(self, verify=False):

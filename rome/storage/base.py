@@ -108,6 +108,8 @@ class Store(ABC):
     sequence_block = 1             # AUTOINCREMENT values reserved per allocate() by a process
     validates_by_revision = False  # commit compares revisions: ReadSet ranges carry no digest
     OPTIONS = ()                   # the ?name=value options this store's location accepts
+    follow = None   # fn(key, value) -> the key a pair points to (an index entry's row) or None: set by
+                    # the engine; a store with round trips may read those keys along with the pairs
 
     @classmethod
     def url_location(cls, rest):

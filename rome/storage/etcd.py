@@ -12,7 +12,9 @@ the leader), ``timeout`` (seconds a read or a commit may take across all members
 default 5), ``max_txn_ops`` / ``max_request_bytes`` (the cluster's --max-txn-ops and
 --max-request-bytes: larger transactions are refused before anything is sent, defaults etcd's 128 and
 1.5 MiB), ``lease_ttl`` (seconds tombstones and receipts live, default 600), ``sequence_block``
-(AUTOINCREMENT values per allocation, default 64), TLS: ``ssl=true`` (as ``rome+etcds://``),
+(AUTOINCREMENT values per allocation, default 64), ``follow_rows`` (default true: the rows of the
+index entries a read returns are read in the next request, all at once; false for covering scans that
+need no rows), TLS: ``ssl=true`` (as ``rome+etcds://``),
 ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs=none``. A user and password
 authenticate with etcd's auth (the token is re-asked when it expires).
 
@@ -59,7 +61,7 @@ PREFERRED_RETRY = 30.0      # seconds before the preferred member is tried again
 OP_OVERHEAD = 32            # bytes a Txn operation costs beyond its keys and values (protobuf framing)
 
 _OPTIONS = {"endpoint", "prefix", "reads", "timeout", "max_txn_ops", "max_request_bytes", "lease_ttl",
-            "sequence_block", "ssl", *remote.SSL_OPTIONS}
+            "sequence_block", "follow_rows", "ssl", *remote.SSL_OPTIONS}
 _EXCLUSIVE = {"endpoint"}   # options that may repeat
 
 
@@ -112,7 +114,7 @@ def parse_location(location, tls=False):
     if reads not in ("serializable", "linearizable"):
         raise BadLocation("reads must be serializable or linearizable")
     s = {"members": members, "username": username, "password": password, "prefix": prefix,
-         "reads": reads, "tls": tls}
+         "reads": reads, "tls": tls, "follow_rows": remote.flag(query.pop("follow_rows", "true"), "follow_rows")}
     for name, default, low in (("timeout", 5.0, 0.1), ("max_txn_ops", 128, 4),
                                ("max_request_bytes", 1572864, 1024), ("lease_ttl", 600, 10),
                                ("sequence_block", 64, 1)):
@@ -138,6 +140,8 @@ def format_location(s):
         opts["reads"] = s["reads"]
     if s["tls"]:
         opts["ssl"] = "true"
+    if not s["follow_rows"]:
+        opts["follow_rows"] = "false"
     for name, default in (("timeout", 5.0), ("max_txn_ops", 128), ("max_request_bytes", 1572864),
                           ("lease_ttl", 600), ("sequence_block", 64)):
         if s[name] != default:
@@ -305,13 +309,14 @@ class EtcdSnapshot(ReadCache, Snapshot):
         self._rev = None
         self._t0 = time.monotonic()
         self._mods = {}   # key -> its mod_revision at the snapshot's revision (0: absent)
+        self._chains = {}  # (start, end) -> chain specs, followed after every read of that range
         self._reset_cache()
 
     @property
     def revision(self):
         """What commit validates against: (revision, monotonic time of the first read, the mod
-        revisions of the keys read), or None before the first read."""
-        return None if self._rev is None else (self._rev, self._t0, self._mods)
+        revisions of the keys read, the values read), or None before the first read."""
+        return None if self._rev is None else (self._rev, self._t0, self._mods, self._seen)
 
     def _pairs(self, reply):
         dlen, mods = self._store._dlen, self._mods
@@ -344,6 +349,49 @@ class EtcdSnapshot(ReadCache, Snapshot):
             self._remember_points([(k, self._value(k, r)) for k, r in zip(also, replies[-n:])])
             replies = replies[:-n]
         return replies
+
+    def chain(self, ranges, specs):
+        """As RedisSnapshot.chain, run here: after a read of one of these ranges, what its pairs lead
+        to is read in one more request (for all the ranges of that read), not one per pair."""
+        for start, end in ranges:
+            self._chains[(start, end)] = specs
+
+    def _follow(self, results, depth=0):
+        """In one request, read what the pairs just read lead to: the rows of index entries
+        (Store.follow) and what the chains of their ranges name. ``results`` [(start, end, pairs)]."""
+        op, ops, takes = self._store._range_op, [], {}
+        seen, ranges = self._seen, self._ranges
+        follow = self._store.follow if self._store.settings["follow_rows"] else None
+        if follow is not None:
+            for _s, _e, pairs in results:
+                for k, v in pairs:
+                    rk = follow(k, v)
+                    if rk is not None and rk not in seen and (rk, 0) not in takes:
+                        takes[(rk, 0)] = None
+                        ops.append(op(rk, None))
+        for start, end, pairs in (results if self._chains else ()):
+            specs = self._chains.get((start, end))
+            for src, pre, suf, lim in (specs if pairs else ()) or ():
+                for k, v in pairs:
+                    ck = pre + (v if src == b"v" else k[6:]) + suf
+                    if (ck, lim) in takes or (ck in seen if lim == 0 else (ck, prefix_end(ck)) in ranges):
+                        continue
+                    takes[(ck, lim)] = None
+                    ops.append(op(ck, None) if lim == 0 else op(ck, prefix_end(ck), lim))
+        if ops and len(seen) < remote.CACHE_LIMIT:
+            chained = []
+            for (ck, lim), r in zip(takes, self._read(ops)):
+                if lim == 0:
+                    v = self._value(ck, r)
+                    seen.setdefault(ck, v)
+                    if v is not None:
+                        chained.append((ck, v))
+                else:
+                    got = self._pairs(r)
+                    self._remember(ck, prefix_end(ck), False, got, not r.get("more"))
+                    chained += got
+            if depth == 0 and chained:   # the rows of the index entries the chains found
+                self._follow([(None, None, chained)], 1)
 
     def get(self, key):
         return self.get_many([key])[0]
@@ -391,6 +439,7 @@ class EtcdSnapshot(ReadCache, Snapshot):
                 self._remember(start, end, reverse, pairs, not more)
             else:
                 self._remember_points(pairs)
+            self._follow([(start, end, pairs)])
             yield from pairs
             if not more or not pairs:
                 return
@@ -421,12 +470,15 @@ class EtcdSnapshot(ReadCache, Snapshot):
             asked.append(i)
             ops.append(op(start, end, limit, reverse))
         if ops:
+            got = []
             for i, r in zip(asked, self._read(ops)):
                 pairs = self._pairs(r)
                 complete = not r.get("more")
                 start, end, reverse = ranges[i]
                 self._remember(start, end, reverse, pairs, complete)
                 out[i] = (pairs, complete)
+                got.append((start, end, pairs))
+            self._follow(got)
         return out
 
 
@@ -448,17 +500,18 @@ class EtcdStore(Store):
         self._dlen = len(self._d)
         self._members = _Members(s)
         self._floor = 0             # the highest revision this process committed or read
+        self.commits_sent = 0       # commit Txns sent (resends included): the requests that need the leader
         self._lease = None          # (id, granted at, monotonic)
         self._lock = threading.Lock()
 
-    @staticmethod
-    def normalize_location(location):
-        return format_location(parse_location(location, False))
+    @classmethod
+    def normalize_location(cls, location):
+        return format_location(parse_location(location, cls.tls))
 
-    @staticmethod
-    def destroy(location):
+    @classmethod
+    def destroy(cls, location):
         """Delete this prefix's keys (tests, provisioning)."""
-        store = EtcdStore(location)
+        store = cls(location)
         try:
             p = store.prefix.encode() + b"/"
             store._post("/kv/deleterange", {"key": _b64(p), "range_end": _b64(prefix_end(p))})
@@ -571,10 +624,13 @@ class EtcdStore(Store):
         receipt = self._t + receipt_id()
         cmp = [{"target": "VERSION", "key": _b64(receipt), "result": "EQUAL", "version": 0}]
         size = len(receipt)
-        mods = rev[2] if rev is not None else {}
+        mods, values = (rev[2], rev[3]) if rev is not None else ({}, {})
         for k, v in reads.points.items():
             dk = self._d + k
             m = mods.get(k)
+            if m is not None and k in values and values[k] != v:
+                # a value assumed from a cache (Transaction.assume) that the snapshot read otherwise
+                raise Conflict("key changed by a concurrent transaction")
             if m is not None:    # read at the snapshot's revision: the same write still there (0: absent)
                 cmp.append({"target": "MOD", "key": _b64(dk), "result": "EQUAL", "mod_revision": m})
             elif v is None:      # known absent without a read (expect_absent): still absent
@@ -611,7 +667,14 @@ class EtcdStore(Store):
                 "nothing was written)" % (len(cmp), len(ops), size, limit_ops, limit_bytes))
         body = {"compare": cmp, "success": ops,
                 "failure": [{"request_range": {"key": _b64(receipt)}}]}
-        res = self._post("/kv/txn", body)
+        self.commits_sent += 1
+        try:
+            res = self._post("/kv/txn", body)
+        except (Conflict, Refused):
+            raise
+        except StoreError as e:
+            raise StoreError("%s: commit not confirmed; all or nothing of it is applied, possibly once the "
+                             "member reaches a majority again" % e) from None
         self._saw(int(res["header"]["revision"]))
         if res.get("succeeded"):
             return
@@ -646,16 +709,3 @@ class EtcdsStore(EtcdStore):
     """``rome+etcds://``: the same over TLS."""
 
     tls = True
-
-    @staticmethod
-    def normalize_location(location):
-        return format_location(parse_location(location, True))
-
-    @staticmethod
-    def destroy(location):
-        store = EtcdsStore(location)
-        try:
-            p = store.prefix.encode() + b"/"
-            store._post("/kv/deleterange", {"key": _b64(p), "range_end": _b64(prefix_end(p))})
-        finally:
-            store.close()

@@ -263,3 +263,28 @@ def test_threads_use_connections_independently(cluster, prefix):
     assert setup.execute("SELECT count(*) FROM t").fetchone() == (80,)
     setup.commit()
     drop_store(*parse_url(url))
+
+
+def test_rome_copy_into_etcd(cluster, tmp_path):
+    """`rome copy` from a sqlite file into etcd, on the command line: batches of rows, each batch one
+    commit (one Txn), counts checked at the end; then the copy reads back the same rows."""
+    import os
+    import sqlite3
+    import sys
+    src = tmp_path / "src.db"
+    db = sqlite3.connect(src)
+    db.execute("CREATE TABLE images (id VARCHAR(36) PRIMARY KEY, name VARCHAR(255), size INTEGER)")
+    db.execute("CREATE INDEX ix_images_name ON images (name)")
+    db.executemany("INSERT INTO images VALUES (?, ?, ?)", [("id-%04d" % i, "img %d" % i, i * 10) for i in range(700)])
+    db.commit()
+    dst = cluster.url(prefix="copy-%d" % os.getpid())
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", "import rome.dialect, rome.cli; rome.cli.main()", "copy",
+                          "sqlite:///%s" % src, dst, "--batch-size", "200", "--no-progress"],
+                         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root), timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    conn = rome.connect(dst)
+    assert conn.execute("SELECT count(*), sum(size) FROM images").fetchone() == (700, sum(i * 10 for i in range(700)))
+    assert conn.execute("SELECT id FROM images WHERE name = 'img 42'").fetchall() == [("id-0042",)]
+    conn.commit()
+    drop_store(*parse_url(dst))
