@@ -13,7 +13,7 @@ A destination that holds data, or already has one of the tables to copy, is refu
 destination that are not copied are left alone; if one of them has a foreign key into a table to be
 replaced, the copy is refused before anything is dropped (name it with ``--tables`` too).
 
-Until its last commit the destination is marked as an unfinished copy (:mod:`rome.cli.copy_mark`), so
+Until its last commit the destination is marked as an unfinished copy (:mod:`rome.dialect.unfinished_copy`), so
 an interrupted copy never looks complete: ROME refuses to use it, ``rome copy`` refuses it unless
 ``--resume`` (finish it) or ``--force`` (start over), ``rome glance serve`` refuses to start on it.
 """
@@ -23,7 +23,7 @@ import time
 import click
 import sqlalchemy as sa
 
-from rome.cli import copy_mark
+from rome.dialect import unfinished_copy as copy_mark
 from rome.cli.urls import lmdb_path, lmdb_problem, safe_url
 
 DEFAULT_BATCH = 500
@@ -174,7 +174,7 @@ def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT
                   progress=True, echo=None, resume=False):
     """Copy schema and rows; returns {table: rows}. Raises CopyError on refusal or a count mismatch.
 
-    The destination is marked as an unfinished copy (:mod:`rome.cli.copy_mark`) before anything is
+    The destination is marked as an unfinished copy (:mod:`rome.dialect.unfinished_copy`) before anything is
     written to it and the mark is cleared by the last commit. ``resume`` finishes a marked copy:
     tables whose row count matches the source's are kept, the one that was being copied is emptied
     and copied again, the rest are copied."""

@@ -1,25 +1,5 @@
-"""Database URLs as the ``rome`` command shows and checks them."""
-
-
-def safe_url(url):
-    """The URL with its password replaced by ``***``, for messages and logs."""
-    import sqlalchemy as sa
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return _mask_userinfo(url)
-
-
-def _mask_userinfo(url):
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, tail = rest.partition("/")
-    if "@" not in netloc:
-        return url
-    userinfo, _, host = netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return "%s://%s%s@%s%s%s" % (scheme, user, ":***" if ":" in userinfo else "", host, slash, tail)
+"""Database URLs as the ``rome`` command checks them (``safe_url``: see rome.dialect.urls)."""
+from rome.dialect.urls import safe_url  # noqa: F401
 
 
 def rome_kind(url):

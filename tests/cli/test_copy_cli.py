@@ -2,15 +2,13 @@
 half-way, which must never look complete (ROME, `rome copy` and SQLAlchemy refuse it) until it is
 finished with --resume or redone with --force."""
 import os
-import signal
 import sqlite3
 import subprocess
-import time
 
 import pytest
 import sqlalchemy as sa
 
-import rome
+import copy_kill
 from shell_pty import rome_argv
 
 PARENTS, CHILDREN = 300, 6000
@@ -49,43 +47,8 @@ def table_rows(url, table):
         eng.dispose()
 
 
-def child_rows_so_far(dst):
-    """Rows of `child` on the destination of a running copy (0 before it exists)."""
-    if dst.startswith("rome+"):
-        conn = rome.connect(dst)
-        try:
-            conn.execute("PRAGMA rome_open_unfinished = ON")
-            return conn.execute("SELECT count(*) FROM child").fetchone()[0]
-        except rome.ProgrammingError:
-            return 0
-        finally:
-            conn.close()
-    path = dst[len("sqlite:///"):]
-    try:
-        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
-        try:
-            return db.execute("SELECT count(*) FROM child").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.OperationalError:
-        return 0
-
-
 def kill_mid_copy(src, dst):
-    """Start `rome copy`, SIGKILL it once some (not all) rows of `child` are in."""
-    p = subprocess.Popen(rome_argv("copy", src, dst, "--batch-size", "40", "--no-progress"),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 240
-        while time.time() < deadline and p.poll() is None:
-            if child_rows_so_far(dst) > 0:
-                break
-            time.sleep(0.05)
-        os.kill(p.pid, signal.SIGKILL)
-    finally:
-        rc = p.wait()
-    assert rc == -signal.SIGKILL, "the copy ended before it could be killed"
-    assert 0 < child_rows_so_far(dst) < CHILDREN
+    copy_kill.kill_mid_copy(src, dst, "child", CHILDREN)
 
 
 @pytest.fixture(params=["lmdb", "sqlite"])
