@@ -112,7 +112,7 @@ fi
 if ! "$VENV/bin/python" -c "import pytest, xdist" 2>/dev/null; then
   "$VENV/bin/python" -m pip install -q pytest pytest-xdist || { echo "glance_suites.sh: cannot install pytest" >&2; exit 1; }
 fi
-"$VENV/bin/python" -m pip list 2>/dev/null | grep -iE '^(glance|rome|sqlalchemy|alembic|oslo\.db|pytest) ' || true
+"$VENV/bin/python" -m pip list 2>/dev/null | grep -iE '^(glance|rome-sql|sqlalchemy|alembic|oslo\.db|pytest) ' || true
 echo "(peers venv ready in $((SECONDS - t0))s)"
 PY=$VENV/bin/python
 

@@ -39,7 +39,7 @@ def check_installed():
             missing.append(mod)
     if missing:
         raise GlanceNotInstalled(
-            "rome glance serve needs %s: pip install 'rome[glance]' (glance==33.0.0, gunicorn)"
+            "rome glance serve needs %s: pip install 'rome-sql[glance]' (glance==33.0.0, gunicorn)"
             % " and ".join(missing))
 
 
