@@ -24,7 +24,8 @@ import click
 import sqlalchemy as sa
 
 from rome.dialect import unfinished_copy as copy_mark
-from rome.cli.urls import lmdb_path, lmdb_problem, safe_url
+from rome.cli.urls import lmdb_path, lmdb_problem
+from rome.dialect.urls import safe_url, scrub
 
 DEFAULT_BATCH = 500
 
@@ -251,7 +252,8 @@ def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT
         return counts
     except sa.exc.SQLAlchemyError as e:
         raise CopyError("copy from %s to %s failed: %s"
-                        % (safe_url(src_url), safe_url(dst_url), _one_line(e))) from e
+                        % (safe_url(src_url), safe_url(dst_url),
+                           scrub(scrub(_one_line(e), src_url), dst_url))) from e
     finally:
         src.dispose()
         dst.dispose()

@@ -68,8 +68,8 @@ def serve(data_dir, host, port, connection, workers, threads, auth, insecure_tok
     from rome.glance.config import ServeConfig
     from rome.glance.server import GlanceNotInstalled, serve as run
 
-    c = ServeConfig(data_dir=data_dir or default_data_dir(), connection=connection, host=host, port=port, workers=workers,
-                    threads=threads, auth=auth, extra_config_files=list(glance_config),
+    c = ServeConfig(data_dir=data_dir or default_data_dir(), connection=connection, host=host, port=port,
+                    workers=workers, threads=threads, auth=auth, extra_config_files=list(glance_config),
                     debug=debug, log_file=log_file, access_log=access_log,
                     insecure_token_auth=insecure_token_auth)
     try:

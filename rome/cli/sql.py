@@ -14,7 +14,8 @@ import sys
 import click
 
 from rome.cli import render, statements
-from rome.cli.urls import lmdb_path, lmdb_problem, rome_kind, safe_url
+from rome.cli.urls import lmdb_path, lmdb_problem, rome_kind
+from rome.dialect.urls import safe_url, scrub
 
 _OPENERS = re.compile(r"\s*(BEGIN|SAVEPOINT|RELEASE)\b", re.I)
 HISTORY_FILE = "~/.rome_history"
@@ -184,7 +185,7 @@ def connect(url, create=False):
     try:
         return rome.connect(url)
     except rome.Error as e:
-        raise click.ClickException("cannot open %s: %s" % (safe_url(url), e))
+        raise click.ClickException("cannot open %s: %s" % (safe_url(url), scrub(str(e), url)))
 
 
 @click.command()

@@ -1,5 +1,4 @@
-"""Database URLs as the ``rome`` command checks them (``safe_url``: see rome.dialect.urls)."""
-from rome.dialect.urls import safe_url  # noqa: F401
+"""Database URLs as the ``rome`` command checks them (masking: rome.dialect.urls)."""
 
 
 def rome_kind(url):

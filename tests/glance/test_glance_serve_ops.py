@@ -9,7 +9,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -79,7 +78,8 @@ def test_start_up_is_quiet(redis_glance):
 
 def test_help_openstacksdk_example_works(redis_glance):
     help_text = subprocess.run(SERVE + ["-h"], capture_output=True, text=True, timeout=60).stdout
-    example = help_text[help_text.index("openstack.connect("):help_text.index("\n\n", help_text.index("openstack.connect("))]
+    start = help_text.index("openstack.connect(")
+    example = help_text[start:help_text.index("\n\n", start)]
     example = " ".join(example.split()).replace("http://127.0.0.1:9292", redis_glance.url)
     image = create_image(redis_glance, "listed")
     code = "import openstack; print(sorted(i.id for i in %s))" % example
