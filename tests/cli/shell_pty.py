@@ -1,5 +1,6 @@
 """A command run on a pseudo-terminal (its controlling terminal), for what only a terminal shows:
 prompts, line editing, history, Ctrl-C (SIGINT from the terminal) and Ctrl-D."""
+import contextlib
 import os
 import pty
 import re
@@ -22,6 +23,7 @@ class PtyProcess:
             finally:
                 os._exit(127)
         self.output = b""
+        self.seen = 0          # expect() looks at the output after its previous match
         self.status = None
 
     def send(self, data):
@@ -41,12 +43,13 @@ class PtyProcess:
         return True
 
     def expect(self, pattern, timeout=30):
-        """Wait until the output (from ``since``) matches; returns the match."""
+        """Wait until the output after the previous match matches; returns the match."""
         rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
         deadline = time.time() + timeout
         while True:
-            m = rx.search(self.output)
+            m = rx.search(self.output, self.seen)
             if m:
+                self.seen = m.end()
                 return m
             if time.time() > deadline or self._read(min(0.5, max(0.0, deadline - time.time()))) is None:
                 raise AssertionError("no %r in the terminal output:\n%s" % (pattern, self.text()))
@@ -79,3 +82,17 @@ class PtyProcess:
 
 def rome_argv(*args):
     return [sys.executable, "-m", "rome.cli"] + list(args)
+
+
+@contextlib.contextmanager
+def rome_prompt(url, env):
+    """`rome sql URL` at its prompt on a terminal; quit with Ctrl-D at the end, which must exit 0."""
+    sh = PtyProcess(rome_argv("sql", url), env=env)
+    try:
+        sh.expect("rome> ")
+        yield sh
+        sh.expect("rome> ")   # the shell reads again: Ctrl-D now is end of input
+        sh.send(CTRL_D)
+        assert sh.wait() == 0
+    finally:
+        sh.close()

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 import rome
-from shell_pty import CTRL_C, CTRL_D, UP, PtyProcess, rome_argv
+from shell_pty import CTRL_C, UP, rome_argv, rome_prompt
 
 
 def rome_sql(*args, input=None):
@@ -251,46 +251,30 @@ def home(tmp_path):
 
 
 def test_ctrl_c_drops_the_half_typed_statement_and_ctrl_d_quits(url, home):
-    sh = PtyProcess(rome_argv("sql", url), env=home)
-    try:
-        sh.expect("rome> ")
+    with rome_prompt(url, home) as sh:
         sh.send("INSERT INTO t (v) VALUES ('dropped')\r")
         sh.expect(r"\.\.\.> ")
         sh.send(CTRL_C)
         sh.expect(r"\^C")
+        sh.expect("rome> ")
         sh.send("INSERT INTO t (v) VALUES ('kept');\r")
         sh.expect("1 row affected")
+        sh.expect("rome> ")
         sh.send("SELECT v FROM t;\r")
         sh.expect(r"\(1 row\)")
         assert sh.alive()
-        sh.send(CTRL_D)
-        assert sh.wait() == 0
-    finally:
-        sh.close()
     conn = rome.connect(url)
     assert conn.execute("SELECT v FROM t").fetchall() == [("kept",)]
     conn.close()
 
 
 def test_history_is_kept_between_sessions_and_private(url, home):
-    sh = PtyProcess(rome_argv("sql", url), env=home)
-    try:
-        sh.expect("rome> ")
+    with rome_prompt(url, home) as sh:
         sh.send("SELECT 40 + 2 AS answer;\r")
         sh.expect(r"\(1 row\)")
-        sh.send(CTRL_D)
-        assert sh.wait() == 0
-    finally:
-        sh.close()
     path = os.path.join(home["HOME"], ".rome_history")
     assert "SELECT 40 + 2 AS answer;" in open(path).read()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    sh = PtyProcess(rome_argv("sql", url), env=home)
-    try:
-        sh.expect("rome> ")
+    with rome_prompt(url, home) as sh:
         sh.send(UP + b"\r")          # the previous session's statement, recalled
         sh.expect(r"answer\s*\r?\n-+\s*\r?\n42")
-        sh.send(CTRL_D)
-        assert sh.wait() == 0
-    finally:
-        sh.close()
