@@ -20,8 +20,12 @@ def rows_so_far(dst, table):
             return 0
         finally:
             conn.close()
+    path = dst[len("sqlite:///"):]
+    if not os.path.exists(path):
+        return 0
     try:
-        db = sqlite3.connect("file:%s?mode=ro" % dst[len("sqlite:///"):], uri=True, timeout=10)
+        # read-write, as any later user opens it: a killed writer's hot journal is rolled back
+        db = sqlite3.connect(path, timeout=10)
         try:
             return db.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
         finally:
