@@ -208,7 +208,8 @@ def sql(url, command, file, fmt, create, bail):
     """
     if command is not None and file is not None:
         raise click.UsageError("give -c or -f, not both")
-    sys.stdout.reconfigure(errors="backslashreplace")
+    if hasattr(sys.stdout, "reconfigure"):   # a value a terminal cannot encode prints escaped
+        sys.stdout.reconfigure(errors="backslashreplace")
     conn = connect(url, create)
     shell = Shell(conn, fmt)
     try:
