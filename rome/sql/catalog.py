@@ -173,6 +173,7 @@ class Catalog:
     version: int = 0
     tables: dict = field(default_factory=dict)       # lower-cased name -> Table
     next_id: int = 1                                 # for tables and indexes
+    unfinished_copy: str | None = None               # the mark of a copy in progress (copymark.py)
     whole: bool = False                              # read from one key (an earlier ROME's format)
 
     def __post_init__(self):
@@ -206,7 +207,10 @@ class Catalog:
                     owners[ix.name.lower()] = t.name.lower()
 
     def header_bytes(self):
-        return json.dumps({"version": self.version, "next_id": self.next_id}, separators=(",", ":")).encode()
+        d = {"version": self.version, "next_id": self.next_id}
+        if self.unfinished_copy is not None:   # see rome.sql.copymark
+            d["unfinished_copy"] = self.unfinished_copy
+        return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def read(cls, txn, header):
@@ -223,7 +227,8 @@ class Catalog:
         if "tables" in d:
             return cls.from_bytes(header)
         ts = [Table.from_dict(json.loads(b)) for b in tables]
-        return cls(version=d["version"], next_id=d["next_id"], tables={t.name.lower(): t for t in ts})
+        return cls(version=d["version"], next_id=d["next_id"], tables={t.name.lower(): t for t in ts},
+                   unfinished_copy=d.get("unfinished_copy"))
 
     def remove_table(self, name):
         t = self.tables.pop(name.lower())
@@ -260,19 +265,23 @@ class Catalog:
 
     def to_bytes(self):
         """The whole catalog as one value (the format of an earlier ROME, read by from_parts)."""
-        return json.dumps({"version": self.version, "next_id": self.next_id,
-                           "tables": {k: t.to_dict() for k, t in self.tables.items()}},
-                          separators=(",", ":")).encode()
+        d = {"version": self.version, "next_id": self.next_id,
+             "tables": {k: t.to_dict() for k, t in self.tables.items()}}
+        if self.unfinished_copy is not None:
+            d["unfinished_copy"] = self.unfinished_copy
+        return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, data):
         d = json.loads(data)
         tables = {k: Table.from_dict(t) for k, t in d["tables"].items()}
-        return cls(version=d["version"], tables=tables, next_id=d["next_id"], whole=True)
+        return cls(version=d["version"], tables=tables, next_id=d["next_id"],
+                   unfinished_copy=d.get("unfinished_copy"), whole=True)
 
     def copy(self):
         """A new version to change: it shares the tables, and copies one when DDL asks (writable)."""
-        c = Catalog(version=self.version, tables=dict(self.tables), next_id=self.next_id, whole=self.whole)
+        c = Catalog(version=self.version, tables=dict(self.tables), next_id=self.next_id, whole=self.whole,
+                    unfinished_copy=self.unfinished_copy)
         if self._index_owners is not None:
             c._index_owners = dict(self._index_owners)
         return c

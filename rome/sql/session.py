@@ -16,14 +16,14 @@ from sqlglot import exp
 
 from rome.errors import (ConflictError, DatabaseError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
-from rome.sql import ddl, dml, foreign_keys, keys
+from rome.sql import copymark, ddl, dml, foreign_keys, keys
 from rome.sql.catalog import Catalog
 from rome.sql.context import Ctx, Result  # noqa: F401 (Result: re-exported for callers)
 from rome.sql.parse import Control, parse
 from rome.sql.planner import Planner
 from rome.sql.semantics.values import adapt
 from rome.sql.rows import TableRows
-from rome.storage.base import Conflict, StoreError
+from rome.storage.base import Conflict, Refused, StoreError
 from rome.storage.transaction import Transaction
 
 QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
@@ -61,6 +61,9 @@ class Session:
         self._sequences = _sequences(store)
         self.foreign_keys = True   # PRAGMA foreign_keys (per connection; see docs/limitations.md)
         self.fk_pending = {}       # foreign key values to check at the end of the statement
+        if store.follow is None:
+            store.follow = keys.row_of_entry   # stores with round trips read rows along with their entries
+        self.open_unfinished = False   # may use a database marked as an unfinished copy (copymark)
 
     # -- transactions ---------------------------------------------------------------------------
     def begin(self, verify=False):
@@ -113,6 +116,8 @@ class Session:
                     self.store._rome_catalog = (written, self.catalog)
         except Conflict as e:
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
+        except Refused as e:
+            raise OperationalError("%s; the transaction was rolled back" % e) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
 
@@ -191,17 +196,14 @@ class Session:
         stmt, n = parse(sql)
         if isinstance(stmt, Control):
             return self._control(stmt, params)
-        if isinstance(stmt, exp.Pragma):
-            return self._pragma(stmt)
+        if isinstance(stmt, exp.Pragma) and pragma_parts(stmt)[0] == "foreign_keys":
+            return self._foreign_keys_pragma(stmt)
         return self._checked_run(sql, stmt, n, (params,))
 
-    def _pragma(self, stmt):
+    def _foreign_keys_pragma(self, stmt):
         """PRAGMA foreign_keys [= ON|OFF]: this connection's setting, as SQLite's (and, as there, a
-        no-op inside a transaction that has written or holds a savepoint); other PRAGMAs are
-        accepted and do nothing."""
-        name, value = pragma_parts(stmt)
-        if name != "foreign_keys":
-            return Result(rowcount=-1)
+        no-op inside a transaction that has written or holds a savepoint)."""
+        _name, value = pragma_parts(stmt)
         if value is None:
             return Result(("foreign_keys",), [(int(self.foreign_keys),)])
         on = PRAGMA_BOOLEANS.get(value)
@@ -243,6 +245,8 @@ class Session:
         if self.txn is None:
             self.begin()
         txn = self.txn
+        if not isinstance(stmt, exp.Pragma):
+            copymark.check(self)
         try:
             if isinstance(stmt, QUERIES):
                 (params,) = seq_of_params
@@ -277,6 +281,8 @@ class Session:
             raise
         except Conflict as e:
             raise ConflictError("write conflict: %s; retry the transaction" % e) from None
+        except Refused as e:
+            raise OperationalError(str(e)) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
         except RecursionError:
@@ -320,6 +326,8 @@ class Session:
         if isinstance(stmt, (exp.Create, exp.Drop, exp.Alter)):
             ddl.execute(self, stmt, sql)
             return Result(rowcount=-1)
+        if isinstance(stmt, exp.Pragma):
+            return copymark.pragma(self, stmt) or Result(rowcount=-1)
         raise NotSupportedError("unsupported statement: %s" % sql.strip()[:80])
 
     def _control(self, c, params):
@@ -399,7 +407,7 @@ class _Sequences:
 
     def __init__(self, store):
         self.store = store
-        self.block = getattr(store, "sequence_block", 1)
+        self.block = store.sequence_block
         self.lock = threading.Lock()
         self.ranges = {}   # table id -> [next, limit)
         self.floor = {}    # table id -> lowest value still allowed
