@@ -9,8 +9,8 @@ default.
 LMDB refuses to open the same environment twice in one process, so environments are kept in a
 process-wide table by real path and reference-counted: every LmdbStore on one directory shares one.
 
-Limits: keys are 1..511 bytes (``max_key_size``); a long-open snapshot keeps the pages it sees alive,
-so the file grows while it stays open.
+Keys may be of any length (at least 1 byte): LMDB takes at most 511, so a longer key is kept in the
+bucket of its first 510 bytes, which sorts where its keys do (:mod:`rome.storage.overflow`).
 """
 import os
 import shutil
@@ -20,6 +20,7 @@ from itertools import islice
 
 import lmdb
 
+from rome.storage import overflow
 from rome.storage.base import Snapshot, Store, StoreError
 
 # Address space reserved per environment, not disk used, and the largest the database can grow. A
@@ -55,25 +56,31 @@ def _norm(location):
 
 
 class LmdbSnapshot(Snapshot):
-    """A read transaction (or, for validation, a view over the open write transaction)."""
+    """A read transaction (or, for validation, a view over the open write transaction). Keys longer
+    than ``p`` bytes live in buckets (:mod:`rome.storage.overflow`)."""
 
-    def __init__(self, txn, path, max_key, owned=True):
+    def __init__(self, txn, path, p, owned=True):
         self._txn = txn
         self._path = path
-        self._max_key = max_key
+        self._p = p
         self._owned = owned
         self._get = txn.get
 
+    def _value(self, key):
+        if len(key) > self._p:
+            return overflow.lookup(self._get(overflow.bucket_key(key, self._p)), key[self._p:])
+        return self._get(key)
+
     def get(self, key):
         try:
-            return self._get(key)
+            return self._value(key)
         except lmdb.Error as e:
             raise _fail(self._path, e) from None
 
     def get_many(self, keys):
         try:
-            get = self._get
-            return [get(k) for k in keys]
+            p, get = self._p, self._get
+            return [get(k) if len(k) <= p else self._value(k) for k in keys]
         except lmdb.Error as e:
             raise _fail(self._path, e) from None
 
@@ -81,31 +88,43 @@ class LmdbSnapshot(Snapshot):
         for chunk in self.chunks(start, end, reverse):
             yield from chunk
 
+    def _seek(self, cur, start, end, reverse):
+        """Put the cursor on the first stored key the scan must read; False if there is none. A
+        bucket at the near bound may hold keys outside the range (the caller drops them)."""
+        p = self._p
+        if not reverse:
+            return cur.set_range(start[:p])
+        if end is None:
+            return cur.last()
+        seek = overflow.bucket_key(end, p) if len(end) > p else end
+        if not cur.set_range(seek):
+            return cur.last()
+        return (cur.key() == seek and len(seek) > p) or cur.prev()
+
     def chunks(self, start, end, reverse=False):
         """Lists of (key, value) pairs in scan order, read from one cursor in growing batches."""
-        # A bound longer than LMDB's longest key is sought by its longest prefix; at most one key
-        # (that prefix itself) then lies between the two.
-        m = self._max_key
+        p = self._p
         try:
             cur = self._txn.cursor()
-            if reverse:
-                if end is None or not cur.set_range(end[:m]):
-                    found = cur.last()
-                else:
-                    found = cur.key() < end or cur.prev()
-                if not found:
-                    return
-                pairs = cur.iterprev()
-            else:
-                if not cur.set_range(start[:m]) or (cur.key() < start and not cur.next()):
-                    return
-                pairs = cur.iternext()
+            if not self._seek(cur, start, end, reverse):
+                return
+            pairs = cur.iterprev() if reverse else cur.iternext()
             n = _FIRST_CHUNK
+            first = True
             while True:
                 chunk = list(islice(pairs, n))
                 more = len(chunk) == n
+                if any(len(kv[0]) > p for kv in chunk):
+                    chunk = overflow.unfold_chunk(chunk, p, reverse)
+                if first:  # the seek may land before the near bound: drop what is outside
+                    first = False
+                    if reverse:
+                        if end is not None and chunk and chunk[0][0] >= end:
+                            chunk = chunk[bisect_left(chunk, True, key=lambda kv: kv[0] < end):]
+                    elif chunk and chunk[0][0] < start:
+                        chunk = chunk[bisect_left(chunk, (start,)):]
                 if chunk and (chunk[-1][0] < start if reverse else end is not None and chunk[-1][0] >= end):
-                    more = False  # the bound is inside this chunk: cut it there
+                    more = False  # the far bound is inside this chunk: cut it there
                     chunk = chunk[:bisect_left(chunk, True, key=lambda kv: kv[0] < start) if reverse
                                   else bisect_left(chunk, (end,))]
                 if chunk:
@@ -120,6 +139,20 @@ class LmdbSnapshot(Snapshot):
         if self._owned and self._txn is not None:
             self._txn.abort()  # a leaked snapshot's transaction is aborted when py-lmdb frees it
         self._txn = None
+
+
+def _stored_writes(w, writes, p):
+    """The writes as stored keys: long keys merged into their buckets (read from ``w``)."""
+    buckets = {}
+    for k in writes:
+        if len(k) > p:
+            buckets.setdefault(overflow.bucket_key(k, p), {})[k[p:]] = writes[k]
+    if not buckets:
+        return writes
+    stored = {k: v for k, v in writes.items() if len(k) <= p}
+    for bk, changes in buckets.items():
+        stored[bk] = overflow.apply(w.get(bk), changes)
+    return stored
 
 
 class LmdbStore(Store):
@@ -138,7 +171,7 @@ class LmdbStore(Store):
             entry.users += 1
         self._entry = entry
         self._env = entry.env
-        self._max_key = entry.env.max_key_size()
+        self._p = entry.env.max_key_size() - 1  # longer keys go to buckets
 
     normalize_location = staticmethod(_norm)
 
@@ -161,20 +194,21 @@ class LmdbStore(Store):
 
     def snapshot(self):
         try:
-            return LmdbSnapshot(self._environment().begin(buffers=False), self.path, self._max_key)
+            return LmdbSnapshot(self._environment().begin(buffers=False), self.path, self._p)
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
 
     def commit(self, reads, writes):
         def body(w):
             if reads:
-                reads.validate(LmdbSnapshot(w, self.path, self._max_key, owned=False))
-            keys = sorted(writes)  # B-tree order: fewer pages touched
-            if None in writes.values():
-                for k in [k for k in keys if writes[k] is None]:
+                reads.validate(LmdbSnapshot(w, self.path, self._p, owned=False))
+            stored = _stored_writes(w, writes, self._p)
+            keys = sorted(stored)  # B-tree order: fewer pages touched
+            if None in stored.values():
+                for k in [k for k in keys if stored[k] is None]:
                     w.delete(k)
-                keys = [k for k in keys if writes[k] is not None]
-            w.cursor().putmulti(zip(keys, map(writes.__getitem__, keys)))
+                keys = [k for k in keys if stored[k] is not None]
+            w.cursor().putmulti(zip(keys, map(stored.__getitem__, keys)))
         self._write(body)
 
     def allocate(self, key, count=1, at_least=0):
@@ -195,9 +229,6 @@ class LmdbStore(Store):
                              "with ROME_LMDB_MAP_SIZE set higher" % (self.path, MAP_SIZE)) from None
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
-
-    def max_key_size(self):
-        return self._max_key
 
     def close(self):
         """Release this store's share of the environment; the last one closes it."""
