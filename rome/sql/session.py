@@ -79,7 +79,7 @@ class Session:
             data = txn.get(keys.CATALOG)
         except StoreError as e:
             self.txn = None
-            raise OperationalError("store unavailable: %s" % e) from None
+            raise e.to_dbapi() from None
         self.catalog = _shared_catalog(self.store, data)
 
     def _catalog_is_stale(self, force=False):
@@ -92,7 +92,7 @@ class Session:
             try:
                 data = self.txn.read_through(keys.CATALOG)
             except StoreError as e:
-                raise OperationalError("store unavailable: %s" % e) from None
+                raise e.to_dbapi() from None
         assumed, self._unverified = self._unverified, _VERIFIED
         if data == assumed:
             return False
@@ -114,7 +114,7 @@ class Session:
         except Conflict as e:
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
         except StoreError as e:
-            raise OperationalError("store unavailable: %s" % e) from None
+            raise e.to_dbapi() from None
 
     def rollback(self):
         txn, self.txn = self.txn, None
@@ -243,7 +243,7 @@ class Session:
         except Conflict as e:
             raise ConflictError("write conflict: %s; retry the transaction" % e) from None
         except StoreError as e:
-            raise OperationalError("store unavailable: %s" % e) from None
+            raise e.to_dbapi() from None
         except RecursionError:
             raise OperationalError("statement too deeply nested") from None
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,

@@ -19,13 +19,52 @@ atomic section that applies the writes.
 import hashlib
 from abc import ABC, abstractmethod
 
+from rome.errors import DatabaseError, DataError, OperationalError
+
 
 class StoreError(Exception):
-    """The store failed or cannot be reached (mapped to OperationalError)."""
+    """The store cannot be reached or failed: OperationalError "store unavailable: ..." (oslo.db's
+    DBConnectionError: drop the connection and retry). Subclasses name what else went wrong, with
+    the PEP 249 class and SQLite's words for it."""
+
+    error_class = OperationalError
+    prefix = "store unavailable: "
+
+    def to_dbapi(self):
+        """The PEP 249 exception the engine raises for this failure."""
+        return self.error_class(self.prefix + str(self))
 
 
 class Conflict(StoreError):
     """Validation failed: a concurrent transaction changed what this one read (mapped to ConflictError)."""
+
+
+class StoreFull(StoreError):
+    """No room for the commit's writes (nothing written)."""
+    prefix = "database or disk is full: "
+
+
+class TooBig(StoreError):
+    """A value larger than the store can hold (nothing written)."""
+    error_class = DataError
+    prefix = "string or blob too big: "
+
+
+class StoreChanged(StoreError):
+    """The store is not the one a running transaction started reading: it went back to an older
+    state or was replaced (a server restarted empty). What was read so far cannot be completed."""
+    prefix = "store changed under a running transaction: "
+
+
+class StoreCorrupt(StoreError):
+    """The store's own structure is damaged (keys of its layout missing or inconsistent)."""
+    error_class = DatabaseError
+    prefix = "database disk image is malformed: "
+
+
+class StoreRefused(StoreError):
+    """The store is set up in a way ROME cannot use safely (the message says what to change)."""
+    prefix = "unusable store: "
 
 
 class Snapshot(ABC):

@@ -21,7 +21,7 @@ from itertools import islice
 import lmdb
 
 from rome.storage import overflow
-from rome.storage.base import Snapshot, Store, StoreError
+from rome.storage.base import Snapshot, Store, StoreError, StoreFull
 
 # Address space reserved per environment, not disk used, and the largest the database can grow. A
 # process can map about 128 TiB in all, so this also bounds how many databases one process may keep
@@ -225,7 +225,7 @@ class LmdbStore(Store):
             with self._environment().begin(write=True, buffers=False) as w:
                 return body(w)
         except lmdb.MapFullError:
-            raise StoreError("LMDB store at %s is full: its map size (%d bytes) is reached; reopen it "
+            raise StoreFull("LMDB store at %s is full: its map size (%d bytes) is reached; reopen it "
                              "with ROME_LMDB_MAP_SIZE set higher" % (self.path, MAP_SIZE)) from None
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
