@@ -179,6 +179,13 @@ class Session:
         return self._checked_run(sql, stmt, n, (params,))
 
     def _checked_run(self, sql, stmt, n, seq):
+        try:
+            return self._verified_run(sql, stmt, n, seq)
+        finally:
+            if self.txn is not None:  # between statements: pin no snapshot
+                self.txn.release()
+
+    def _verified_run(self, sql, stmt, n, seq):
         fresh = self.txn is None
         try:
             result = self._run(sql, stmt, n, seq)

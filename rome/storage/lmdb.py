@@ -11,10 +11,16 @@ process-wide table by real path and reference-counted: every LmdbStore on one di
 
 Keys may be of any length (at least 1 byte): LMDB takes at most 511, so a longer key is kept in the
 bucket of its first 510 bytes, which sorts where its keys do (:mod:`rome.storage.overflow`).
+
+An open read transaction pins the pages it sees: the file grows while one stays open. So a
+transaction gives its snapshot back between statements (:meth:`LmdbSnapshot.release`) and takes the
+latest one at its next read, re-validating what it read if the store changed meanwhile; and writers
+sweep the reader table for dead processes' slots every READER_CHECK seconds, not only at open.
 """
 import os
 import shutil
 import threading
+import time
 from bisect import bisect_left
 from itertools import islice
 
@@ -28,6 +34,7 @@ from rome.storage.base import Snapshot, Store, StoreError, StoreFull
 # open (2,048 at 64 GiB; Glance's API suite opens one per test). ROME_LMDB_MAP_SIZE (bytes) changes it.
 MAP_SIZE = int(os.environ.get("ROME_LMDB_MAP_SIZE", 1 << 36))
 MAX_READERS = 1024
+READER_CHECK = 1.0  # seconds between two sweeps for readers left by dead processes
 _FIRST_CHUNK, _MAX_CHUNK = 16, 1024
 
 _envs = {}  # real path -> _Env
@@ -35,7 +42,7 @@ _envs_lock = threading.Lock()
 
 
 class _Env:
-    __slots__ = ("path", "env", "users")
+    __slots__ = ("path", "env", "users", "next_check")
 
     def __init__(self, path):
         self.path = path
@@ -43,6 +50,15 @@ class _Env:
                              readahead=False, meminit=False, max_spare_txns=16)
         self.env.reader_check()  # free reader slots left by crashed processes
         self.users = 0
+        self.next_check = time.monotonic() + READER_CHECK
+
+    def check_readers(self):
+        """Free the reader slots of dead processes (a reader killed with -9 pins the pages its
+        snapshot sees, and the file grows behind it), at most once per READER_CHECK seconds."""
+        now = time.monotonic()
+        if now >= self.next_check:
+            self.next_check = now + READER_CHECK
+            self.env.reader_check()
 
 
 def _fail(path, e):
@@ -59,12 +75,34 @@ class LmdbSnapshot(Snapshot):
     """A read transaction (or, for validation, a view over the open write transaction). Keys longer
     than ``p`` bytes live in buckets (:mod:`rome.storage.overflow`)."""
 
-    def __init__(self, txn, path, p, owned=True):
+    def __init__(self, txn, path, p, owned=True, env=None):
+        self._env = env      # to begin the next read transaction after release (owned snapshots)
         self._txn = txn
         self._path = path
         self._p = p
         self._owned = owned
         self._get = txn.get
+        self._check = None   # while released: what to run on the state the next read takes
+        self._released_at = None
+
+    def release(self, check):
+        """Give the LMDB read snapshot back (between statements: an idle connection must not pin
+        pages, or the file grows behind it). The next read takes the latest state and, if the store
+        changed meanwhile, first calls ``check(self)`` (the transaction re-validates its reads)."""
+        if self._owned and self._txn is not None and self._check is None:
+            self._released_at = self._txn.id()
+            self._txn.abort()
+            self._check = check
+
+    def _resume(self):
+        check, self._check = self._check, None
+        try:
+            self._txn = self._env.begin(buffers=False)
+            self._get = self._txn.get
+        except lmdb.Error as e:
+            raise _fail(self._path, e) from None
+        if self._txn.id() != self._released_at:
+            check(self)
 
     def _value(self, key):
         if len(key) > self._p:
@@ -72,12 +110,16 @@ class LmdbSnapshot(Snapshot):
         return self._get(key)
 
     def get(self, key):
+        if self._check is not None:
+            self._resume()
         try:
             return self._value(key)
         except lmdb.Error as e:
             raise _fail(self._path, e) from None
 
     def get_many(self, keys):
+        if self._check is not None:
+            self._resume()
         try:
             p, get = self._p, self._get
             return [get(k) if len(k) <= p else self._value(k) for k in keys]
@@ -103,6 +145,8 @@ class LmdbSnapshot(Snapshot):
 
     def chunks(self, start, end, reverse=False):
         """Lists of (key, value) pairs in scan order, read from one cursor in growing batches."""
+        if self._check is not None:
+            self._resume()
         p = self._p
         try:
             cur = self._txn.cursor()
@@ -137,7 +181,9 @@ class LmdbSnapshot(Snapshot):
 
     def close(self):
         if self._owned and self._txn is not None:
-            self._txn.abort()  # a leaked snapshot's transaction is aborted when py-lmdb frees it
+            if self._check is None:
+                self._txn.abort()
+            self._check = None  # a leaked snapshot's transaction is aborted when py-lmdb frees it
         self._txn = None
 
 
@@ -194,7 +240,8 @@ class LmdbStore(Store):
 
     def snapshot(self):
         try:
-            return LmdbSnapshot(self._environment().begin(buffers=False), self.path, self._p)
+            env = self._environment()
+            return LmdbSnapshot(env.begin(buffers=False), self.path, self._p, env=env)
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
 
@@ -222,6 +269,7 @@ class LmdbStore(Store):
     def _write(self, body):
         """body(write transaction) in one write transaction, committed."""
         try:
+            self._entry.check_readers()
             with self._environment().begin(write=True, buffers=False) as w:
                 return body(w)
         except lmdb.MapFullError:

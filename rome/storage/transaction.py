@@ -6,7 +6,9 @@ recorded in a ReadSet (point reads with the value seen, range scans with a diges
 commit asks the store to validate that set against its latest state and apply the writes in one atomic
 step. A transaction whose reads are no longer true gets Conflict and leaves nothing behind: commits are
 serializable. A transaction that wrote nothing needs no validation (its snapshot was consistent) and
-costs the store nothing at commit.
+costs the store nothing at commit. Between statements the snapshot may be given back (:meth:`release`,
+LMDB); the next read then takes the latest state, after checking that every earlier read still holds
+there (Conflict otherwise), so all the transaction's reads remain one consistent state.
 
 SAVEPOINTS. Writes go through an undo log; a savepoint is a position in it, so rolling back to one
 (ROLLBACK TO SAVEPOINT, and the implicit savepoint around every statement that makes statements atomic)
@@ -364,15 +366,32 @@ class Transaction:
         writes = self._buf
         self._finish()
         if writes:
-            ranges, digest = self.reads.ranges, self.store.digest
-            for i, r in enumerate(ranges):
-                if len(r) == 4:
-                    lo, hi, chunks, reverse = r
-                    pairs = list(chain.from_iterable(chunks))
-                    if reverse:
-                        pairs.reverse()
-                    ranges[i] = (lo, hi, digest(pairs))
+            self._digest_ranges()
             self.store.commit(self.reads, writes)
+
+    def _digest_ranges(self):
+        """Replace the pairs kept for each range read by their digest, as the store compares it."""
+        ranges, digest = self.reads.ranges, self.store.digest
+        for i, r in enumerate(ranges):
+            if len(r) == 4:
+                lo, hi, chunks, reverse = r
+                pairs = list(chain.from_iterable(chunks))
+                if reverse:
+                    pairs.reverse()
+                ranges[i] = (lo, hi, digest(pairs))
+
+    def release(self):
+        """Between statements: let a store that can (LMDB) give back the snapshot, so that an idle
+        transaction pins nothing. Its next read takes the latest state; if the store changed, what
+        the transaction read is validated there first (Conflict if it no longer holds), so the
+        transaction still reads one consistent state."""
+        snap = self._snap
+        if snap is not None and not self._scans and hasattr(snap, "release"):
+            snap.release(self._revalidate)
+
+    def _revalidate(self, latest):
+        self._digest_ranges()
+        self.reads.validate(latest)
 
     def rollback(self):
         if not self._done:
