@@ -19,7 +19,7 @@ atomic section that applies the writes.
 import hashlib
 from abc import ABC, abstractmethod
 
-from rome.errors import DatabaseError, DataError, OperationalError
+from rome.errors import ConflictError, DatabaseError, DataError, OperationalError
 
 
 class StoreError(Exception):
@@ -37,6 +37,9 @@ class StoreError(Exception):
 
 class Conflict(StoreError):
     """Validation failed: a concurrent transaction changed what this one read (mapped to ConflictError)."""
+
+    def to_dbapi(self):
+        return ConflictError("write conflict: %s; retry the transaction" % self)
 
 
 class StoreFull(StoreError):

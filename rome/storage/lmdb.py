@@ -27,7 +27,7 @@ from itertools import islice
 import lmdb
 
 from rome.storage import overflow
-from rome.storage.base import Snapshot, Store, StoreError, StoreFull
+from rome.storage.base import Snapshot, Store, StoreCorrupt, StoreError, StoreFull
 
 # Address space reserved per environment, not disk used, and the largest the database can grow. A
 # process can map about 128 TiB in all, so this also bounds how many databases one process may keep
@@ -62,7 +62,8 @@ class _Env:
 
 
 def _fail(path, e):
-    return StoreError("LMDB store at %s: %s" % (path, e))
+    damaged = isinstance(e, (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.InvalidError))
+    return (StoreCorrupt if damaged else StoreError)("LMDB store at %s: %s" % (path, e))
 
 
 def _norm(location):

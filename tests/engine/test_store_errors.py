@@ -1,8 +1,14 @@
-"""A full LMDB store is "database or disk is full" (OperationalError, as SQLITE_FULL), not "store
-unavailable" (which oslo.db takes for a dead connection to retry), and leaves the data as it was."""
+"""Store failures other than an unreachable store are not "store unavailable" (which oslo.db takes for
+a dead connection to retry): a full LMDB store is "database or disk is full" (OperationalError, as
+SQLITE_FULL) and leaves the data as it was; a damaged file is "database disk image is malformed"
+(DatabaseError, as SQLITE_CORRUPT)."""
 import os
 import subprocess
 import sys
+
+import pytest
+
+import rome
 
 PROGRAM = r"""
 import sys, rome
@@ -36,3 +42,12 @@ def test_full_lmdb_is_database_or_disk_is_full(tmp_path):
     assert "ROME_LMDB_MAP_SIZE" in message and "store unavailable" not in message
     assert int(count) == int(n) > 0          # the failed commit left nothing
     assert int(after) == int(n) - 100
+
+
+def test_damaged_lmdb_file_is_malformed(tmp_path):
+    path = tmp_path / "db"
+    path.mkdir()
+    (path / "data.mdb").write_bytes(b"not an LMDB file" * 1000)
+    with pytest.raises(rome.DatabaseError, match="database disk image is malformed: LMDB store at") as e:
+        rome.connect("rome+lmdb:///" + str(path))
+    assert not isinstance(e.value, rome.OperationalError)
