@@ -8,6 +8,7 @@ SQLAlchemy expect.
 """
 from sqlglot import exp
 
+from rome.encoding.keycode import encode_tuple
 from rome.errors import Error, IntegrityError, NotSupportedError, ProgrammingError
 from rome.sql.expressions import compile_expr
 from rome.sql.parse import table_name
@@ -219,11 +220,10 @@ class InsertPlan:
         for ix, idx, prefix in rows.index_info:
             if not ix.unique:
                 continue
-            from rome.encoding.keycode import encode_tuple
             vals = [tup[i] for i in idx]
             if None in vals:
                 continue
-            pk = rows.txn.get(prefix + encode_tuple(vals))
+            pk = rows.txn.get(prefix + encode_tuple(rows.index_key_values(ix, vals)))
             if pk is not None:
                 k = rows.prefix + pk
                 old = rows.get_keys([k])
