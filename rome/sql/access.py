@@ -46,6 +46,7 @@ class Bound:
 
 
 ANY = "ANY"
+NOT_NULL = "NOT NULL"   # the op of a ``column IS NOT NULL`` bound: a range that starts past the NULLs
 
 
 def classify(conjunct, table_col, is_const, column_collation=lambda node: None):
@@ -65,6 +66,11 @@ def classify(conjunct, table_col, is_const, column_collation=lambda node: None):
         col = table_col(c.this)
         if col is not None:
             return Bound(col, exp.Is, None, c, coll=ANY)
+    if isinstance(c, exp.Not) and isinstance(c.this, exp.Is) and isinstance(c.this.expression, exp.Null) \
+            and isinstance(c.this.this, exp.Column):
+        col = table_col(c.this.this)
+        if col is not None:
+            return Bound(col, NOT_NULL, None, c, coll=ANY)
     if isinstance(c, exp.Between) and isinstance(c.this, exp.Column) and not c.args.get("symmetric"):
         col = table_col(c.this)
         if col is not None and is_const(c.args["low"]) and is_const(c.args["high"]):
@@ -147,7 +153,8 @@ class Path:
             parts.append(names[b.col] + op)
         for b in (self.lo, self.hi):
             if b is not None:
-                parts.append(names[b[0].col] + {exp.GT: ">?", exp.GTE: ">=?", exp.LT: "<?", exp.LTE: "<=?"}[b[1]])
+                parts.append(names[b[0].col] + {exp.GT: ">?", exp.GTE: ">=?", exp.LT: "<?", exp.LTE: "<=?",
+                                                NOT_NULL: " IS NOT NULL"}[b[1]])
         what = "PRIMARY KEY" if self.kind == "pk" else \
             ("COVERING INDEX %s" if self.covering else "INDEX %s") % self.index.name
         s = "SEARCH %s USING %s" % (table, what) if parts else "SCAN %s USING %s" % (table, what)
@@ -210,6 +217,10 @@ def choose(table, rows, bounds, order=None, needed=None, limited=False):
                 elif b.op in (exp.LT, exp.LTE) and p.hi is None:
                     p.hi = (b, b.op)
                     p.used.append(b.node)
+            nn = next((b for b in bs if b.op is NOT_NULL), None)
+            if nn is not None and p.lo is None and p.hi is None:
+                p.lo = (nn, NOT_NULL)
+                p.used.append(nn.node)
             break
         if order:
             # an index entry's key ends with the primary key: its order continues with it
@@ -281,6 +292,8 @@ class Access:
             if pair is None:
                 return None
             b, op = pair
+            if op is NOT_NULL:
+                return None, op
             node = b.value2 if (b.op is exp.Between and second) else b.value
             return conv(node, b.col), op
         self.lo = bound(path.lo)
@@ -323,7 +336,9 @@ class Access:
         out = []
         for p in self.prefixes(row, ctx):
             start, end = p, prefix_end(p)
-            if self.lo is not None:
+            if self.lo is not None and self.lo[1] is NOT_NULL:
+                start = p + b"\x01"  # past NULLs
+            elif self.lo is not None:
                 v = self.lo[0](row, ctx)
                 if v is None:
                     return []

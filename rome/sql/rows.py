@@ -103,6 +103,19 @@ class TableRows:
         v = self.txn.get(self.prefix + encode_tuple(self.pk_key_values(pk_values)))
         return None if v is None else self.decode(v)
 
+    def find_by_key(self, ix, values):
+        """(key, row) of the row whose primary key (ix None) or UNIQUE index ix holds values, or None."""
+        if ix is None:
+            key = self.prefix + encode_tuple(self.pk_key_values(values))
+        else:
+            prefix = next(p for i, _idx, p in self.index_info if i is ix)
+            pk_enc = self.txn.get(prefix + encode_tuple(self.index_key_values(ix, values)))
+            if pk_enc is None:
+                return None
+            key = self.prefix + pk_enc
+        v = self.txn.get(key)
+        return None if v is None else (key, self.decode(v))
+
     def get_keys(self, row_keys):
         """Rows for row keys (batched); missing ones are skipped. Yields (key, row)."""
         complete, full = self._complete, self.full

@@ -41,6 +41,11 @@ class Plan:
     def first_reads(self, ctx):
         return [], []
 
+    def outer_refs(self):
+        """(parameter name, getter in the outer scope) of each outer column the plan reads: none
+        for an uncorrelated query, whose result is then computed once per statement."""
+        return []
+
     def explain(self, depth=0):
         return []
 
@@ -334,6 +339,11 @@ class SelectPlan(Plan):
         names = {c.name.lower() for n in nodes for c in ([n] if isinstance(n, exp.Column) else columns_in(n))}
         return {k for k, c in enumerate(source.columns) if c.lower() in names}
 
+    def _uncorrelated(self, node):
+        """Whether a subquery reads nothing of this query or its outer ones (its value is the same
+        for every row, so an index can be probed with it)."""
+        return not self.planner.plan_query(node, self.scope).outer_refs()
+
     def _plan_levels(self, order_cols):
         scope, planner = self.scope, self.planner
         for i, lvl in enumerate(self.levels):
@@ -345,6 +355,8 @@ class SelectPlan(Plan):
                 return pos - lo if pos is not None and lo <= pos < hi else None
 
             def is_const(node, lo=lo):
+                if isinstance(node, exp.Subquery) and self._uncorrelated(node):
+                    return True   # a scalar subquery: one value per statement (cached in ctx)
                 if has_subquery(node) or find_aggregates(node):
                     return False
                 for c in columns_in(node):
@@ -517,6 +529,9 @@ class SelectPlan(Plan):
         sep_fn = compile_expr(sep, self.scope) if sep is not None else None
         coll = collation_of([arg], self.scope.collation) if fn is not None else None
         return name, distinct, fn, sep_fn, coll
+
+    def outer_refs(self):
+        return self.scope.outer_refs
 
     # -- running ----------------------------------------------------------------------------------
     def source_rows(self, ctx, hint=None):
@@ -756,6 +771,9 @@ class CompoundPlan(Plan):
                 self.sort.append((i, bool(o.args.get("desc")), o.args.get("nulls_first")))
         self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
         self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
+
+    def outer_refs(self):
+        return self.left.outer_refs() + self.right.outer_refs()
 
     def first_reads(self, ctx):
         lk, lr = self.left.first_reads(ctx)
