@@ -9,6 +9,9 @@ default.
 LMDB refuses to open the same environment twice in one process, so environments are kept in a
 process-wide table by real path and reference-counted: every LmdbStore on one directory shares one.
 
+Location: a directory path; ``?map_size=BYTES`` sets the map size (the largest the database can
+grow) when this process first opens the environment (default ROME_LMDB_MAP_SIZE, else 64 GiB).
+
 Keys may be of any length (at least 1 byte): LMDB takes at most 511, so a longer key is kept in the
 bucket of its first 510 bytes, which sorts where its keys do (:mod:`rome.storage.overflow`).
 
@@ -27,7 +30,8 @@ from itertools import islice
 import lmdb
 
 from rome.storage import overflow
-from rome.storage.base import Snapshot, Store, StoreCorrupt, StoreError, StoreFull
+from rome.storage.base import (BadLocation, Snapshot, Store, StoreCorrupt, StoreError, StoreFull, join_options,
+                               split_options)
 
 # Address space reserved per environment, not disk used, and the largest the database can grow. A
 # process can map about 128 TiB in all, so this also bounds how many databases one process may keep
@@ -42,11 +46,12 @@ _envs_lock = threading.Lock()
 
 
 class _Env:
-    __slots__ = ("path", "env", "users", "next_check")
+    __slots__ = ("path", "env", "users", "map_size", "next_check")
 
-    def __init__(self, path):
+    def __init__(self, path, map_size):
         self.path = path
-        self.env = lmdb.open(path, subdir=True, map_size=MAP_SIZE, max_readers=MAX_READERS, max_dbs=0,
+        self.map_size = map_size
+        self.env = lmdb.open(path, subdir=True, map_size=map_size, max_readers=MAX_READERS, max_dbs=0,
                              readahead=False, meminit=False, max_spare_txns=16)
         self.env.reader_check()  # free reader slots left by crashed processes
         self.users = 0
@@ -67,9 +72,18 @@ def _fail(path, e):
 
 
 def _norm(location):
-    if not location:
-        raise StoreError("an LMDB store needs a directory path")
-    return os.path.realpath(os.path.expanduser(location))
+    """location -> (real path, options)."""
+    path, options = split_options(location, LmdbStore.OPTIONS, "LMDB")
+    if not path:
+        raise BadLocation("an LMDB store needs a directory path")
+    if "map_size" in options:
+        try:
+            options["map_size"] = int(options["map_size"])
+            if options["map_size"] < 4096:
+                raise ValueError
+        except ValueError:
+            raise BadLocation("map_size must be a number of bytes, at least 4096") from None
+    return os.path.realpath(os.path.expanduser(path)), options
 
 
 class LmdbSnapshot(Snapshot):
@@ -205,14 +219,17 @@ def _stored_writes(w, writes, p):
 class LmdbStore(Store):
     """The LMDB environment in directory ``path`` (created if missing)."""
 
-    def __init__(self, path):
-        self.path = path = _norm(path)
+    OPTIONS = ("map_size",)
+
+    def __init__(self, location):
+        path, options = _norm(location)
+        self.path = path
         with _envs_lock:
             entry = _envs.get(path)
             if entry is None:
                 try:
                     os.makedirs(path, exist_ok=True)
-                    entry = _envs[path] = _Env(path)
+                    entry = _envs[path] = _Env(path, options.get("map_size", MAP_SIZE))
                 except (OSError, lmdb.Error) as e:
                     raise _fail(path, e) from None
             entry.users += 1
@@ -220,13 +237,22 @@ class LmdbStore(Store):
         self._env = entry.env
         self._p = entry.env.max_key_size() - 1  # longer keys go to buckets
 
-    normalize_location = staticmethod(_norm)
+    @classmethod
+    def url_location(cls, rest):
+        if not rest.startswith("/") or not rest.split("?", 1)[0][1:]:
+            raise BadLocation("lmdb URL needs a path: rome+lmdb:///relative or rome+lmdb:////absolute")
+        path, sep, query = rest[1:].partition("?")
+        return os.path.abspath(path) + sep + query
+
+    @classmethod
+    def normalize_location(cls, location):
+        return join_options(*_norm(location))
 
     @staticmethod
     def destroy(location):
         """Close the environment at ``location`` (even if in use: its users then get StoreError) and
         delete the directory."""
-        path = _norm(location)
+        path = _norm(location)[0]
         with _envs_lock:
             entry = _envs.pop(path, None)
             if entry is not None:
@@ -275,7 +301,7 @@ class LmdbStore(Store):
                 return body(w)
         except lmdb.MapFullError:
             raise StoreFull("LMDB store at %s is full: its map size (%d bytes) is reached; reopen it "
-                             "with ROME_LMDB_MAP_SIZE set higher" % (self.path, MAP_SIZE)) from None
+                            "with a higher ?map_size= (or ROME_LMDB_MAP_SIZE)" % (self.path, self._entry.map_size)) from None
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
 
