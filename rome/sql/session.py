@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from rome.errors import (ConflictError, DatabaseError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
-from rome.sql import ddl, dml, foreign_keys, keys
+from rome.sql import copymark, ddl, dml, foreign_keys, keys
 from rome.sql.catalog import Catalog
 from rome.sql.context import Ctx, Result  # noqa: F401 (Result: re-exported for callers)
 from rome.sql.parse import Control, parse
@@ -60,6 +60,7 @@ class Session:
         self._sequences = _sequences(store)
         if store.follow is None:
             store.follow = keys.row_of_entry   # stores with round trips read rows along with their entries
+        self.open_unfinished = False   # may use a database marked as an unfinished copy (copymark)
 
     # -- transactions ---------------------------------------------------------------------------
     def begin(self, verify=False):
@@ -221,6 +222,8 @@ class Session:
         if self.txn is None:
             self.begin()
         txn = self.txn
+        if not isinstance(stmt, exp.Pragma):
+            copymark.check(self)
         try:
             if isinstance(stmt, QUERIES):
                 (params,) = seq_of_params
@@ -294,7 +297,7 @@ class Session:
             ddl.execute(self, stmt, sql)
             return Result(rowcount=-1)
         if isinstance(stmt, exp.Pragma):
-            return Result(rowcount=-1)
+            return copymark.pragma(self, stmt) or Result(rowcount=-1)
         raise NotSupportedError("unsupported statement: %s" % sql.strip()[:80])
 
     def _control(self, c, params):
