@@ -86,7 +86,7 @@ class Session:
             self.catalog = _shared_catalog(self.store, data, txn)
         except StoreError as e:
             self.txn = None
-            raise OperationalError("store unavailable: %s" % e) from None
+            raise e.to_dbapi() from None
 
     def _catalog_is_stale(self, force=False):
         """After a statement of a transaction begun on an assumed catalog: False once the catalog
@@ -98,7 +98,7 @@ class Session:
             try:
                 data = self.txn.read_through(keys.CATALOG)
             except StoreError as e:
-                raise OperationalError("store unavailable: %s" % e) from None
+                raise e.to_dbapi() from None
         assumed, self._unverified = self._unverified, _VERIFIED
         return data != assumed
 
@@ -119,7 +119,7 @@ class Session:
         except Refused as e:
             raise OperationalError("%s; the transaction was rolled back" % e) from None
         except StoreError as e:
-            raise OperationalError("store unavailable: %s" % e) from None
+            raise e.to_dbapi() from None
 
     def rollback(self):
         txn, self.txn = self.txn, None
@@ -214,6 +214,13 @@ class Session:
         return Result(rowcount=-1)
 
     def _checked_run(self, sql, stmt, n, seq):
+        try:
+            return self._verified_run(sql, stmt, n, seq)
+        finally:
+            if self.txn is not None:  # between statements: pin no snapshot
+                self.txn.release()
+
+    def _verified_run(self, sql, stmt, n, seq):
         fresh = self.txn is None
         try:
             result = self._run(sql, stmt, n, seq)
@@ -284,7 +291,7 @@ class Session:
         except Refused as e:
             raise OperationalError(str(e)) from None
         except StoreError as e:
-            raise OperationalError("store unavailable: %s" % e) from None
+            raise e.to_dbapi() from None
         except RecursionError:
             raise OperationalError("statement too deeply nested") from None
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
