@@ -34,16 +34,20 @@ def rows_so_far(dst, table):
         return 0
 
 
-def kill_mid_copy(src, dst, table, total, batch_size=40):
-    """Start `rome copy SRC DST`, SIGKILL it once some but not all ``total`` rows of ``table`` are in."""
+def kill_mid_copy(src, dst, table, total, batch_size=5):
+    """Start `rome copy SRC DST`, SIGKILL it once some but not all ``total`` rows of ``table`` are in.
+    Small batches (a commit each) keep the copy of ``table`` long enough to be caught half-way on a
+    fast destination (sqlite) and a busy machine; the process is stopped (SIGSTOP) as soon as rows
+    are seen, then killed."""
     p = subprocess.Popen([sys.executable, "-m", "rome.cli", "copy", src, dst, "--batch-size", str(batch_size),
                           "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 240
         while time.time() < deadline and p.poll() is None:
             if rows_so_far(dst, table) > 0:
+                os.kill(p.pid, signal.SIGSTOP)
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         os.kill(p.pid, signal.SIGKILL)
     finally:
         rc = p.wait()
