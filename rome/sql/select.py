@@ -162,26 +162,35 @@ class SelectPlan(Plan):
             if pos is None:
                 return -1
             return next(i for i, s in enumerate(tmp.sources) if s.offset <= pos < s.offset + len(s.columns))
-        order, placed = [], set()
-        while len(order) < len(srcs):
-            best = None
-            for i, t in enumerate(tables):
-                if i in placed:
-                    continue
 
-                def table_col(node, i=i):
-                    return tmp.resolve(node) - tmp.sources[i].offset if owner(node) == i else None
+        def score(i, placed):
+            """Table i's best access score once the tables in ``placed`` are joined before it."""
+            def table_col(node):
+                return tmp.resolve(node) - tmp.sources[i].offset if owner(node) == i else None
 
-                def is_const(node):
-                    if has_subquery(node) or find_aggregates(node):
-                        return False
-                    return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
-                bounds = [b for b in (classify(c, table_col, is_const) for c in conds) if b is not None]
-                score = choose(t, planner.layout(t), bounds).score()
-                if best is None or score > best[0]:
-                    best = (score, i)
-            order.append(best[1])
-            placed.add(best[1])
+            def is_const(node):
+                if has_subquery(node) or find_aggregates(node):
+                    return False
+                return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
+            bounds = [b for b in (classify(c, table_col, is_const) for c in conds) if b is not None]
+            return choose(tables[i], planner.layout(tables[i]), bounds).score()
+
+        def greedy(first):
+            """The order that starts with ``first`` and then takes, each time, the table best reached
+            from those placed; with the sum of the scores of its steps."""
+            order = [first]
+            total = head = score(first, set())
+            while len(order) < len(srcs):
+                placed = set(order)
+                s, i = max((score(i, placed), -i) for i in range(len(srcs)) if i not in placed)
+                order.append(-i)
+                total += s
+            return (total, head), order
+        # every table tried first (joins here are small): the best sum of steps wins, then the best
+        # first step, then the written order. One look past the first step is what puts a selective-looking table that
+        # must then be probed per row (visibility = ? on images, then image_members per image) after
+        # a table whose rows each reach the other by its primary key.
+        order = max((greedy(i) for i in range(len(srcs))), key=lambda t: t[0])[1]
         if order == list(range(len(srcs))):
             return None
         return [srcs[i] for i in order]
@@ -638,21 +647,18 @@ class SelectPlan(Plan):
         if self.having is not None:
             having = self.having
             rows = (r for r in rows if having(r, ctx))
-        project = self.project
+        project, pr = self.project, self.project_row
+        projected = map(pr, rows) if pr is not None else (tuple([f(r, ctx) for f in project]) for r in rows)
         if self.sort is None and not self.distinct:
-            pr = self.project_row
-            if pr is not None:
-                out = map(pr, rows)
-            else:
-                out = (tuple([f(r, ctx) for f in project]) for r in rows)
+            out = projected
         elif self.sort is None:
-            out = _distinct(tuple([f(r, ctx) for f in project]) for r in rows)
+            out = _distinct(projected)
         else:
             decorated = []
             row_keys = [(i, k[1]) for i, (k, _d, _n) in enumerate(self.sort) if k[0] == "row"]
             seen = set() if self.distinct else None
             for r in rows:
-                o = tuple([f(r, ctx) for f in project])
+                o = pr(r) if pr is not None else tuple([f(r, ctx) for f in project])
                 if seen is not None:
                     if o in seen:
                         continue
