@@ -44,11 +44,6 @@ class Scope:
         self.sources.append(source)
         self.width += len(source.columns)
 
-    def add_slot(self, node):
-        i = self.width + len(self.slots)
-        self.slots[node] = i
-        return i
-
     def source(self, alias):
         a = alias.lower()
         for s in self.sources:
@@ -73,9 +68,6 @@ class Scope:
                     raise ProgrammingError("ambiguous column name: %s" % name)
                 found = s.offset + i
         return found
-
-    def resolves_locally(self, node):
-        return isinstance(node, exp.Column) and not isinstance(node.this, exp.Star) and self.resolve(node) is not None
 
     # -- the protocol of rome.sql.expressions.compile_expr --------------------------------------
     def slot(self, node):
