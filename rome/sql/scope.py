@@ -38,6 +38,7 @@ class Scope:
         self.slots = {}          # expression -> position (aggregates, group keys)
         self.outer_refs = []     # (param name, compiled getter in the outer scope)
         self._outer_names = {}
+        self.subqueries = []     # the subqueries compiled in this scope, for EXPLAIN (run functions)
         self.aliases = {}        # select-list alias -> expression (for ORDER BY/GROUP BY/HAVING)
 
     def add_source(self, source):
@@ -90,7 +91,9 @@ class Scope:
         return i
 
     def subquery(self, node):
-        return self.planner.plan_subquery(node, self)
+        run = self.planner.plan_subquery(node, self)
+        self.subqueries.append(run)
+        return run
 
     def _outer(self, node):
         if self.outer is None or not self.outer.can_resolve(node):

@@ -400,14 +400,15 @@ class SelectPlan(Plan):
 
     def _plan_table(self, i, lvl, bounds, order_cols):
         """A table level: its access path (rome.sql.access.choose), or a hash join when the path would
-        scan the whole table once per outer row. Returns the conjuncts the path does not consume."""
+        read the whole table (a scan, or a primary key or index read end to end) once per outer row. Returns the conjuncts the path does not consume."""
         s = lvl.source
         rows = self.planner.layout(s.table)
         path = choose(s.table, rows, bounds, order_cols, self._needed(s), self.node.args.get("limit") is not None)
         if i == 0 and order_cols and path.ordered:
             self.ordered_by_path = True
         lvl.access = Access(rows, path, self._compile_probe)
-        if i > 0 and path.kind == "scan" and self._hash_join(lvl, bounds):
+        whole = not path.eq and path.lo is None and path.hi is None   # every row, once per outer row
+        if i > 0 and whole and self._hash_join(lvl, bounds):
             return [c for c in lvl.conds if c is not lvl.hash_on]
         lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias),
                                      s.columns)
@@ -739,6 +740,18 @@ class SelectPlan(Plan):
             lines.append(pad + "ORDER BY FROM INDEX (no sort)")
         if self.limit is not None:
             lines.append(pad + "LIMIT")
+        return lines + self._explain_subqueries(depth)
+
+    def _explain_subqueries(self, depth):
+        """The plans of the subqueries in expressions (WHERE, ON, the select list, HAVING, ...)."""
+        lines, seen = [], set()
+        for scope in (self.scope, self.out_scope):
+            for run in scope.subqueries:
+                if id(run.plan) in seen:
+                    continue
+                seen.add(id(run.plan))
+                lines.append("  " * depth + ("CORRELATED SUBQUERY" if run.correlated else "SUBQUERY"))
+                lines += run.plan.explain(depth + 1)
         return lines
 
 
