@@ -90,11 +90,9 @@ def test_retry_gives_up_after_attempts_with_growing_delays(via):
     url = "rome+memory:///retry_%s" % uuid.uuid4().hex
     eng = _counter(url)
     runs, delays = [], []
-    fn = _always_conflicting(eng, runs)
-    if via == "engine":
-        target = eng
-    elif via == "sessionmaker":
-        target = sessionmaker(eng)
+    if via != "dbapi":
+        target = eng if via == "engine" else sessionmaker(eng)
+        fn = _always_conflicting(eng, runs)
     else:
         target = rome.connect(url)
         sel, upd = "SELECT n FROM counter WHERE id = 1", "UPDATE counter SET n = ? WHERE id = 1"

@@ -43,8 +43,10 @@ ORDER BY owner;
 -- plan: AGGREGATE BY 1 KEYS
 -- plan: USE TEMP B-TREE FOR ORDER BY
 -- plan: SUBQUERY
--- plan:   SCAN items USING PRIMARY KEY
--- plan:   AGGREGATE
+-- plan:   MIN/MAX FROM THE FIRST ROW OF
+-- plan:     SCAN items USING PRIMARY KEY
+-- plan:     USE TEMP B-TREE FOR ORDER BY
+-- plan:     LIMIT
 -- columns: owner, count(*)
 -- row: 'alice', 1
 -- row: 'bob', 1
