@@ -151,8 +151,9 @@ class SelectPlan(Plan):
         """For a FROM of inner joins over tables only, the order to join them in (or None to keep
         the written one). For each table as the first, a greedy order as SQLite's planner builds for
         small joins: then, each time, the table best reached from those already placed (an index on
-        the join key beats a scan); the order whose steps score best in sum wins. Ties keep the
-        written order; the output columns of * keep it too."""
+        the join key beats a scan); the order whose steps score best in sum wins (with a LIMIT, only
+        the table best reached from the constants is tried first). Ties keep the written order; the
+        output columns of * keep it too."""
         srcs = [frm.this] + [j.this for j in joins]
         self.textual = [s.alias_or_name.lower() for s in srcs]
         if len(srcs) < 2 or not all(isinstance(s, exp.Table) and not isinstance(s.this, exp.Anonymous)
@@ -207,7 +208,12 @@ class SelectPlan(Plan):
         # first step, then the written order. One look past the first step is what puts a
         # selective-looking table that must then be probed per row (visibility = ? on images, then image_members per image) after
         # a table whose rows each reach the other by its primary key.
-        order = max((greedy(i) for i in range(len(srcs))), key=lambda t: t[0])[1]
+        firsts = range(len(srcs))
+        if self.node.args.get("limit") is not None:
+            # with a LIMIT the first table stays the one best reached from the constants alone: its
+            # path may return rows in ORDER BY order and stop early, which the sum does not weigh
+            firsts = [-max((score(i, set()), -i) for i in firsts)[1]]
+        order = max((greedy(i) for i in firsts), key=lambda t: t[0])[1]
         if order == list(range(len(srcs))):
             return None
         return [srcs[i] for i in order]

@@ -68,3 +68,36 @@ SELECT items.id, n.c FROM items JOIN (SELECT item_id, count(*) AS c FROM props G
 -- columns: id, c
 -- row: 'i1', 2
 -- row: 'i3', 1
+
+-- with ORDER BY and LIMIT (Glance's property filter): images stays first, read in created_at order
+-- from an index so that the LIMIT stops the scan early, each image probing its properties by
+-- (image_id, name); without the LIMIT, the properties drive (only a BOOLEAN equality to start from)
+CREATE TABLE images (id VARCHAR(36) PRIMARY KEY, created_at DATETIME NOT NULL, deleted BOOLEAN NOT NULL);
+CREATE INDEX ix_images_created ON images (created_at);
+CREATE INDEX ix_images_deleted ON images (deleted);
+CREATE TABLE image_properties (id INTEGER PRIMARY KEY, image_id VARCHAR(36) NOT NULL, name TEXT NOT NULL,
+    value TEXT, deleted BOOLEAN NOT NULL);
+CREATE INDEX ix_image_properties_image_id_name ON image_properties (image_id, name);
+CREATE INDEX ix_image_properties_deleted ON image_properties (deleted);
+INSERT INTO images VALUES ('a', '2024-01-01', 0), ('b', '2024-01-02', 0), ('c', '2024-01-03', 0), ('d', '2024-01-04', 1);
+INSERT INTO image_properties (image_id, name, value, deleted) VALUES ('a', 'k1', 'v3', 0), ('b', 'k1', 'v1', 0),
+    ('c', 'k1', 'v3', 0), ('d', 'k1', 'v3', 0), ('c', 'k2', 'v3', 0);
+SELECT images.id FROM images JOIN image_properties AS p ON images.id = p.image_id
+WHERE images.deleted = 0 AND p.name = 'k1' AND p.value = 'v3' AND p.deleted = 0
+ORDER BY images.created_at DESC LIMIT 2;
+-- plan: SCAN images USING INDEX ix_images_created DESC
+-- plan: SEARCH image_properties AS p USING INDEX ix_image_properties_image_id_name (image_id=? AND name=?)
+-- plan: ORDER BY FROM INDEX (no sort)
+-- plan: LIMIT
+-- columns: id
+-- row: 'c'
+-- row: 'a'
+SELECT images.id FROM images JOIN image_properties AS p ON images.id = p.image_id
+WHERE images.deleted = 0 AND p.name = 'k1' AND p.value = 'v3' AND p.deleted = 0
+ORDER BY images.created_at DESC;
+-- plan: SEARCH image_properties AS p USING INDEX ix_image_properties_deleted (deleted=?)
+-- plan: SEARCH images USING PRIMARY KEY (id=?)
+-- plan: USE TEMP B-TREE FOR ORDER BY
+-- columns: id
+-- row: 'c'
+-- row: 'a'
