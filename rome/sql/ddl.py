@@ -82,6 +82,35 @@ def _column_reference(columns, ref, name=None):
     return fk
 
 
+def _column_def(t, item, types):
+    """The Column of a column definition, for CREATE TABLE and ADD COLUMN alike (the next column id of
+    table t; its REFERENCES and CHECK constraints added to t). Returns (column, pk, uniques): pk is
+    None or (constraint name,) for a PRIMARY KEY constraint, uniques the names (or None) of its UNIQUE
+    constraints; the caller decides what they mean for its statement."""
+    cname = item.name
+    col = Column(name=cname, type=_declared(types, cname, item), id=t.next_column_id)
+    t.next_column_id += 1
+    pk, uniques = None, []
+    for c in item.constraints or []:
+        k = c.kind
+        cons_name = c.name or None
+        if isinstance(k, exp.NotNullColumnConstraint):
+            col.nullable = bool(k.args.get("allow_null"))
+        elif isinstance(k, exp.PrimaryKeyColumnConstraint):
+            pk = (cons_name,)
+        elif isinstance(k, exp.DefaultColumnConstraint):
+            col.default = _default_sql(k)
+        elif isinstance(k, exp.UniqueColumnConstraint):
+            uniques.append(cons_name)
+        elif isinstance(k, exp.Reference):
+            t.foreign_keys.append(_column_reference([cname], k, cons_name))
+        elif isinstance(k, exp.CheckColumnConstraint):
+            t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cons_name))
+        elif isinstance(k, exp.CollateColumnConstraint):
+            col.collation = collation_name(k.this.name)
+    return col, pk, uniques
+
+
 def create_table(session, stmt, sql):
     schema = stmt.this
     if not isinstance(schema, exp.Schema):
@@ -106,26 +135,10 @@ def create_table(session, stmt, sql):
             cname = item.name
             if t.column(cname) is not None:
                 raise OperationalError("duplicate column name: %s" % cname)
-            col = Column(name=cname, type=_declared(types, cname, item), id=t.next_column_id)
-            t.next_column_id += 1
-            for c in item.constraints or []:
-                k = c.kind
-                cons_name = c.name or None
-                if isinstance(k, exp.NotNullColumnConstraint):
-                    col.nullable = bool(k.args.get("allow_null"))
-                elif isinstance(k, exp.PrimaryKeyColumnConstraint):
-                    pk = [cname]
-                    pk_name = cons_name
-                elif isinstance(k, exp.DefaultColumnConstraint):
-                    col.default = _default_sql(k)
-                elif isinstance(k, exp.UniqueColumnConstraint):
-                    uniques.append((cons_name, [cname]))
-                elif isinstance(k, exp.Reference):
-                    t.foreign_keys.append(_column_reference([cname], k, cons_name))
-                elif isinstance(k, exp.CheckColumnConstraint):
-                    t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cons_name))
-                elif isinstance(k, exp.CollateColumnConstraint):
-                    col.collation = collation_name(k.this.name)
+            col, col_pk, col_uniques = _column_def(t, item, types)
+            if col_pk is not None:
+                pk, pk_name = [cname], col_pk[0]
+            uniques += [(u, [cname]) for u in col_uniques]
             t.columns.append(col)
             t.changed()
         else:
@@ -335,25 +348,10 @@ def _add_column(session, cat, t, cdef, sql):
     cname = cdef.name
     if t.column(cname) is not None:
         raise OperationalError("duplicate column name: %s" % cname)
-    types = declared_types(sql)
-    col = Column(name=cname, type=_declared(types, cname, cdef), id=t.next_column_id)
-    unique = False
-    for c in cdef.constraints or []:
-        k = c.kind
-        if isinstance(k, exp.NotNullColumnConstraint):
-            col.nullable = bool(k.args.get("allow_null"))
-        elif isinstance(k, exp.DefaultColumnConstraint):
-            col.default = _default_sql(k)
-        elif isinstance(k, exp.PrimaryKeyColumnConstraint):
-            raise OperationalError("Cannot add a PRIMARY KEY column")
-        elif isinstance(k, exp.UniqueColumnConstraint):
-            unique = True
-        elif isinstance(k, exp.CollateColumnConstraint):
-            col.collation = collation_name(k.this.name)
-        elif isinstance(k, exp.Reference):
-            t.foreign_keys.append(_column_reference([cname], k, c.name or None))
-        elif isinstance(k, exp.CheckColumnConstraint):
-            t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=c.name or None))
+    col, pk, uniques = _column_def(t, cdef, declared_types(sql))
+    if pk is not None:
+        raise OperationalError("Cannot add a PRIMARY KEY column")
+    unique = bool(uniques)
     if col.default is not None:
         v = Planner(cat).compile_const(sqlglot.parse_one(col.default, read="sqlite"))((), Ctx(session, {}))
         col.fill = None if v is None else apply_affinity(v, col.affinity, cname)
@@ -361,7 +359,6 @@ def _add_column(session, cat, t, cdef, sql):
         rows = session.rows(session.catalog.table(t.name))
         for _ in rows.scan():
             raise OperationalError("Cannot add a NOT NULL column with default value NULL")
-    t.next_column_id += 1
     t.columns.append(col)
     t.changed()
     ix = None

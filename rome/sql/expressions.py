@@ -159,6 +159,11 @@ class ExprCompiler(Compiler):
         lt = self.tmp()
         tup = "(%s,)" % ", ".join(e.code for e in es)
         free = tuple(f for f in _free(*es) if f != t) + a.free
+        if all(_per_statement(e) for e in es):
+            # the list reads parameters only: built once per statement (ctx.cache), not once per row
+            k = self.name("_inkey", object())
+            tup = "(%s if (%s := ctx.cache.get(%s)) is not None else ctx.cache.setdefault(%s, %s))" % (
+                lt, lt, k, k, tup)
         return E("(None if (%s := %s) is None else (1 if %s in (%s := %s) else (None if None in %s else 0)))" % (
             t, a.code, t, lt, tup, lt), pred="((%s := %s) is not None and %s in %s)" % (t, a.code, t, tup),
             isbool=True, depth=_depth(a, *es) + 2, free=free)
@@ -594,3 +599,14 @@ def _source_text(node, sql):
 
 
 __all__ = ["compile_expr", "compile_predicate", "is_constant", "constant_value", "expr_name"]
+
+
+_PARAM_NAMES = re.compile(r"P\['([^']*)'\]")
+
+
+def _per_statement(e):
+    """True when a compiled subexpression has the same value for every row of a statement: it reads
+    no column, no temporary, nothing of ctx but the statement's own parameters (not the outer-row
+    parameters "__o..." of a correlated subquery, which change between runs sharing ctx.cache)."""
+    return not e.free and "row" not in e.code and "ctx" not in e.code and \
+        not any(n.startswith("__") for n in _PARAM_NAMES.findall(e.code))

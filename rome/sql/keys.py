@@ -16,8 +16,6 @@ ranges (TiDB's and CockroachDB's layouts, with SQLite's ordering).
 """
 import struct
 
-from rome.encoding.keycode import encode_tuple, prefix_end  # noqa: F401 (re-exported for the layers above)
-
 CATALOG = b"\x00catalog"
 TABLE_DEFS = b"\x00table"
 _ID = struct.Struct(">I")
@@ -37,10 +35,6 @@ def table_prefix(table_id):
 
 def rows_prefix(table_id):
     return b"\x01" + _ID.pack(table_id) + b"\x00"
-
-
-def row_key(table_id, pk_values):
-    return b"\x01" + _ID.pack(table_id) + b"\x00" + encode_tuple(pk_values)
 
 
 def index_prefix(table_id, index_id):

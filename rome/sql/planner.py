@@ -105,7 +105,9 @@ class Planner:
         raise ProgrammingError("not a query: %s" % node.sql(dialect="sqlite")[:80])
 
     def plan_subquery(self, node, scope):
-        """A correlated-or-not subquery: returns run(row, ctx) -> list of rows."""
+        """A correlated-or-not subquery: returns run(row, ctx) -> list of rows (its ``plan`` and
+        whether it is ``correlated`` attached, for EXPLAIN). An uncorrelated one runs once per
+        statement; a correlated one once per outer row, the outer columns as its parameters."""
         plan = self.plan_query(node, scope)
         refs = plan.outer_refs()
         if not refs:
@@ -116,14 +118,14 @@ class Planner:
                 if r is None:
                     r = ctx.cache[key] = list(plan.run(ctx))
                 return r
-            return run
-
-        def run_correlated(row, ctx):
-            params = dict(ctx.params)
-            for name, f in refs:
-                params[name] = f(row, ctx)
-            return list(plan.run(ctx.child(params)))
-        return run_correlated
+        else:
+            def run(row, ctx):
+                params = dict(ctx.params)
+                for name, f in refs:
+                    params[name] = f(row, ctx)
+                return list(plan.run(ctx.child(params)))
+        run.plan, run.correlated = plan, bool(refs)
+        return run
 
     def compile_const(self, node):
         return compile_expr(node, Scope(planner=self))

@@ -61,6 +61,7 @@ class Level:
         self.access = None
         self.derived = None
         self.hash_key = None      # (column position in source, compiled probe) for hash joins
+        self.hash_on = None       # the conjunct the hash join consumes
         self.probe_depth = 0      # the last earlier level its probe values read
         self.warm_at = None       # the level whose chunks send this level's probes (0: at the start)
         self.chained = None       # when the store runs its probes (rome.sql.prefetch): whether each is a point
@@ -86,6 +87,17 @@ class SelectPlan(Plan):
 
     # -- planning -------------------------------------------------------------------------------
     def _build(self):
+        """Plan the block in one pass, each decision a function of its own:
+
+        1. join order: ``_reorder`` (inner joins over tables only; else the written order);
+        2. the FROM sources become levels: ``_add_source`` (a subquery is planned here, recursively);
+        3. filter placement: ``_place`` puts each WHERE conjunct at the first level that has its columns;
+        4. per level, ``_plan_levels``: the usable bounds (``_bounds``), the access path
+           (``_plan_table``) or a hash join (``_hash_join``, ``_plan_derived``), the leftover filter;
+           then the networked-store prefetch bookkeeping (rome.sql.prefetch);
+        5. output: ``_plan_output`` (grouping and aggregates, projection, the sort unless the first
+           level's path already returns rows in ORDER BY order), then LIMIT / OFFSET.
+        """
         node, scope, planner = self.node, self.scope, self.planner
         if node.args.get("with_"):
             raise ProgrammingError("WITH (common table expressions) is not supported")
@@ -131,10 +143,11 @@ class SelectPlan(Plan):
 
     def _reorder(self, frm, joins):
         """For a FROM of inner joins over tables only, the order to join them in (or None to keep
-        the written one). Greedy, as SQLite's planner does for small joins: first the table with
-        the best access path given the constants alone, then, each time, the one best reached from
-        the tables already placed (an index on the join key beats a scan). Ties keep the written
-        order; the output columns of * keep it too."""
+        the written one). For each table as the first, a greedy order as SQLite's planner builds for
+        small joins: then, each time, the table best reached from those already placed (an index on
+        the join key beats a scan); the order whose steps score best in sum wins (with a LIMIT, only
+        the table best reached from the constants is tried first). Ties keep the written order; the
+        output columns of * keep it too."""
         srcs = [frm.this] + [j.this for j in joins]
         self.textual = [s.alias_or_name.lower() for s in srcs]
         if len(srcs) < 2 or not all(isinstance(s, exp.Table) and not isinstance(s.this, exp.Anonymous)
@@ -161,26 +174,40 @@ class SelectPlan(Plan):
             if pos is None:
                 return -1
             return next(i for i, s in enumerate(tmp.sources) if s.offset <= pos < s.offset + len(s.columns))
-        order, placed = [], set()
-        while len(order) < len(srcs):
-            best = None
-            for i, t in enumerate(tables):
-                if i in placed:
-                    continue
 
-                def table_col(node, i=i):
-                    return tmp.resolve(node) - tmp.sources[i].offset if owner(node) == i else None
+        def score(i, placed):
+            """Table i's best access score once the tables in ``placed`` are joined before it."""
+            def table_col(node):
+                return tmp.resolve(node) - tmp.sources[i].offset if owner(node) == i else None
 
-                def is_const(node):
-                    if has_subquery(node) or find_aggregates(node):
-                        return False
-                    return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
-                bounds = [b for b in (classify(c, table_col, is_const, tmp.collation) for c in conds) if b is not None]
-                score = choose(t, planner.layout(t), bounds).score()
-                if best is None or score > best[0]:
-                    best = (score, i)
-            order.append(best[1])
-            placed.add(best[1])
+            def is_const(node):
+                if has_subquery(node) or find_aggregates(node):
+                    return False
+                return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
+            bounds = [b for b in (classify(c, table_col, is_const, tmp.collation) for c in conds) if b is not None]
+            return choose(tables[i], planner.layout(tables[i]), bounds).score()
+
+        def greedy(first):
+            """The order that starts with ``first`` and then takes, each time, the table best reached
+            from those placed; with the sum of the scores of its steps."""
+            order = [first]
+            total = head = score(first, set())
+            while len(order) < len(srcs):
+                placed = set(order)
+                s, i = max((score(i, placed), -i) for i in range(len(srcs)) if i not in placed)
+                order.append(-i)
+                total += s
+            return (total, head), order
+        # every table tried first (joins here are small): the best sum of steps wins, then the best
+        # first step, then the written order. One look past the first step is what puts a
+        # selective-looking table that must then be probed per row (visibility = ? on images, then image_members per image) after
+        # a table whose rows each reach the other by its primary key.
+        firsts = range(len(srcs))
+        if self.node.args.get("limit") is not None:
+            # with a LIMIT the first table stays the one best reached from the constants alone: its
+            # path may return rows in ORDER BY order and stop early, which the sum does not weigh
+            firsts = [-max((score(i, set()), -i) for i in firsts)[1]]
+        order = max((greedy(i) for i in firsts), key=lambda t: t[0])[1]
         if order == list(range(len(srcs))):
             return None
         return [srcs[i] for i in order]
@@ -394,70 +421,101 @@ class SelectPlan(Plan):
         return not self.planner.plan_query(node, self.scope).outer_refs()
 
     def _plan_levels(self, order_cols):
+        """Per level, in one pass: the bounds its conjuncts give (_bounds), then its access path or
+        hash join (_plan_table / _plan_derived), then the filter of the conjuncts left; at the end the
+        networked-store prefetch bookkeeping (rome.sql.prefetch)."""
         scope, planner = self.scope, self.planner
         for i, lvl in enumerate(self.levels):
-            s = lvl.source
-            lo, hi = s.offset, s.offset + len(s.columns)
-
-            def table_col(node, lo=lo, hi=hi):
-                pos = scope.resolve(node)
-                return pos - lo if pos is not None and lo <= pos < hi else None
-
-            def is_const(node, lo=lo):
-                if isinstance(node, exp.Subquery) and self._uncorrelated(node):
-                    return True   # a scalar subquery: one value per statement (cached in ctx)
-                if has_subquery(node) or find_aggregates(node):
-                    return False
-                for c in columns_in(node):
-                    try:
-                        pos = scope.resolve(c)
-                    except ProgrammingError:
-                        return False
-                    if pos is not None and pos >= lo:
-                        return False
-                return True
-            bounds = [b for b in (classify(c, table_col, is_const, scope.collation) for c in lvl.conds)
-                      if b is not None]
+            bounds = self._bounds(lvl)
             lvl.probe_depth = max([self._level_of(b.node if b.op is not exp.EQ else b.value)
                                    for b in bounds] + [0])
-            compile_const = lambda n: compile_expr(n, scope)  # noqa: E731 - probes read earlier levels
-            if s.table is not None:
-                rows = planner.layout(s.table)
-                path = choose(s.table, rows, bounds, order_cols if i == 0 else None, self._needed(s),
-                              self.node.args.get("limit") is not None)
-                if i == 0 and order_cols and path.ordered:
-                    self.ordered_by_path = True
-                eqs = [b for b in bounds if b.op is exp.EQ and b.coll is None]   # hash tables compare as BINARY
-                if path.kind == "scan" and i > 0 and eqs:
-                    b = eqs[0]
-                    lvl.hash_key = (b.col, compile_const(b.value))
-                    rest = [c for c in lvl.conds if c is not b.node]
-                    lvl.describe = "SCAN %s (HASH JOIN ON %s)" % (s.alias, s.columns[b.col])
-                    lvl.access = Access(rows, path, compile_const)
-                else:
-                    lvl.access = Access(rows, path, compile_const)
-                    lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias), s.columns)
-                    used = {id(n) for n in path.used}
-                    rest = [c for c in lvl.conds if id(c) not in used]
-                    lvl.probe_nodes = prefetch.path_values(path)
-                    if i > 0 and path.kind != "scan":
-                        lvl.warm_at = lvl.probe_depth + 1
-                    if path.covering:
-                        path.needed = self._decode_needed(i, s, rest)
+            if lvl.source.table is not None:
+                rest = self._plan_table(i, lvl, bounds, order_cols if i == 0 else None)
             else:
-                eqs = [b for b in bounds if b.op is exp.EQ and b.coll is None]   # hash tables compare as BINARY
-                rest = lvl.conds
-                if eqs:
-                    b = eqs[0]
-                    lvl.hash_key = (b.col, compile_const(b.value))
-                    rest = [c for c in lvl.conds if c is not b.node]
-                lvl.describe = "SCAN SUBQUERY %s%s" % (s.alias, " (HASH JOIN ON %s)" % s.columns[lvl.hash_key[0]] if lvl.hash_key else "")
+                rest = self._plan_derived(lvl, bounds)
             lvl.filter = planner.compile_predicate(rest, scope)
             lvl.post_filter = planner.compile_predicate(lvl.post, scope)
             lvl.group_filter = planner.compile_predicate(lvl.group_on, scope)
         self.pre_filter = planner.compile_predicate(self.pre, scope)
         prefetch.plan_start_reads(self)
         prefetch.plan_chains(self)
+
+    def _bounds(self, lvl):
+        """The conjuncts placed at this level that an access path can use: <column of its source> op
+        <something known before its rows are read> (constants, parameters, earlier levels)."""
+        scope = self.scope
+        s = lvl.source
+        lo, hi = s.offset, s.offset + len(s.columns)
+
+        def table_col(node):
+            pos = scope.resolve(node)
+            return pos - lo if pos is not None and lo <= pos < hi else None
+
+        def is_const(node):
+            if isinstance(node, exp.Subquery) and self._uncorrelated(node):
+                return True   # a scalar subquery: one value per statement (cached in ctx)
+            if has_subquery(node) or find_aggregates(node):
+                return False
+            for c in columns_in(node):
+                try:
+                    pos = scope.resolve(c)
+                except ProgrammingError:
+                    return False
+                if pos is not None and pos >= lo:
+                    return False
+            return True
+        return [b for b in (classify(c, table_col, is_const, scope.collation) for c in lvl.conds)
+                if b is not None]
+
+    def _compile_probe(self, node):
+        """A probe value: compiled in this block's scope, as it reads earlier levels' columns."""
+        return compile_expr(node, self.scope)
+
+    def _plan_table(self, i, lvl, bounds, order_cols):
+        """A table level: its access path (rome.sql.access.choose), or a hash join when the path would
+        read the whole table (a scan, or a primary key or index read end to end) once per outer row. Returns the conjuncts the path does not consume."""
+        s = lvl.source
+        rows = self.planner.layout(s.table)
+        path = choose(s.table, rows, bounds, order_cols, self._needed(s), self.node.args.get("limit") is not None)
+        if i == 0 and order_cols and path.ordered:
+            self.ordered_by_path = True
+        lvl.access = Access(rows, path, self._compile_probe)
+        whole = not path.eq and path.lo is None and path.hi is None   # every row, once per outer row
+        if i > 0 and whole and self._hash_join(lvl, bounds):
+            return [c for c in lvl.conds if c is not lvl.hash_on]
+        lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias),
+                                     s.columns)
+        used = {id(n) for n in path.used}
+        rest = [c for c in lvl.conds if id(c) not in used]
+        lvl.probe_nodes = prefetch.path_values(path)
+        if i > 0 and path.kind != "scan":
+            lvl.warm_at = lvl.probe_depth + 1
+        if path.covering:
+            path.needed = self._decode_needed(i, s, rest)
+        return rest
+
+    def _plan_derived(self, lvl, bounds):
+        """A subquery level: run once per statement, then probed through a hash table on an equality
+        with earlier levels when there is one. Returns the conjuncts left to filter."""
+        s = lvl.source
+        if not self._hash_join(lvl, bounds):
+            lvl.describe = "SCAN SUBQUERY %s" % s.alias
+            return lvl.conds
+        lvl.describe = "SCAN SUBQUERY %s (HASH JOIN ON %s)" % (s.alias, s.columns[lvl.hash_key[0]])
+        return [c for c in lvl.conds if c is not lvl.hash_on]
+
+    def _hash_join(self, lvl, bounds):
+        """Read the level's rows once and probe them through a hash table keyed on the first equality
+        with an earlier level (lvl.hash_key: column position, compiled probe). False when there is no
+        equality to key it on."""
+        eqs = [b for b in bounds if b.op is exp.EQ and b.coll is None]   # hash tables compare as BINARY
+        if not eqs:
+            return False
+        b = eqs[0]
+        lvl.hash_key, lvl.hash_on = (b.col, self._compile_probe(b.value)), b.node
+        if lvl.source.table is not None:
+            lvl.describe = "SCAN %s (HASH JOIN ON %s)" % (lvl.source.alias, lvl.source.columns[b.col])
+        return True
 
     def _plan_output(self, group, having, order):
         scope, planner = self.scope, self.planner
@@ -767,22 +825,19 @@ class SelectPlan(Plan):
         if self.having is not None:
             having = self.having
             rows = (r for r in rows if having(r, ctx))
-        project = self.project
+        project, pr = self.project, self.project_row
+        projected = map(pr, rows) if pr is not None else (tuple([f(r, ctx) for f in project]) for r in rows)
         if self.sort is None and not self.distinct:
-            pr = self.project_row
-            if pr is not None:
-                out = map(pr, rows)
-            else:
-                out = (tuple([f(r, ctx) for f in project]) for r in rows)
+            out = projected
         elif self.sort is None:
-            out = _distinct((tuple([f(r, ctx) for f in project]) for r in rows), self.distinct_folds)
+            out = _distinct(projected, self.distinct_folds)
         else:
             decorated = []
             row_keys = [(i, k[1]) for i, (k, _d, _n, _c) in enumerate(self.sort) if k[0] == "row"]
             seen = set() if self.distinct else None
             folds = self.distinct_folds
             for r in rows:
-                o = tuple([f(r, ctx) for f in project])
+                o = pr(r) if pr is not None else tuple([f(r, ctx) for f in project])
                 if seen is not None:
                     d = o if folds is None else fold_values(folds, o)
                     if d in seen:
@@ -832,6 +887,18 @@ class SelectPlan(Plan):
             lines.append(pad + "ORDER BY FROM INDEX (no sort)")
         if self.limit is not None:
             lines.append(pad + "LIMIT")
+        return lines + self._explain_subqueries(depth)
+
+    def _explain_subqueries(self, depth):
+        """The plans of the subqueries in expressions (WHERE, ON, the select list, HAVING, ...)."""
+        lines, seen = [], set()
+        for scope in (self.scope, self.out_scope):
+            for run in scope.subqueries:
+                if id(run.plan) in seen:
+                    continue
+                seen.add(id(run.plan))
+                lines.append("  " * depth + ("CORRELATED SUBQUERY" if run.correlated else "SUBQUERY"))
+                lines += run.plan.explain(depth + 1)
         return lines
 
 

@@ -221,20 +221,22 @@ class Session:
                 self.txn.release()
 
     def _verified_run(self, sql, stmt, n, seq):
+        """_run, and once more in a fresh transaction if it was the first statement of a transaction
+        begun on an assumed catalog that turns out stale (see begin): whether it failed (the stale
+        schema may be why; the catalog is then read for sure) or not."""
         fresh = self.txn is None
+        error = None
         try:
             result = self._run(sql, stmt, n, seq)
-        except DatabaseError:
-            if fresh and self.txn is not None and self._unverified is not _VERIFIED and \
-                    self._catalog_is_stale(force=True):
-                self.rollback()
-                self.begin(verify=True)
-                return self._run(sql, stmt, n, seq)
-            raise
-        if fresh and self.txn is not None and self._unverified is not _VERIFIED and self._catalog_is_stale():
+        except DatabaseError as e:
+            error = e
+        if fresh and self.txn is not None and self._unverified is not _VERIFIED and \
+                self._catalog_is_stale(force=error is not None):
             self.rollback()
             self.begin(verify=True)
             return self._run(sql, stmt, n, seq)
+        if error is not None:
+            raise error
         return result
 
     def executemany(self, sql, seq_of_params):

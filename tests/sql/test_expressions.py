@@ -30,6 +30,7 @@ class Ctx:
         self.params = params or {}
         self.now = now
         self.session = None
+        self.cache = {}
 
 
 class Scope:
