@@ -94,6 +94,7 @@ class InsertPlan:
             if len(self.query.columns) != len(self.positions):
                 raise ProgrammingError("table %s has %d columns but %d values were supplied"
                                        % (t.name, len(self.positions), len(self.query.columns)))
+        self._fill()   # here, not on first use: plans are shared by sessions in other threads
 
     def _value_rows(self, ctx):
         if self.query is not None:
@@ -168,8 +169,6 @@ class InsertPlan:
         t = self.table
         rows = session.rows(t)
         count, last = 0, None
-        if self.__dict__.get("_given") is None:
-            self._fill()
         value_rows = value_rows if isinstance(value_rows, list) else list(value_rows)
         batch = None
         if len(value_rows) > 1:

@@ -1,7 +1,9 @@
 """The planner: from a parsed statement to a cached, runnable plan, against one catalog version.
 
 A Planner belongs to one Catalog object (rome.sql.session), so everything it caches (plans per SQL text,
-table layouts, compiled CHECK constraints and defaults) is valid exactly as long as that schema.
+table layouts, compiled CHECK constraints and defaults) is valid exactly as long as that schema. Every
+session on that catalog, in any thread, shares it: a Planner and its plans keep no per-statement state
+(what a statement needs while it runs lives in its Ctx, what planning needs is passed along).
 """
 from sqlglot import exp
 
@@ -22,7 +24,6 @@ class Planner:
         self._checks = {}
         self._defaults = {}
         self._referrers = None
-        self.sql_text = None
 
     # -- cache ----------------------------------------------------------------------------------
     def cached(self, key, build):
@@ -35,10 +36,7 @@ class Planner:
         return p
 
     def query(self, sql, stmt):
-        def build():
-            self.sql_text = stmt.meta.get("rome_sql")   # for SQLite's result-column names
-            return self.plan_query(stmt, None)
-        return self.cached(sql, build)
+        return self.cached(sql, lambda: self.plan_query(stmt, None))
 
     # -- schema lookups -------------------------------------------------------------------------
     def table(self, name):

@@ -246,7 +246,7 @@ class SelectPlan(Plan):
                     s = lvl.source
                     if s.offset <= pos < s.offset + len(s.columns):
                         return s.columns[pos - s.offset]
-        return _PARAM.sub("?", expr_name(e, self.planner.sql_text))
+        return _PARAM.sub("?", expr_name(e, e.root().meta.get("rome_sql")))
 
     def _position(self, node):
         """The position of column node in this block's rows, or None (an outer column, or an

@@ -141,8 +141,8 @@ class Session:
     def planner(self):
         cat = self.catalog
         p = cat.__dict__.get("_planner")
-        if p is None:
-            p = cat.__dict__["_planner"] = Planner(cat)
+        if p is None:   # setdefault: two threads planning on a new catalog share one planner
+            p = cat.__dict__.setdefault("_planner", Planner(cat))
         return p
 
     def set_catalog(self, catalog):

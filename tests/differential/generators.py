@@ -211,8 +211,9 @@ CMP = [operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator
 class QGen:
     """Draws one statement. ``draw`` is Hypothesis's; every choice shrinks toward the simplest."""
 
-    def __init__(self, draw, schema, pool=None):
+    def __init__(self, draw, schema, pool=None, unnamed=False):
         self.draw = draw
+        self.unnamed = unnamed           # top-level items mostly without AS: named by their text
         self.schema = schema
         self.pool = pool or {}           # kind -> values present in the data (so predicates hit)
         self.n_alias = 0
@@ -594,6 +595,8 @@ class QGen:
     def select(self, depth, kinds=None, top=True):
         scope = self.from_clause(depth)
         labels, out = self.select_items(scope, depth, kinds)
+        if top and self.unnamed:
+            labels = [self.as_written(e) if self.coin(70) else e for e in labels]
         q = sa.select(*labels).select_from(scope.from_obj)
         if self.coin(60):
             q = q.where(self.cond(scope, depth))
@@ -613,6 +616,14 @@ class QGen:
             keys += labels if distinct else [k for it in scope.items for k in it.keys]
             q = self.limit_offset(q.order_by(*keys))
         return q, ordered
+
+    def as_written(self, label):
+        """The labelled item as text with its values inline and no AS (SQLAlchemy labels any other
+        expression): SQLite names such a column by its text. Items with a subquery keep their label
+        (inline text would lose the correlation), so do numbers (ORDER BY 2 names a column)."""
+        text = str(label.element.compile(dialect=DIALECT, compile_kwargs={"literal_binds": True}))
+        number = text.lstrip("-").replace(".", "", 1).isdigit()
+        return label if number or "SELECT" in text else sa.literal_column(text)
 
     def group_key(self, scope):
         c, k = self.pick(scope.cols)
@@ -772,9 +783,10 @@ class QGen:
 
 
 @st.composite
-def queries(draw, schema, pool=None):
-    """(sql, params, ordered): ordered means the result order is total and must match."""
-    stmt, ordered = QGen(draw, schema, pool).query()
+def queries(draw, schema, pool=None, unnamed=False):
+    """(sql, params, ordered): ordered means the result order is total and must match. unnamed:
+    top-level items mostly without AS, their column names SQLite's text of them."""
+    stmt, ordered = QGen(draw, schema, pool, unnamed).query()
     sql, params = compile_stmt(stmt)
     return sql, params, ordered
 
