@@ -131,7 +131,7 @@ class InsertPlan:
         row = [None] * len(self.table.columns)
         for (i, aff, name), v in zip(self._given, vals):
             if v is not None:
-                row[i] = v if (aff == "TEXT" and type(v) is str) else apply_affinity(v, aff, name)
+                row[i] = v if (aff == "TEXT" and type(v) is str and v.isascii()) else apply_affinity(v, aff, name)
         for i, d, aff, name in self._defaulted:
             v = d((), ctx)
             if v is not None:
@@ -233,7 +233,7 @@ class InsertPlan:
 def _converted(col, aff, name):
     """A column of given values with the column's affinity applied (NULLs kept)."""
     if aff == "TEXT":
-        return [v if type(v) is str or v is None else apply_affinity(v, aff, name) for v in col]
+        return [v if (type(v) is str and v.isascii()) or v is None else apply_affinity(v, aff, name) for v in col]
     if aff == "INTEGER":
         return [v if type(v) is int and INT_MIN <= v <= INT_MAX else apply_affinity(v, aff, name) for v in col]
     return [apply_affinity(v, aff, name) for v in col]

@@ -12,6 +12,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from rome.errors import ProgrammingError
+from rome.sql.semantics.values import check_text
 
 _CONTROL = [
     ("begin", re.compile(r"^\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I)),
@@ -77,6 +78,8 @@ def parse(sql):
         if m:
             d = m.groupdict()
             return Control(kind, d.get("name"), d.get("rest")), 0
+    if not sql.isascii():
+        check_text(sql)
     text, n = number_placeholders(sql)
     try:
         stmts = [s for s in sqlglot.parse(text, read="sqlite") if s is not None]
