@@ -17,6 +17,9 @@ from rome.sql.select import SelectPlan
 from rome.sql.semantics.values import INT_MAX, INT_MIN, apply_affinity
 
 
+_ATTEMPTS = 8   # draws of a generated key that others keep taking before the PK error stands
+
+
 def execute(session, sql, stmt, ctx):
     planner = session.planner()
     if isinstance(stmt, exp.Insert):
@@ -185,16 +188,17 @@ class InsertPlan:
                 return len(done), last
         each = zip(batch, generated) if batch is not None else (self._one_row(session, ctx, v) for v in value_rows)
         for tup, gen in each:
-            for _attempt in range(1000):
+            for attempt in range(_ATTEMPTS):
                 try:
                     if self.mode == "REPLACE":
                         self._remove_conflicts(session, rows, tup)
                     key = rows.insert(tup, gen, alone)
                     break
                 except IntegrityError as e:
-                    if gen and rows.is_pk_error(e) and rows.get(rows.pk_of(tup)) is not None:
+                    if gen and rows.is_pk_error(e) and rows.get(rows.pk_of(tup)) is not None \
+                            and attempt + 1 < _ATTEMPTS:
                         row = list(tup)
-                        row[a] = session.next_id(t)   # taken by an explicit insert elsewhere
+                        row[a] = session.next_id(t, resync=True)   # taken by an insert elsewhere
                         tup = tuple(row)
                         continue
                     if self.mode == "IGNORE":

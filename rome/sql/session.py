@@ -112,6 +112,9 @@ class Session:
                 with _catalog_lock:
                     self.store._rome_catalog = (written, cat)
         except Conflict as e:
+            # perhaps a generated key another process had taken (on a store with round trips it is
+            # checked at commit): the retry draws keys above the largest stored
+            self._sequences.synced.clear()
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
@@ -162,11 +165,32 @@ class Session:
         if self.planner().referrers(table):
             foreign_keys.on_parent_change(self, table, old, new)
 
-    def next_id(self, table, at_least=0):
-        return self._sequences.next(table.id, at_least)
+    def next_id(self, table, at_least=0, resync=False):
+        """The next generated key of table. The first time this process draws one for a table (and
+        when ``resync``: the drawn key turned out taken), it starts above the largest key stored,
+        as SQLite's max(rowid)+1: rows copied in, inserted with explicit ids by another process or
+        restored never make the counter hand out taken keys."""
+        seq = self._sequences
+        if resync or table.id not in seq.synced:
+            at_least = max(at_least, self._last_key(table) + 1)
+            seq.synced.add(table.id)
+        return seq.next(table.id, at_least)
 
     def next_rowid(self, table):
-        return self._sequences.next(table.id, 0)
+        return self.next_id(table)
+
+    def _last_key(self, table):
+        """The largest integer primary key committed in table (0 if none), read from a snapshot of
+        its own: not a read of this transaction (it would conflict with every concurrent insert)."""
+        rows = self.rows(table)
+        snap = self.store.snapshot()
+        try:
+            for k, _v in snap.scan(rows.prefix, rows.end, reverse=True):
+                v = rows.pk_from_key(k)[0]
+                return v if type(v) is int else 0
+        finally:
+            snap.close()
+        return 0
 
     def saw_id(self, table, value):
         self._sequences.saw(table.id, value)
@@ -338,8 +362,8 @@ def _shared_catalog(store, data):
 class _Sequences:
     """AUTOINCREMENT values, taken from the store's counters in blocks (as PostgreSQL's sequence
     caches do): a value is never handed out twice, values of rolled-back inserts are not reused.
-    Explicitly inserted integer keys raise this process's floor (SQLite's max(rowid)+1 rule); a value
-    another process inserted explicitly is skipped by the insert itself, which finds the key taken."""
+    Explicitly inserted integer keys raise this process's floor (SQLite's max(rowid)+1 rule); keys
+    stored by others (another process, a copy, a restore) are looked up by Session.next_id."""
 
     def __init__(self, store):
         self.store = store
@@ -347,6 +371,7 @@ class _Sequences:
         self.lock = threading.Lock()
         self.ranges = {}   # table id -> [next, limit)
         self.floor = {}    # table id -> lowest value still allowed
+        self.synced = set()   # table ids whose largest stored key this process has looked up
 
     def next(self, table_id, at_least=0):
         with self.lock:

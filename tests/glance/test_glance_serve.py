@@ -347,6 +347,11 @@ def step_copy_database_then_serve_the_copy(glance_server, tmp_path):
         # the image files stay where the locations say (the first server's folder)
         r = http(copy_srv, "GET", "/v2/images/%s/file" % image_id, BOB)
         assert r.status_code == 200 and hashlib.md5(r.content).hexdigest() == State.images[image_id][0]
+        # the first writes on the copy: properties and tags get keys above the copied ones
+        for n in range(3):
+            r = http(copy_srv, "POST", "/v2/images", ALICE, json={"name": "after-copy-%d" % n, "x_prop": "v"})
+            assert r.status_code == 201, (r.status_code, r.text[:300])
+            assert r.json()["x_prop"] == "v"
     finally:
         copy_srv.stop()
 
