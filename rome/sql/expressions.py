@@ -558,9 +558,9 @@ def _source_text(node, sql):
     starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
     if not starts:
         return None
-    from sqlglot.dialects.sqlite import SQLite
+    from rome.sql.parse import RomeSQLite
     try:
-        tokens = SQLite().tokenize(sql)
+        tokens = RomeSQLite().tokenize(sql)
     except Exception:
         return None
     start = min(starts)

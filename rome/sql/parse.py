@@ -9,7 +9,9 @@ import re
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenizerCore, TokenType
 
 from rome.errors import ProgrammingError
 from rome.sql.semantics.values import check_text
@@ -23,6 +25,41 @@ _CONTROL = [
     ("release", re.compile(r"^\s*RELEASE(\s+SAVEPOINT)?\s+\"?(?P<name>[\w$]+)\"?\s*;?\s*$", re.I)),
     ("explain", re.compile(r"^\s*EXPLAIN(\s+QUERY\s+PLAN)?\s+(?P<rest>.*)$", re.I | re.S)),
 ]
+
+
+_EXPONENT = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+
+
+class _Core(TokenizerCore):
+    __slots__ = ()
+
+    def _scan_number(self):
+        n = len(self.tokens)
+        super()._scan_number()
+        if len(self.tokens) == n or self.tokens[n].token_type != TokenType.NUMBER:
+            return
+        m = _EXPONENT.match(self.tokens[n].text)
+        if m is None or (m.end() == len(self.tokens[n].text) and len(self.tokens) == n + 1):
+            return
+        del self.tokens[n:]          # rescan from just after the exponent's digits
+        back = self._current - (self._start + m.end())
+        self._current -= back
+        self._col -= back
+        self._end = False
+        self._char, self._peek = self.sql[self._current - 1], self.sql[self._current]
+        self._add(TokenType.NUMBER)
+
+
+class RomeSQLite(SQLite):
+    """SQLite's dialect, with exponent literals read as SQLite reads them: sqlglot's tokenizer takes a
+    sign after the exponent's digits into the number (``1e3+1`` as one token)."""
+
+    class Tokenizer(SQLite.Tokenizer):
+        def _init_core(self):
+            core = super()._init_core()
+            if type(core) is TokenizerCore:   # the pure-Python core (a compiled one is left alone)
+                core.__class__ = _Core
+            return core
 
 
 class Control:
@@ -82,7 +119,7 @@ def parse(sql):
         check_text(sql)
     text, n = number_placeholders(sql)
     try:
-        stmts = [s for s in sqlglot.parse(text, read="sqlite") if s is not None]
+        stmts = [s for s in sqlglot.parse(text, read=RomeSQLite) if s is not None]
     except (ParseError, TokenError) as e:
         raise ProgrammingError("syntax error: %s" % _first_line(e)) from None
     if not stmts:

@@ -44,6 +44,7 @@ REALS = st.one_of(
     st.sampled_from([-0.0, 1e9, 1e9 + 0.5, -1e9, 0.125, 3.0]))
 TEXTS = st.text(alphabet=TEXT_ALPHABET, max_size=4)
 VALUES = {"int": INTS, "real": REALS, "text": TEXTS}
+EXPONENTS = ["(2e1+3)", "(1.5e1-2)", "(.5e1+1e0)", "(1e0-2.5e-1)", "(2E2-1e+2)", "1e3", "(-1e1)"]
 
 
 def fits(kind, want):
@@ -353,6 +354,8 @@ class QGen:
         if o == "col":
             return self.pick(cols)
         if o == "lit":
+            if want != "text" and self.coin(15):   # exponent literals, signs right after them
+                return sa.literal_column(self.pick(EXPONENTS), sa.Float()), "real"
             return self.lit(want)
         d = depth - 1
         if o == "arith":
