@@ -76,6 +76,7 @@ class InsertPlan:
         self.names = [c.name for c in t.columns]
         auto = [i for i, c in enumerate(t.columns) if c.autoincrement]
         self.auto = auto[0] if auto else None
+        self.rowid_alias = self.auto is not None and _is_rowid_alias(t.columns[self.auto])
         src = stmt.expression
         self.rows = None
         self.query = None
@@ -148,6 +149,8 @@ class InsertPlan:
             if row[a] is None:
                 row[a] = session.next_id(self.table)
                 return tuple(row), True
+            if type(row[a]) is not int and self.rowid_alias:
+                raise IntegrityError("datatype mismatch")
             session.saw_id(self.table, row[a])
         return tuple(row), False
 
@@ -234,6 +237,11 @@ class InsertPlan:
                     rows.delete(kk, r)
 
 
+def _is_rowid_alias(column):
+    """An INTEGER PRIMARY KEY (the type written exactly so): SQLite's rowid, which holds integers only."""
+    return column.type.strip().upper() == "INTEGER"
+
+
 def _converted(col, aff, name):
     """A column of given values with the column's affinity applied (NULLs kept)."""
     if aff == "TEXT":
@@ -283,6 +291,8 @@ class UpdatePlan(_Targeted):
             if i is None:
                 raise ProgrammingError("no such column: %s" % col.name)
             self.sets.append((i, compile_expr(e.expression, self.scope), t.columns[i].affinity, t.columns[i].name))
+        alias = [i for i, c in enumerate(t.columns) if c.autoincrement and _is_rowid_alias(c)]
+        self.alias = alias[0] if alias else None
 
     def run(self, session, ctx):
         rows = session.rows(self.table)
@@ -293,6 +303,8 @@ class UpdatePlan(_Targeted):
             for i, f, aff, name in self.sets:
                 v = f(r, ctx)
                 new[i] = None if v is None else apply_affinity(v, aff, name)
+                if i == self.alias and type(new[i]) is not int:
+                    raise IntegrityError("datatype mismatch")
             changes.append((k, r, tuple(new)))
         for k, old, new in changes:
             rows.update(k, old, new)

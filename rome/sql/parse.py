@@ -62,6 +62,15 @@ class RomeSQLite(SQLite):
             return core
 
 
+# What an SQLite statement starts with; anything else is a syntax error (sqlglot would read some of it
+# as an expression). ProgrammingError, the class of every syntax error: oslo.db re-raises an
+# OperationalError as it is, and ROME's OperationalErrors mean a store or a conflict, which are retried.
+_STATEMENTS = {"ALTER", "ANALYZE", "ATTACH", "BEGIN", "COMMIT", "CREATE", "DELETE", "DETACH", "DROP", "END",
+               "EXPLAIN", "INSERT", "PRAGMA", "REINDEX", "RELEASE", "REPLACE", "ROLLBACK", "SAVEPOINT",
+               "SELECT", "UPDATE", "VACUUM", "VALUES", "WITH"}
+_LEADING_WORD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(\w+|[^\s\w;]|)", re.S)
+
+
 class Control:
     """A transaction-control or EXPLAIN statement (not parsed by sqlglot)."""
 
@@ -117,6 +126,9 @@ def parse(sql):
             return Control(kind, d.get("name"), d.get("rest")), 0
     if not sql.isascii():
         check_text(sql)
+    word = _LEADING_WORD.match(sql).group(1)
+    if word and word.upper() not in _STATEMENTS:
+        raise ProgrammingError('near "%s": syntax error' % word[:40])
     text, n = number_placeholders(sql)
     try:
         stmts = [s for s in sqlglot.parse(text, read=RomeSQLite) if s is not None]

@@ -695,14 +695,22 @@ class QGen:
 
     # -- DML -------------------------------------------------------------------------------------
     def dml(self, ids):
-        """One write: ("sql", sql, params) or ("many", sql, seq) or ("commit",) / ("rollback",).
+        """One write: ("sql", sql, params) or ("many", sql, seq) or ("commit",) / ("rollback",), or
+        ("syntax", sql, ()): a syntax error (sqlite3: OperationalError, ROME: ProgrammingError).
         ``ids``: table name -> the ids now in the reference database (for PK and FK collisions)."""
         op = self.pick(["insert", "insert", "update", "update", "delete", "insert_multi",
-                        "insert_many", "insert_select", "commit", "rollback"])
+                        "insert_many", "insert_select", "commit", "rollback", "bad"])
         if op in ("commit", "rollback"):
             return (op,)
         info = self.pick(self.schema.tables)
         t = info.table
+        if op == "bad":     # refused by both: a non-integer into the INTEGER PRIMARY KEY, a syntax error
+            if self.coin(50):
+                row = self.dml_row(info, ids)
+                row["id"] = self.pick([2.5, -0.5, 1e9 + 0.5])
+                return ("sql",) + compile_stmt(t.insert().values(**row))
+            return ("syntax", self.pick(["SELEC * FRM %s", "INSERT INTO %s VALUES", "(SELECT 1)",
+                                         "UPDATE %s SET", "DELETE %s"]).replace("%s", info.name), ())
         if op == "insert":
             return ("sql",) + compile_stmt(t.insert().values(**self.dml_row(info, ids)))
         if op == "insert_multi":
