@@ -6,6 +6,7 @@ cached per SQL string: SQLAlchemy sends the same strings over and over.
 """
 import functools
 import re
+import sys
 
 import sqlglot
 from sqlglot import exp
@@ -13,8 +14,15 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenizerCore, TokenType
 
-from rome.errors import ProgrammingError
+from rome.errors import OperationalError, ProgrammingError
 from rome.sql.semantics.values import check_text
+
+# SQLite's parser stack (100 entries) takes parentheses nested some 90 deep, deeper ones are refused with
+# OperationalError "parser stack overflow"; ROME refuses past 99. sqlglot and the planner recurse some
+# 20 Python frames per level, hence the higher recursion limit.
+MAX_NESTING = 99
+if sys.getrecursionlimit() < 6000:
+    sys.setrecursionlimit(6000)
 
 _CONTROL = [
     ("begin", re.compile(r"^\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I)),
@@ -130,10 +138,14 @@ def parse(sql):
     if word and word.upper() not in _STATEMENTS:
         raise ProgrammingError('near "%s": syntax error' % word[:40])
     text, n = number_placeholders(sql)
+    if "((((" in text and _nesting(text) > MAX_NESTING:
+        raise OperationalError("parser stack overflow")
     try:
         stmts = [s for s in sqlglot.parse(text, read=RomeSQLite) if s is not None]
     except (ParseError, TokenError) as e:
         raise ProgrammingError("syntax error: %s" % _first_line(e)) from None
+    except RecursionError:
+        raise OperationalError("parser stack overflow") from None
     if not stmts:
         raise ProgrammingError("empty statement")
     if len(stmts) > 1:
@@ -143,6 +155,24 @@ def parse(sql):
     if isinstance(stmt, exp.Command):
         raise ProgrammingError("syntax error or unsupported statement: %s" % sql.strip()[:80])
     return stmt, n
+
+
+def _nesting(sql):
+    """The deepest nesting of parentheses outside string literals and quoted names."""
+    depth = deepest = 0
+    quote = None
+    for ch in sql:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 def _first_line(e):

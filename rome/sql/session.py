@@ -58,6 +58,8 @@ class Session:
         self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
+        self.changes = 0          # rows changed by the last INSERT/UPDATE/DELETE: changes()
+        self.total_changes = 0    # by all of them on this connection: total_changes()
 
     # -- transactions ---------------------------------------------------------------------------
     def begin(self, verify=False):
@@ -256,6 +258,9 @@ class Session:
                                 result.lastrowid = r.lastrowid
                     if result is None:
                         result = Result(rowcount=0)
+                    if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete)):
+                        self.changes = max(result.rowcount, 0)
+                        self.total_changes += self.changes
                 except BaseException:
                     txn.rollback_to(token)
                     if self.catalog is not catalog:
