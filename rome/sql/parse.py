@@ -2,9 +2,8 @@
 
 Positional parameters (`?`) are renamed `:p1`, `:p2`… in textual order before parsing (sqlglot's tree
 does not keep textual order), so the executor binds every parameter by name. Parsed statements are
-cached per SQL string: SQLAlchemy sends the same strings over and over.
+cached per SQL string (SQLAlchemy sends the same strings over and over), within a memory budget.
 """
-import functools
 import re
 import sys
 
@@ -16,6 +15,7 @@ from sqlglot.tokens import TokenizerCore, TokenType
 
 from rome.errors import OperationalError, ProgrammingError
 from rome.sql.semantics.values import check_text
+from rome.sql.textcache import TextCache
 
 # SQLite's parser stack (100 entries) takes parentheses nested some 90 deep, deeper ones are refused with
 # OperationalError "parser stack overflow"; ROME refuses past 99. sqlglot and the planner recurse some
@@ -124,9 +124,21 @@ def number_placeholders(sql):
     return "".join(out), n
 
 
-@functools.lru_cache(maxsize=4096)
+# A parsed tree costs about 140 bytes per character of SQL (a 2,000-parameter IN list: some 800 kB).
+PARSED = TextCache(64 << 20, bytes_per_char=140)
+
+
 def parse(sql):
-    """(statement, number of positional parameters). statement is a Control or a sqlglot Expression."""
+    """(statement, number of positional parameters). statement is a Control or a sqlglot Expression.
+    Cached per SQL text (see TextCache); the statement is shared: it must not be changed."""
+    e = PARSED.get(sql)
+    if e is None:
+        e = _parse(sql)
+        PARSED.put(sql, e)
+    return e
+
+
+def _parse(sql):
     for kind, rx in _CONTROL:
         m = rx.match(sql)
         if m:

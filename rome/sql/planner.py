@@ -12,14 +12,16 @@ from rome.sql.expressions import compile_expr, compile_predicate
 from rome.sql.rows import TableRows
 from rome.sql.scope import Scope
 from rome.sql.select import CompoundPlan, SelectPlan
+from rome.sql.textcache import TextCache
 
-MAX_PLANS = 2000
+# A plan holds its statement's tree and compiled code: some 800 bytes per character of SQL text.
+PLAN_BUDGET = 128 << 20
 
 
 class Planner:
     def __init__(self, catalog):
         self.catalog = catalog
-        self.plans = {}
+        self.plans = TextCache(PLAN_BUDGET, bytes_per_char=800)
         self._layouts = {}
         self._checks = {}
         self._defaults = {}
@@ -30,9 +32,7 @@ class Planner:
         p = self.plans.get(key)
         if p is None:
             p = build()
-            if len(self.plans) >= MAX_PLANS:
-                self.plans.clear()
-            self.plans[key] = p
+            self.plans.put(key, p)
         return p
 
     def query(self, sql, stmt):

@@ -56,7 +56,11 @@ def _same(a, b):
     return a == b and type(a) is type(b)
 
 
-@pytest.mark.parametrize("value", VALUES, ids=repr)
+def _id(v):
+    return "memoryview(%r)" % bytes(v) if isinstance(v, memoryview) else repr(v)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=_id)
 @pytest.mark.parametrize("how", ["execute", "executemany"])
 def test_value_stored_or_refused_as_sqlite(db, value, how):
     ref = sqlite3.connect(":memory:")
