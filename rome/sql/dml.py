@@ -256,7 +256,9 @@ class _Targeted:
     def __init__(self, planner, stmt):
         tnode = stmt.this
         if not isinstance(tnode, exp.Table):
-            raise ProgrammingError("unsupported target: %s" % tnode.sql(dialect="sqlite"))
+            raise ProgrammingError("unsupported target: %s" % tnode.sql(dialect="sqlite")
+                                   if isinstance(tnode, exp.Expression) else
+                                   "syntax error: %s needs a table" % stmt.key.upper())
         self.table = planner.table(table_name(tnode))
         for arg in ("returning", "order", "limit", "from_", "joins"):
             if stmt.args.get(arg):
@@ -285,6 +287,8 @@ class UpdatePlan(_Targeted):
     (OR ABORT, FAIL and ROLLBACK are the default: the statement fails and leaves no change.)"""
 
     def __init__(self, planner, stmt):
+        if not stmt.expressions:
+            raise ProgrammingError("syntax error: UPDATE needs SET column = value")
         super().__init__(planner, stmt)
         self.mode = stmt.meta.get("rome_conflict")
         t = self.table
