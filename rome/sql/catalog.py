@@ -124,6 +124,7 @@ class Catalog:
     version: int = 0
     tables: dict = field(default_factory=dict)       # lower-cased name -> Table
     next_id: int = 1                                 # for tables and indexes
+    unfinished_copy: str | None = None               # the mark of a copy in progress (copymark.py)
 
     def table(self, name):
         return self.tables.get(name.lower())
@@ -140,7 +141,10 @@ class Catalog:
         return None, None
 
     def to_bytes(self):
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        d = asdict(self)
+        if d["unfinished_copy"] is None:
+            del d["unfinished_copy"]   # the bytes of an unmarked catalog stay as they always were
+        return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, data):
@@ -154,7 +158,8 @@ class Catalog:
                 indexes=[Index(**i) for i in t["indexes"]],
                 foreign_keys=[ForeignKey(**f) for f in t["foreign_keys"]],
                 checks=[Check(**c) for c in t["checks"]])
-        return cls(version=d["version"], tables=tables, next_id=d["next_id"])
+        return cls(version=d["version"], tables=tables, next_id=d["next_id"],
+                   unfinished_copy=d.get("unfinished_copy"))
 
     def copy(self):
         return Catalog.from_bytes(self.to_bytes())

@@ -15,14 +15,14 @@ from sqlglot import exp
 
 from rome.errors import (ConflictError, DatabaseError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
-from rome.sql import ddl, dml, foreign_keys, keys
+from rome.sql import copymark, ddl, dml, foreign_keys, keys
 from rome.sql.catalog import Catalog
 from rome.sql.context import Ctx, Result  # noqa: F401 (Result: re-exported for callers)
 from rome.sql.parse import Control, parse
 from rome.sql.planner import Planner
 from rome.sql.semantics.values import adapt
 from rome.sql.rows import TableRows
-from rome.storage.base import Conflict, StoreError
+from rome.storage.base import Conflict, Refused, StoreError
 from rome.storage.transaction import Transaction
 
 QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
@@ -60,6 +60,9 @@ class Session:
         self._sequences = _sequences(store)
         self.changes = 0          # rows changed by the last INSERT/UPDATE/DELETE: changes()
         self.total_changes = 0    # by all of them on this connection: total_changes()
+        if store.follow is None:
+            store.follow = keys.row_of_entry   # stores with round trips read rows along with their entries
+        self.open_unfinished = False   # may use a database marked as an unfinished copy (copymark)
 
     # -- transactions ---------------------------------------------------------------------------
     def begin(self, verify=False):
@@ -118,6 +121,8 @@ class Session:
             # checked at commit): the retry draws keys above the largest stored
             self._sequences.synced.clear()
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
+        except Refused as e:
+            raise OperationalError("%s; the transaction was rolled back" % e) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
 
@@ -236,6 +241,8 @@ class Session:
         if self.txn is None:
             self.begin()
         txn = self.txn
+        if not isinstance(stmt, exp.Pragma):
+            copymark.check(self)
         try:
             if isinstance(stmt, QUERIES):
                 (params,) = seq_of_params
@@ -271,6 +278,8 @@ class Session:
             raise
         except Conflict as e:
             raise ConflictError("write conflict: %s; retry the transaction" % e) from None
+        except Refused as e:
+            raise OperationalError(str(e)) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
         except RecursionError:
@@ -310,7 +319,7 @@ class Session:
             ddl.execute(self, stmt, sql)
             return Result(rowcount=-1)
         if isinstance(stmt, exp.Pragma):
-            return Result(rowcount=-1)
+            return copymark.pragma(self, stmt) or Result(rowcount=-1)
         raise NotSupportedError("unsupported statement: %s" % sql.strip()[:80])
 
     def _control(self, c, params):
@@ -372,7 +381,7 @@ class _Sequences:
 
     def __init__(self, store):
         self.store = store
-        self.block = getattr(store, "sequence_block", 1)
+        self.block = store.sequence_block
         self.lock = threading.Lock()
         self.ranges = {}   # table id -> [next, limit)
         self.floor = {}    # table id -> lowest value still allowed
