@@ -8,7 +8,7 @@ Start-up, in the master process:
    the master never opens the database: no store handle is inherited across gunicorn's fork);
 3. run gunicorn; each worker, after the fork, builds the app with
    ``glance.common.wsgi_app.init_app()`` (what ``glance.wsgi.api:application`` does) with
-   ``OS_GLANCE_CONFIG_DIR`` pointing at DIR/etc.
+   ``OS_GLANCE_CONFIG_DIR`` pointing at DIR/etc., behind :class:`rome.glance.unicode_guard.UnicodeGuard`.
 """
 import logging
 import os
@@ -157,7 +157,9 @@ def _gunicorn_app_class():
             if self.hide_unused_drivers:
                 logging.getLogger("stevedore.extension").addFilter(_UnusedStoreDrivers())
             from glance.common import wsgi_app
-            return wsgi_app.init_app()
+
+            from rome.glance.unicode_guard import UnicodeGuard
+            return UnicodeGuard(wsgi_app.init_app())
 
     return GlanceAPI
 

@@ -131,6 +131,8 @@ def create_table(session, stmt, sql):
     types = declared_types(sql)
     pk, pk_name, uniques = [], None, []
     for item in schema.expressions:
+        if isinstance(item, (exp.Identifier, exp.Column)):   # a column without a type or constraints
+            item = exp.ColumnDef(this=exp.to_identifier(item.name))
         if isinstance(item, exp.ColumnDef):
             cname = item.name
             if t.column(cname) is not None:

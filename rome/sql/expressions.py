@@ -563,25 +563,26 @@ def _source_text(node, sql):
     starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
     if not starts:
         return None
-    from sqlglot.dialects.sqlite import SQLite
+    from rome.sql.parse import RomeSQLite
     try:
-        tokens = SQLite().tokenize(sql)
+        tokens = RomeSQLite().tokenize(sql)
     except Exception:
         return None
     start = min(starts)
     idx = next((i for i, t in enumerate(tokens) if t.start == start), None)
     if idx is None:
         return None
-    depth, i = 0, idx                   # back up over opening parens/unary signs of the projection
+    depth, i = 0, idx    # back up to the delimiter before the projection: "," or SELECT at its depth
     while i > 0:
         t = tokens[i - 1]
-        if t.text == "(" or (t.text in ("-", "+", "~") and i > 1 and tokens[i - 2].text in (",", "(", "SELECT")):
-            i -= 1
-            continue
-        if t.text.upper() in ("NOT", "EXISTS", "CASE", "CAST"):
-            i -= 1
-            continue
-        break
+        if depth == 0 and (t.text == "," or t.text.upper() in ("SELECT", "DISTINCT", "ALL")):
+            break
+        if t.text == ")":
+            depth += 1
+        elif t.text == "(" and depth > 0:
+            depth -= 1
+        i -= 1
+    depth = 0
     first, j = i, i
     while j < len(tokens):
         t = tokens[j]

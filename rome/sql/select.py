@@ -19,7 +19,7 @@ import re
 
 from sqlglot import exp
 
-from rome.errors import NotSupportedError, ProgrammingError
+from rome.errors import IntegrityError, NotSupportedError, ProgrammingError
 from rome.sql import prefetch
 from rome.sql.access import Access, choose, classify
 from rome.sql.expressions import compile_expr, expr_name
@@ -27,7 +27,8 @@ from rome.sql.semantics.functions import make_aggregate
 from rome.sql.parse import table_name
 from rome.sql.tree import collation_of, columns_in, conjuncts, find_aggregates, has_subquery
 from rome.sql.scope import Scope, Source
-from rome.sql.semantics.values import collation_folds, fold_values, order_rows
+from rome.sql.semantics.values import (INT_MAX, INT_MIN, collation_folds, fold_values, numeric_text,
+                                       order_rows)
 
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 FIRST_CHUNK = 64  # the first chunk: a store's first scan batch (a LIMIT may need no more)
@@ -137,6 +138,8 @@ class SelectPlan(Plan):
         order_cols = self._order_columns(order) if (order is not None and not self.grouped) else None
         self._plan_levels(order_cols)
         self._plan_output(group, having, order)
+        if node.args.get("offset") and not node.args.get("limit"):
+            raise ProgrammingError('near "OFFSET": syntax error (OFFSET needs a LIMIT; LIMIT -1 for none)')
         self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
         self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
         self.distinct = bool(node.args.get("distinct"))
@@ -313,7 +316,7 @@ class SelectPlan(Plan):
                     s = lvl.source
                     if s.offset <= pos < s.offset + len(s.columns):
                         return s.columns[pos - s.offset]
-        return _PARAM.sub("?", expr_name(e, self.planner.sql_text))
+        return _PARAM.sub("?", expr_name(e, e.root().meta.get("rome_sql")))
 
     def _position(self, node):
         """The position of column node in this block's rows, or None (an outer column, or an
@@ -813,10 +816,7 @@ class SelectPlan(Plan):
             yield row + k + tuple(a.result() for a in accs)
 
     def run(self, ctx):
-        limit = self.limit(None, ctx) if self.limit is not None else None
-        offset = self.offset(None, ctx) if self.offset is not None else 0
-        limit = None if limit is None or limit < 0 else int(limit)
-        offset = 0 if offset is None or offset < 0 else int(offset)
+        limit, offset = limit_offset(self, ctx)
         if self.grouped:
             rows = self._grouped_rows(ctx)
         else:
@@ -925,6 +925,24 @@ def _nested_join(src):
     return None
 
 
+def limit_offset(plan, ctx):
+    """(limit or None, offset) of a plan's LIMIT/OFFSET, as SQLite takes them: integers, integral
+    reals and numeric text; anything else (NULL, 2.5, 'a') is IntegrityError "datatype mismatch"."""
+    limit = _count(plan.limit(None, ctx)) if plan.limit is not None else -1
+    offset = _count(plan.offset(None, ctx)) if plan.offset is not None else 0
+    return (None if limit < 0 else limit), max(offset, 0)
+
+
+def _count(v):
+    if type(v) is str:
+        v = numeric_text(v.strip())
+    if type(v) is float and v.is_integer() and INT_MIN <= v <= INT_MAX:
+        v = int(v)
+    if type(v) is not int:
+        raise IntegrityError("datatype mismatch")
+    return v
+
+
 def _distinct(rows, folds=None):
     """The first row of each distinct row; ``folds``: per column, the fold of its collation."""
     seen = set()
@@ -963,6 +981,8 @@ class CompoundPlan(Plan):
                         raise ProgrammingError("ORDER BY term does not match any column in the result set")
                     i = names.index(name)
                 self.sort.append((i, bool(o.args.get("desc")), o.args.get("nulls_first")))
+        if node.args.get("offset") and not node.args.get("limit"):
+            raise ProgrammingError('near "OFFSET": syntax error (OFFSET needs a LIMIT; LIMIT -1 for none)')
         self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
         self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
 
@@ -993,10 +1013,7 @@ class CompoundPlan(Plan):
             rows = _distinct(x for x in left if x not in r)
         if self.sort:
             rows = order_rows(list(rows), [((lambda t, i=i: t[i]), d, n) for i, d, n in self.sort])
-        limit = self.limit(None, ctx) if self.limit is not None else None
-        offset = self.offset(None, ctx) if self.offset is not None else 0
-        limit = None if limit is None or limit < 0 else int(limit)
-        offset = 0 if offset is None or offset < 0 else int(offset)
+        limit, offset = limit_offset(self, ctx)
         if offset or limit is not None:
             rows = itertools.islice(rows, offset, None if limit is None else offset + limit)
         return rows

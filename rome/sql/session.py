@@ -61,6 +61,8 @@ class Session:
         self._sequences = _sequences(store)
         self.foreign_keys = True   # PRAGMA foreign_keys (per connection; see docs/limitations.md)
         self.fk_pending = {}       # foreign key values to check at the end of the statement
+        self.changes = 0          # rows changed by the last INSERT/UPDATE/DELETE: changes()
+        self.total_changes = 0    # by all of them on this connection: total_changes()
         if store.follow is None:
             store.follow = keys.row_of_entry   # stores with round trips read rows along with their entries
         self.open_unfinished = False   # may use a database marked as an unfinished copy (copymark)
@@ -115,6 +117,9 @@ class Session:
                 with _catalog_lock:
                     self.store._rome_catalog = (written, self.catalog)
         except Conflict as e:
+            # perhaps a generated key another process had taken (on a store with round trips it is
+            # checked at commit): the retry draws keys above the largest stored
+            self._sequences.synced.clear()
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
         except Refused as e:
             raise OperationalError("%s; the transaction was rolled back" % e) from None
@@ -146,8 +151,8 @@ class Session:
     def planner(self):
         cat = self.catalog
         p = cat.__dict__.get("_planner")
-        if p is None:
-            p = cat.__dict__["_planner"] = Planner(cat)
+        if p is None:   # setdefault: two threads planning on a new catalog share one planner
+            p = cat.__dict__.setdefault("_planner", Planner(cat))
         return p
 
     def set_catalog(self, catalog):
@@ -182,11 +187,32 @@ class Session:
             pending, self.fk_pending = self.fk_pending, {}
             foreign_keys.check_pending(self, pending.values())
 
-    def next_id(self, table, at_least=0):
-        return self._sequences.next(table.id, at_least)
+    def next_id(self, table, at_least=0, resync=False):
+        """The next generated key of table. The first time this process draws one for a table (and
+        when ``resync``: the drawn key turned out taken), it starts above the largest key stored,
+        as SQLite's max(rowid)+1: rows copied in, inserted with explicit ids by another process or
+        restored never make the counter hand out taken keys."""
+        seq = self._sequences
+        if resync or table.id not in seq.synced:
+            at_least = max(at_least, self._last_key(table) + 1)
+            seq.synced.add(table.id)
+        return seq.next(table.id, at_least)
 
     def next_rowid(self, table):
-        return self._sequences.next(table.id, 0)
+        return self.next_id(table)
+
+    def _last_key(self, table):
+        """The largest integer primary key committed in table (0 if none), read from a snapshot of
+        its own: not a read of this transaction (it would conflict with every concurrent insert)."""
+        rows = self.rows(table)
+        snap = self.store.snapshot()
+        try:
+            for k, _v in snap.scan(rows.prefix, rows.end, reverse=True):
+                v = rows.pk_from_key(k)[0]
+                return v if type(v) is int else 0
+        finally:
+            snap.close()
+        return 0
 
     def saw_id(self, table, value):
         self._sequences.saw(table.id, value)
@@ -279,6 +305,9 @@ class Session:
                                 result.lastrowid = r.lastrowid
                     if result is None:
                         result = Result(rowcount=0)
+                    if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete)):
+                        self.changes = max(result.rowcount, 0)
+                        self.total_changes += self.changes
                 except BaseException:
                     self.fk_pending = {}
                     txn.rollback_to(token)
@@ -411,8 +440,8 @@ def _shared_catalog(store, data, txn):
 class _Sequences:
     """AUTOINCREMENT values, taken from the store's counters in blocks (as PostgreSQL's sequence
     caches do): a value is never handed out twice, values of rolled-back inserts are not reused.
-    Explicitly inserted integer keys raise this process's floor (SQLite's max(rowid)+1 rule); a value
-    another process inserted explicitly is skipped by the insert itself, which finds the key taken."""
+    Explicitly inserted integer keys raise this process's floor (SQLite's max(rowid)+1 rule); keys
+    stored by others (another process, a copy, a restore) are looked up by Session.next_id."""
 
     def __init__(self, store):
         self.store = store
@@ -420,6 +449,7 @@ class _Sequences:
         self.lock = threading.Lock()
         self.ranges = {}   # table id -> [next, limit)
         self.floor = {}    # table id -> lowest value still allowed
+        self.synced = set()   # table ids whose largest stored key this process has looked up
 
     def next(self, table_id, at_least=0):
         with self.lock:

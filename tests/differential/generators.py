@@ -83,6 +83,7 @@ REALS = st.one_of(
     st.sampled_from([-0.0, 1e9, 1e9 + 0.5, -1e9, 0.125, 3.0]))
 TEXTS = st.text(alphabet=TEXT_ALPHABET, max_size=4)
 VALUES = {"int": INTS, "real": REALS, "text": TEXTS}
+EXPONENTS = ["(2e1+3)", "(1.5e1-2)", "(.5e1+1e0)", "(1e0-2.5e-1)", "(2E2-1e+2)", "1e3", "(-1e1)"]
 
 
 def fits(kind, want):
@@ -255,8 +256,9 @@ CMP = [operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator
 class QGen:
     """Draws one statement. ``draw`` is Hypothesis's; every choice shrinks toward the simplest."""
 
-    def __init__(self, draw, schema, pool=None):
+    def __init__(self, draw, schema, pool=None, unnamed=False):
         self.draw = draw
+        self.unnamed = unnamed           # top-level items mostly without AS: named by their text
         self.schema = schema
         self.pool = pool or {}           # kind -> values present in the data (so predicates hit)
         self.n_alias = 0
@@ -405,6 +407,8 @@ class QGen:
         if o == "col":
             return self.pick(cols)
         if o == "lit":
+            if want != "text" and self.coin(15):   # exponent literals, signs right after them
+                return sa.literal_column(self.pick(EXPONENTS), sa.Float()), "real"
             return self.lit(want)
         d = depth - 1
         if o == "arith":
@@ -647,6 +651,8 @@ class QGen:
     def select(self, depth, kinds=None, top=True):
         scope = self.from_clause(depth)
         labels, out = self.select_items(scope, depth, kinds)
+        if top and self.unnamed:
+            labels = [self.as_written(e) if self.coin(70) else e for e in labels]
         q = sa.select(*labels).select_from(scope.from_obj)
         if self.coin(60):
             q = q.where(self.cond(scope, depth))
@@ -666,6 +672,14 @@ class QGen:
             keys += labels if distinct else [k for it in scope.items for k in it.keys]
             q = self.limit_offset(q.order_by(*keys))
         return q, ordered
+
+    def as_written(self, label):
+        """The labelled item as text with its values inline and no AS (SQLAlchemy labels any other
+        expression): SQLite names such a column by its text. Items with a subquery keep their label
+        (inline text would lose the correlation), so do numbers (ORDER BY 2 names a column)."""
+        text = str(label.element.compile(dialect=DIALECT, compile_kwargs={"literal_binds": True}))
+        number = text.lstrip("-").replace(".", "", 1).isdigit()
+        return label if number or "SELECT" in text else sa.literal_column(text)
 
     def group_key(self, scope):
         c, k = self.pick(scope.cols)
@@ -734,14 +748,22 @@ class QGen:
 
     # -- DML -------------------------------------------------------------------------------------
     def dml(self, ids):
-        """One write: ("sql", sql, params) or ("many", sql, seq) or ("commit",) / ("rollback",).
+        """One write: ("sql", sql, params) or ("many", sql, seq) or ("commit",) / ("rollback",), or
+        ("syntax", sql, ()): a syntax error (sqlite3: OperationalError, ROME: ProgrammingError).
         ``ids``: table name -> the ids now in the reference database (for PK and FK collisions)."""
         op = self.pick(["insert", "insert", "update", "update", "delete", "insert_multi",
-                        "insert_many", "insert_select", "upsert", "commit", "rollback"])
+                        "insert_many", "insert_select", "upsert", "commit", "rollback", "bad"])
         if op in ("commit", "rollback"):
             return (op,)
         info = self.pick(self.schema.tables)
         t = info.table
+        if op == "bad":     # refused by both: a non-integer into the INTEGER PRIMARY KEY, a syntax error
+            if self.coin(50):
+                row = self.dml_row(info, ids)
+                row["id"] = self.pick([2.5, -0.5, 1e9 + 0.5])
+                return ("sql",) + compile_stmt(t.insert().values(**row))
+            return ("syntax", self.pick(["SELEC * FRM %s", "INSERT INTO %s VALUES", "(SELECT 1)",
+                                         "UPDATE %s SET", "DELETE %s"]).replace("%s", info.name), ())
         if op == "insert":
             return ("sql",) + compile_stmt(t.insert().values(**self.dml_row(info, ids)))
         if op == "insert_multi":
@@ -844,9 +866,10 @@ class QGen:
 
 
 @st.composite
-def queries(draw, schema, pool=None):
-    """(sql, params, ordered): ordered means the result order is total and must match."""
-    stmt, ordered = QGen(draw, schema, pool).query()
+def queries(draw, schema, pool=None, unnamed=False):
+    """(sql, params, ordered): ordered means the result order is total and must match. unnamed:
+    top-level items mostly without AS, their column names SQLite's text of them."""
+    stmt, ordered = QGen(draw, schema, pool, unnamed).query()
     sql, params = compile_stmt(stmt)
     return sql, params, ordered
 

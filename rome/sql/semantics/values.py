@@ -249,10 +249,23 @@ def to_blob(v):
 # Python values -> storage classes, affinity, CAST
 
 
+def check_text(s):
+    """s, if it can be stored as UTF-8 text; DataError for a lone UTF-16 surrogate (which sqlite3 and
+    the MySQL drivers refuse too: stored, it could never be read back as text)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise DataError("text with a lone UTF-16 surrogate (U+%04X at position %d) is not valid "
+                        "Unicode: store it as a BLOB or repair it" % (ord(s[e.start]), e.start)) from None
+    return s
+
+
 def adapt(v):
     """Convert a Python parameter value to a storage class, as sqlite3's default adapters do."""
     t = type(v)
-    if v is None or t is int or t is str or t is bytes:
+    if t is str:
+        return v if v.isascii() else check_text(v)
+    if v is None or t is int or t is bytes:
         return v
     if t is float:
         return None if v != v else v
@@ -273,7 +286,7 @@ def adapt(v):
     if isinstance(v, float):
         return float(v)
     if isinstance(v, str):
-        return str(v)
+        return check_text(str(v))
     raise ProgrammingError("type %r is not supported as an SQL value" % type(v).__name__)
 
 
@@ -330,6 +343,8 @@ def apply_affinity(value, affinity, column="?"):
             return 0.0                              # SQLite stores integral reals as integers
         return value
     if t is str:
+        if not value.isascii():
+            check_text(value)
         if affinity == "TEXT" or affinity == "BLOB":
             return value
         n = numeric_text(value)
