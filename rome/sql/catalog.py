@@ -18,6 +18,7 @@ Names are matched case-insensitively, as SQLite does, and kept as written.
 import json
 from dataclasses import dataclass, field
 
+from rome.encoding.keycode import prefix_end
 from rome.sql import keys
 
 ROWID = "_rowid_"  # hidden primary key of a table declared without one
@@ -217,7 +218,7 @@ class Catalog:
         """The catalog stored in txn (a transaction of the store), given its header key's bytes."""
         if header is None:
             return cls()
-        defs = [v for _k, v in txn.scan(keys.TABLE_DEFS, keys.prefix_end(keys.TABLE_DEFS))]
+        defs = [v for _k, v in txn.scan(keys.TABLE_DEFS, prefix_end(keys.TABLE_DEFS))]
         return cls.from_parts(header, defs)
 
     @classmethod

@@ -205,7 +205,9 @@ class SelectPlan(Plan):
         # first step, then the written order. One look past the first step is what puts a
         # selective-looking table that must then be probed per row (visibility = ? on images, then image_members per image) after
         # a table whose rows each reach the other by its primary key.
-        firsts = range(len(srcs))
+        # A table that the constants reach by no key is never tried first when another is: a scan
+        # of all its rows costs what no later primary-key step wins back on a large table.
+        firsts = [i for i in range(len(srcs)) if score(i, set()) > 0] or range(len(srcs))
         if self.node.args.get("limit") is not None:
             # with a LIMIT the first table stays the one best reached from the constants alone: its
             # path may return rows in ORDER BY order and stop early, which the sum does not weigh

@@ -317,8 +317,9 @@ class Session:
                     raise
         except DatabaseError:
             raise
-        except Conflict as e:
-            raise ConflictError("write conflict: %s; retry the transaction" % e) from None
+        except Conflict as e:   # the transaction cannot commit any more: end it, as a failed commit does
+            self.rollback()
+            raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
         except Refused as e:
             raise OperationalError(str(e)) from None
         except StoreError as e:

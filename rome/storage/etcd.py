@@ -456,16 +456,8 @@ class EtcdSnapshot(ReadCache, Snapshot):
         asked, ops = [], []
         op = self._store._range_op
         for i, (start, end, reverse) in enumerate(ranges):
-            if end is not None and end <= start:
-                out[i] = ([], True)
-                continue
-            cached = self._ranges.get((start, end))
-            if cached is not None:
-                out[i] = ((cached[::-1] if reverse else list(cached)), True)
-                continue
-            head = self._partial.get((start, end, reverse))
-            if head is not None and len(head) >= limit:
-                out[i] = (head[:limit], False)
+            out[i] = self._known_range(start, end, reverse, limit)
+            if out[i] is not None:
                 continue
             asked.append(i)
             ops.append(op(start, end, limit, reverse))

@@ -692,16 +692,8 @@ class RedisSnapshot(ReadCache, Snapshot):
         args = [b"m" + self._follow]
         asked = []
         for i, (start, end, reverse) in enumerate(ranges):
-            if end is not None and end <= start:
-                out[i] = ([], True)
-                continue
-            cached = self._ranges.get((start, end))
-            if cached is not None:
-                out[i] = ((cached[::-1] if reverse else list(cached)), True)
-                continue
-            head = self._partial.get((start, end, reverse))
-            if head is not None and len(head) >= limit:
-                out[i] = (head[:limit], False)
+            out[i] = self._known_range(start, end, reverse, limit)
+            if out[i] is not None:
                 continue
             chain, specs = self._chain_args(start, end)
             args += (_bound_min(start), _bound_max(end), limit, b"1" if reverse else b"0", *chain)

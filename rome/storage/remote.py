@@ -120,6 +120,19 @@ class ReadCache:
         elif pairs:
             self._partial[(start, end, reverse)] = pairs
 
+    def _known_range(self, start, end, reverse, limit):
+        """(pairs, complete) for a scan of [start, end) that the cache answers without a request
+        (an empty range, a range read whole, a head read far enough), else None."""
+        if end is not None and end <= start:
+            return [], True
+        cached = self._ranges.get((start, end))
+        if cached is not None:
+            return (cached[::-1] if reverse else list(cached)), True
+        head = self._partial.get((start, end, reverse))
+        if head is not None and len(head) >= limit:
+            return head[:limit], False
+        return None
+
     def _remember_points(self, pairs):
         seen = self._seen
         if len(seen) < CACHE_LIMIT:

@@ -136,7 +136,7 @@ def test_script_runs_every_statement_and_fails_with_the_line(url, tmp_path, how)
     else:
         r = rome_sql(url, input=SCRIPT)
     assert r.returncode == 1
-    assert r.stderr.startswith("Error: near line 4: ProgrammingError: syntax error"), r.stderr
+    assert r.stderr.startswith("Error: near line 4: ProgrammingError: near \"SELEC\": syntax error"), r.stderr
     conn = rome.connect(url)
     got = [v for (v,) in conn.execute("SELECT v FROM t ORDER BY id")]
     conn.close()

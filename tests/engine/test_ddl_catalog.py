@@ -7,6 +7,7 @@ import threading
 import pytest
 
 import rome
+from rome.encoding.keycode import prefix_end
 from rome.sql import keys
 from rome.sql.catalog import Catalog
 from rome.storage import Transaction
@@ -63,8 +64,9 @@ def test_ddl_committed_elsewhere_fails_a_transaction_that_read_the_schema(url):
     assert a.execute("SELECT count(*) FROM t").fetchall() == [(0,)]   # a's transaction reads the schema
     b.execute("CREATE INDEX ix_other ON other (id)")                   # DDL on another table
     b.commit()
-    a.execute("INSERT INTO t (v) VALUES (1)")
     with pytest.raises(rome.OperationalError, match="conflict"):
+        a.execute("INSERT INTO t (v) VALUES (1)")   # (LMDB re-checks a's reads at its next statement,
+        # and a conflict there rolls the transaction back, as at commit)
         a.commit()
     a.execute("INSERT INTO t (v) VALUES (2)")                          # the retry sees the new schema
     a.commit()
@@ -159,7 +161,7 @@ def test_a_store_with_the_whole_catalog_in_one_key_is_read_and_converted(tmp_pat
     txn = Transaction(store)
     cat = Catalog.read(txn, txn.get(keys.CATALOG))
     txn.put(keys.CATALOG, cat.to_bytes())
-    for k, _v in list(txn.scan(keys.TABLE_DEFS, keys.prefix_end(keys.TABLE_DEFS))):
+    for k, _v in list(txn.scan(keys.TABLE_DEFS, prefix_end(keys.TABLE_DEFS))):
         txn.delete(k)
     txn.commit()
     store._rome_catalog = None   # as a process that starts on that store
@@ -175,7 +177,7 @@ def test_a_store_with_the_whole_catalog_in_one_key_is_read_and_converted(tmp_pat
     conn.commit()
     txn = Transaction(store)
     header = txn.get(keys.CATALOG)
-    defs = list(txn.scan(keys.TABLE_DEFS, keys.prefix_end(keys.TABLE_DEFS)))
+    defs = list(txn.scan(keys.TABLE_DEFS, prefix_end(keys.TABLE_DEFS)))
     txn.rollback()
     assert b"tables" not in header and len(defs) == 3
     store._rome_catalog = None
