@@ -28,7 +28,7 @@ from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
-from rome.sql.values import numeric_text, to_text
+from rome.sql.semantics.values import numeric_text, to_text
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
 FETCH_BATCH = 64

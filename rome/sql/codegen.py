@@ -8,9 +8,9 @@ a function of its own; compiled sources are cached by text. Node handlers live i
 """
 from sqlglot import exp
 
-from rome.dbapi.exceptions import ProgrammingError
-from rome.sql import operators as O
-from rome.sql import values as V
+from rome.errors import ProgrammingError
+from rome.sql.semantics import operators as O
+from rome.sql.semantics import values as V
 
 _LIMIT = 40               # nesting depth after which a subexpression becomes its own function
 _CODE_CACHE = {}

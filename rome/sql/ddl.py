@@ -8,11 +8,14 @@ ADD COLUMN records the default as the column's ``fill`` instead of rewriting row
 import sqlglot
 from sqlglot import exp
 
-from rome.dbapi.exceptions import IntegrityError, NotSupportedError, OperationalError, ProgrammingError
+from rome.errors import IntegrityError, NotSupportedError, OperationalError, ProgrammingError
 from rome.encoding.keycode import prefix_end
 from rome.sql import keys
 from rome.sql.catalog import ROWID, Check, Column, ForeignKey, Index, Table
+from rome.sql.context import Ctx
 from rome.sql.parse import declared_types, table_name
+from rome.sql.planner import Planner
+from rome.sql.semantics.values import apply_affinity
 
 
 def execute(session, stmt, sql):
@@ -329,9 +332,6 @@ def _add_column(session, cat, t, cdef, sql):
         elif isinstance(k, exp.CheckColumnConstraint):
             t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=c.name or None))
     if col.default is not None:
-        from rome.sql.planner import Planner
-        from rome.sql.session import Ctx
-        from rome.sql.values import apply_affinity
         v = Planner(cat).compile_const(sqlglot.parse_one(col.default, read="sqlite"))((), Ctx(session, {}))
         col.fill = None if v is None else apply_affinity(v, col.affinity, cname)
     if not col.nullable and col.fill is None:

@@ -8,16 +8,16 @@ SQLAlchemy expect.
 """
 from sqlglot import exp
 
-from rome.dbapi.exceptions import Error, IntegrityError, NotSupportedError, ProgrammingError
+from rome.errors import Error, IntegrityError, NotSupportedError, ProgrammingError
 from rome.sql.expressions import compile_expr
 from rome.sql.parse import table_name
 from rome.sql.scope import Scope
+from rome.sql.context import Result
 from rome.sql.select import SelectPlan
-from rome.sql.values import INT_MAX, INT_MIN, apply_affinity
+from rome.sql.semantics.values import INT_MAX, INT_MIN, apply_affinity
 
 
 def execute(session, sql, stmt, ctx):
-    from rome.sql.session import Result
     planner = session.planner()
     if isinstance(stmt, exp.Insert):
         n, last = insert_plan(session, sql, stmt).run(session, ctx)

@@ -2,8 +2,9 @@
 
 Each expression is translated into the source of one Python function (NULL checks, three-valued logic
 and cross-type comparisons inlined with ``:=`` temporaries; everything else calls helpers from
-:mod:`rome.sql.operators` and :mod:`rome.sql.functions`), compiled once per distinct source text (the
-generator is :mod:`rome.sql.codegen`; this module has the node handlers and the public API). The
+:mod:`rome.sql.semantics.operators` and :mod:`rome.sql.semantics.functions`), compiled once per
+distinct source text (the generator is :mod:`rome.sql.codegen`; this module has the node handlers and
+the public API). The
 scope (provided by the planner) maps nodes to row positions: ``slot(node)`` first (an int, or a
 compiled function), then ``column(node)`` and ``subquery(node)``; an optional ``affinity(column)``
 lets comparisons apply SQLite's column-affinity rules.
@@ -15,10 +16,10 @@ import re
 
 from sqlglot import exp
 
-from rome.dbapi.exceptions import NotSupportedError, ProgrammingError
-from rome.sql import functions as F
-from rome.sql import operators as O
-from rome.sql import values as V
+from rome.errors import NotSupportedError, ProgrammingError
+from rome.sql.semantics import functions as F
+from rome.sql.semantics import operators as O
+from rome.sql.semantics import values as V
 from rome.sql.codegen import _LIMIT, E, Compiler, NoScope, _depth, _free, type_name
 
 _AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.GroupConcat, exp.Min, exp.Max)

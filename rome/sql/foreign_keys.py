@@ -5,7 +5,7 @@ on the referenced columns). When a parent row is deleted or its referenced key c
 found (through an index whose leading columns are the foreign key's, when there is one) and ON DELETE /
 ON UPDATE act: CASCADE, SET NULL, SET DEFAULT, or refuse (RESTRICT / NO ACTION, the default).
 """
-from rome.dbapi.exceptions import IntegrityError
+from rome.errors import IntegrityError
 from rome.encoding.keycode import encode_tuple, prefix_end
 
 

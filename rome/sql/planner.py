@@ -5,7 +5,7 @@ table layouts, compiled CHECK constraints and defaults) is valid exactly as long
 """
 from sqlglot import exp
 
-from rome.dbapi.exceptions import ProgrammingError
+from rome.errors import ProgrammingError
 from rome.sql.expressions import compile_expr, compile_predicate
 from rome.sql.rows import TableRows
 from rome.sql.scope import Scope

@@ -9,7 +9,7 @@ index on the child columns when there is one.
 
 Error messages are SQLite's ("UNIQUE constraint failed: t.a, t.b"), which oslo.db's filters parse.
 """
-from rome.dbapi.exceptions import IntegrityError
+from rome.errors import IntegrityError
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row, encode_row
 from rome.sql import foreign_keys, keys

@@ -10,7 +10,7 @@ is a constant, which lets the planner use it in index lookups.
 """
 from sqlglot import exp
 
-from rome.dbapi.exceptions import ProgrammingError
+from rome.errors import ProgrammingError
 
 
 class Source:

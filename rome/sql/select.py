@@ -19,61 +19,19 @@ import re
 
 from sqlglot import exp
 
-from rome.dbapi.exceptions import ProgrammingError
-from rome.encoding.keycode import encode_tuple
+from rome.errors import ProgrammingError
+from rome.sql import prefetch
 from rome.sql.access import Access, choose, classify
 from rome.sql.expressions import compile_expr, expr_name
-from rome.sql.functions import make_aggregate
+from rome.sql.semantics.functions import make_aggregate
 from rome.sql.parse import table_name
+from rome.sql.tree import columns_in, conjuncts, find_aggregates, has_subquery
 from rome.sql.scope import Scope, Source
-from rome.sql.values import order_rows
+from rome.sql.semantics.values import order_rows
 
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 FIRST_CHUNK = 64  # the first chunk: a store's first scan batch (a LIMIT may need no more)
-CHAIN_LIMIT = 64  # pairs per chained range (RedisSnapshot.chain); a longer range is read on
 _PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them
-AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
-
-
-def is_aggregate(node):
-    if isinstance(node, (exp.Min, exp.Max)) and node.expressions:
-        return False  # min(a, b): SQLite's scalar form
-    return isinstance(node, AGGREGATES) or (isinstance(node, exp.Anonymous) and node.name.lower() == "total")
-
-
-def find_aggregates(node):
-    """Aggregate calls in node, not descending into subqueries."""
-    out = []
-
-    def walk(n):
-        if isinstance(n, (exp.Select, exp.Subquery, exp.SetOperation)):
-            return
-        if is_aggregate(n):
-            out.append(n)
-            return
-        for child in n.iter_expressions():
-            walk(child)
-    walk(node)
-    return out
-
-
-def conjuncts(node):
-    if node is None:
-        return []
-    if isinstance(node, exp.Paren):
-        return conjuncts(node.this)
-    if isinstance(node, exp.And):
-        return conjuncts(node.this) + conjuncts(node.expression)
-    return [node]
-
-
-def columns_in(node):
-    """Column references in node, including those inside subqueries (they may be correlated)."""
-    return [c for c in node.find_all(exp.Column) if not isinstance(c.this, exp.Star)]
-
-
-def has_subquery(node):
-    return any(True for _ in node.find_all(exp.Select))
 
 
 class Plan:
@@ -100,7 +58,7 @@ class Level:
         self.hash_key = None      # (column position in source, compiled probe) for hash joins
         self.probe_depth = 0      # the last earlier level its probe values read
         self.warm_at = None       # the level whose chunks send this level's probes (0: at the start)
-        self.chained = None       # when the store runs its probes (_plan_chains): whether each is a point
+        self.chained = None       # when the store runs its probes (rome.sql.prefetch): whether each is a point
         self.probe_nodes = []     # the constant sides of the conjuncts its access path uses
         self.filter = None
         self.post_filter = None
@@ -415,7 +373,7 @@ class SelectPlan(Plan):
                     lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias), s.columns)
                     used = {id(n) for n in path.used}
                     rest = [c for c in lvl.conds if id(c) not in used]
-                    lvl.probe_nodes = _path_values(path)
+                    lvl.probe_nodes = prefetch.path_values(path)
                     if i > 0 and path.kind != "scan":
                         lvl.warm_at = lvl.probe_depth + 1
                     if path.covering:
@@ -431,104 +389,8 @@ class SelectPlan(Plan):
             lvl.filter = planner.compile_predicate(rest, scope)
             lvl.post_filter = planner.compile_predicate(lvl.post, scope)
         self.pre_filter = planner.compile_predicate(self.pre, scope)
-        self._plan_start_reads()
-        self._plan_chains()
-
-    def _plan_chains(self):
-        """Find the levels whose probes the store can run itself, in the round trip that reads the
-        first level (RedisSnapshot.chain): an index nested loop keyed by the first table's primary
-        key. A level qualifies when its access path starts with ``= <first table's pk>``, fixes its
-        other columns by constants, and the two columns encode alike (same affinity): the probe key
-        is then the path's prefix + the first table's primary key bytes (which its rows' keys and its
-        index entries' values hold) + the encoded constants."""
-        self.chains = []
-        if len(self.levels) < 2 or self.levels[0].access is None:
-            return
-        first = self.levels[0]
-        rows0 = self.planner.layout(first.source.table)
-        path0 = first.access.path
-        if rows0.rowid or len(rows0.pk_idx) != 1 or path0.point:
-            return
-        pk_pos = first.source.offset + rows0.pk_idx[0]
-        pk_aff = first.source.table.columns[rows0.pk_idx[0]].affinity
-        for lvl in self.levels[1:]:
-            path = lvl.access.path if lvl.access is not None and lvl.hash_key is None else None
-            if path is None or path.kind == "scan" or not path.eq or path.lo or path.hi:
-                continue
-            b = path.eq[0]
-            if b.op is not exp.EQ or not isinstance(b.value, exp.Column) or self._position(b.value) != pk_pos:
-                continue
-            if lvl.source.table.columns[b.col].affinity != pk_aff:
-                continue
-            if any(self._level_of(x) >= 0 for x in _path_values(path)[1:]):
-                continue
-            lvl.chained = path.point
-            self.chains.append(lvl)
-
-    def _send_chains(self, ctx):
-        """Register the chains (see _plan_chains) on the ranges the first level will read."""
-        first = self.levels[0]
-        path = first.access.path
-        if path.kind == "scan":
-            rows0 = ctx.session.rows(first.source.table)
-            ranges, src = [(rows0.prefix, rows0.end)], b"k"
-        else:
-            ranges, src = first.access.ranges((), ctx), (b"v" if path.kind == "index" else b"k")
-        specs = []
-        for lvl in self.chains:
-            acc = lvl.access
-            try:
-                vals = [f((), ctx) for f in acc.eq[1:]]
-            except Exception:   # a prefetch: a value the query itself may never compute
-                continue
-            if not any(v is None and op is not exp.Is for v, op in zip(vals, acc.eq_ops[1:])):
-                specs.append((src, acc.prefix, encode_tuple(vals), 0 if lvl.chained else CHAIN_LIMIT))
-        if specs and ranges:
-            ctx.session.txn.chain(ranges, specs)
-
-    def _plan_start_reads(self):
-        """Find the join levels whose probes are known before any row is read, once the equalities
-        of WHERE and ON are followed: with ``a.id = ? AND b.a_id = a.id``, b's probe is ``b.a_id = ?``.
-        Their reads go to the store with the first level's, in one round trip (``start_reads``).
-        This is a prefetch: the probes still run on the real rows, so an equality that does not hold
-        for them (a LEFT join's unmatched side) costs a read that is not used, never a wrong row."""
-        scope = self.scope
-        self.known = []      # (position, fn(ctx) -> value) for columns fixed by constants, in order
-        if len(self.levels) < 2:
-            return
-        eqs = [c for lvl in self.levels for c in lvl.conds + lvl.post if isinstance(c, exp.EQ)]
-        known, steps = set(), []
-
-        def local(node):
-            return self._position(node) if isinstance(node, exp.Column) else None
-        changed = True
-        while changed:
-            changed = False
-            for c in eqs:
-                for a, b in ((c.this, c.expression), (c.expression, c.this)):
-                    pos = local(a)
-                    if pos is None or pos in known:
-                        continue
-                    src = local(b)
-                    if src is not None:
-                        if src in known:
-                            known.add(pos)
-                            steps.append((pos, src, None))
-                            changed = True
-                    elif not has_subquery(b) and not find_aggregates(b) and \
-                            all(local(x) is None for x in columns_in(b)):
-                        known.add(pos)
-                        steps.append((pos, None, compile_expr(b, scope)))
-                        changed = True
-        if not steps:
-            return
-        self.known = steps
-        for lvl in self.levels[1:]:
-            if lvl.warm_at is None or not lvl.probe_nodes:
-                continue
-            needs = {local(x) for n in lvl.probe_nodes for x in columns_in(n)} - {None}
-            if needs <= known:
-                lvl.warm_at = 0
+        prefetch.plan_start_reads(self)
+        prefetch.plan_chains(self)
 
     def _plan_output(self, group, having, order):
         scope, planner = self.scope, self.planner
@@ -651,7 +513,7 @@ class SelectPlan(Plan):
             return iter(((),))
         txn = ctx.session.txn
         if getattr(txn, "can_warm", False) and ctx.cache.pop((id(self), "started"), None) is None:
-            keys, ranges = self.start_reads(ctx)
+            keys, ranges = prefetch.start_reads(self, ctx)
             if keys or ranges:  # a join filters the first rows: read a chunk's worth at once
                 txn.warm(keys, ranges, whole=hint is None, batch=JOIN_CHUNK if len(levels) > 1 else None)
         lvl = levels[0]
@@ -695,7 +557,7 @@ class SelectPlan(Plan):
         if self.scope.outer_refs:
             return [], []
         ctx.cache[(id(self), "started")] = True   # sent by the caller: source_rows does not again
-        return self.start_reads(ctx)
+        return prefetch.start_reads(self, ctx)
 
     def _joined(self, ctx):
         """The nested loop as a pipeline of levels: each level takes the rows joined so far, in
@@ -707,46 +569,6 @@ class SelectPlan(Plan):
         for i in range(1, len(self.levels)):
             rows = self._extend(i, rows, ctx, warm and any(lv.warm_at == i for lv in self.levels[i:]))
         return rows
-
-    def _warm(self, i, chunk, ctx):
-        """Send the probes of the levels warmed at level i (``Level.warm_at``): level i's own, and
-        those of later levels whose probes read only levels before i, since the same chunk of rows
-        gives their probe values: independent joins share one round trip."""
-        reqs = ([], [])
-        for lvl in self.levels[i:]:
-            if lvl.warm_at == i:
-                keys, ranges = lvl.access.probes(chunk, ctx)
-                reqs[0].extend(keys)
-                reqs[1].extend(ranges)
-        if reqs[0] or reqs[1]:
-            ctx.session.txn.warm(*reqs)
-
-    def start_reads(self, ctx):
-        """(keys, ranges) this query reads before its first row exists: the first level's probes
-        and those of the levels that the equalities make constant (see _plan_start_reads). Also
-        registers the chains of the first level's ranges (see _plan_chains), before any read."""
-        if not self.levels or self.pre:
-            return [], []
-        if self.chains:
-            self._send_chains(ctx)
-        lvl = self.levels[0]
-        if lvl.access is None or lvl.access.path.kind == "scan":
-            return [], []
-        keys, ranges = lvl.access.probes([()], ctx)
-        if self.known:
-            try:
-                row = [None] * self.scope.width
-                for pos, src, fn in self.known:
-                    row[pos] = row[src] if fn is None else fn((), ctx)
-                row = tuple(row)
-                for other in self.levels[1:]:
-                    if other.warm_at == 0:
-                        k, r = other.access.probes([row], ctx)
-                        keys += k
-                        ranges += r
-            except Exception:   # a prefetch: a value the query itself may never compute stays unread
-                pass
-        return keys, ranges
 
     def _extend(self, i, lefts, ctx, warm):
         lvl = self.levels[i]
@@ -763,7 +585,7 @@ class SelectPlan(Plan):
             if warm:
                 if not chunk:
                     return
-                self._warm(i, chunk, ctx)
+                prefetch.warm(self, i, chunk, ctx)
             for left in chunk:
                 matched = False
                 for r in self._probe(lvl, left, ctx):
@@ -870,19 +692,6 @@ class SelectPlan(Plan):
         if self.limit is not None:
             lines.append(pad + "LIMIT")
         return lines
-
-
-def _path_values(path):
-    """The constant sides of the bounds an access path uses (what its probes evaluate)."""
-    out = []
-    for b in path.eq + [p[0] for p in (path.lo, path.hi) if p is not None]:
-        if b.op is exp.In:
-            out += b.value
-        elif b.value is not None:
-            out.append(b.value)
-        if b.value2 is not None:
-            out.append(b.value2)
-    return out
 
 
 def _distinct(rows):

@@ -9,18 +9,18 @@ someone else makes this transaction's commit fail rather than write with a stale
 catalogs are shared per store and reused while the key's bytes are unchanged. Plans are cached on the
 catalog object, keyed by SQL text: a new catalog version starts with an empty plan cache.
 """
-import datetime
 import threading
 
 from sqlglot import exp
 
-from rome.dbapi.exceptions import (ConflictError, DatabaseError, InternalError,
+from rome.errors import (ConflictError, DatabaseError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
 from rome.sql import ddl, dml, foreign_keys, keys
 from rome.sql.catalog import Catalog
+from rome.sql.context import Ctx, Result  # noqa: F401 (Result: re-exported for callers)
 from rome.sql.parse import Control, parse
 from rome.sql.planner import Planner
-from rome.sql.values import adapt
+from rome.sql.semantics.values import adapt
 from rome.sql.rows import TableRows
 from rome.storage.base import Conflict, StoreError
 from rome.storage.transaction import Transaction
@@ -28,35 +28,6 @@ from rome.storage.transaction import Transaction
 QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 _catalog_lock = threading.Lock()
 _VERIFIED = object()   # Session._unverified when the transaction's catalog is known to be current
-
-
-class Result:
-    __slots__ = ("columns", "rows", "rowcount", "lastrowid")
-
-    def __init__(self, columns=None, rows=None, rowcount=-1, lastrowid=None):
-        self.columns, self.rows, self.rowcount, self.lastrowid = columns, rows, rowcount, lastrowid
-
-
-class Ctx:
-    """What a running plan needs: the session (transaction, rows), parameters, the statement's clock,
-    and a per-statement cache (uncorrelated subquery results, hash-join tables)."""
-    __slots__ = ("session", "params", "_now", "cache")
-
-    def __init__(self, session, params, now=None, cache=None):
-        self.session = session
-        self.params = params
-        self._now = now
-        self.cache = {} if cache is None else cache
-
-    @property
-    def now(self):
-        """The statement's clock (UTC), read once, on first use."""
-        if self._now is None:
-            self._now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-        return self._now
-
-    def child(self, params):
-        return Ctx(self.session, params, self._now, self.cache)
 
 
 def bind(params, n):

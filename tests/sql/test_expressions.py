@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from rome.dbapi.exceptions import DatabaseError, DataError, ProgrammingError
-from rome.sql import values as V
+from rome.sql.semantics import values as V
 from rome.sql.expressions import compile_expr, compile_predicate, constant_value, expr_name, is_constant
-from rome.sql.functions import make_aggregate
+from rome.sql.semantics.functions import make_aggregate
 
 NOW = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456)
 SCALE = float(os.environ.get("ROME_EXPR_EXAMPLES_SCALE", "1"))   # >1 for longer Hypothesis runs

@@ -2,20 +2,20 @@
 
 Functions take already-evaluated SQL values. :func:`lookup` finds one by its SQLite name
 (ProgrammingError for an unknown name or a wrong number of arguments); the date/time and JSON functions
-live in :mod:`rome.sql.datetimes` and :mod:`rome.sql.jsonfuncs`, operators in :mod:`rome.sql.operators`.
-:func:`make_aggregate` (from :mod:`rome.sql.aggregates`) gives the planner aggregate accumulators.
+live in :mod:`rome.sql.semantics.datetimes` and :mod:`rome.sql.semantics.jsonfuncs`, operators in :mod:`rome.sql.semantics.operators`.
+:func:`make_aggregate` (from :mod:`rome.sql.semantics.aggregates`) gives the planner aggregate accumulators.
 """
 import math
 import os
 import random as _random
 import re
 
-from rome.dbapi.exceptions import DataError, ProgrammingError
-from rome.sql import datetimes, jsonfuncs
-from rome.sql import values as V
-from rome.sql.aggregates import make_aggregate  # noqa: F401 (the planner imports it from here)
-from rome.sql.operators import ASCII_LOWER
-from rome.sql.values import INT_MAX, INT_MIN, to_int, to_real, to_text
+from rome.errors import DataError, ProgrammingError
+from rome.sql.semantics import datetimes, jsonfuncs
+from rome.sql.semantics import values as V
+from rome.sql.semantics.aggregates import make_aggregate  # noqa: F401 (the planner imports it from here)
+from rome.sql.semantics.operators import ASCII_LOWER
+from rome.sql.semantics.values import INT_MAX, INT_MIN, to_int, to_real, to_text
 
 _MISSING = object()
 _INF = float("inf")

@@ -7,8 +7,8 @@ arrays and objects as minified JSON text).
 import json
 import re
 
-from rome.dbapi.exceptions import DataError
-from rome.sql import values as V
+from rome.errors import DataError
+from rome.sql.semantics import values as V
 
 
 class _Num(str):

@@ -3,15 +3,15 @@
 Values are SQLite's storage classes only: ``None`` (NULL), ``int`` (signed 64-bit), ``float``, ``str``
 and ``bytes``; booleans are the ints 0 and 1. This module holds the rules every layer shares: ordering
 (NULL < numbers < text < blob, ints and floats compared numerically), SQLite's text/number conversions
-(exactly as SQLite computes them: see :mod:`rome.sql.floats`), column affinity on store, CAST, and truth.
+(exactly as SQLite computes them: see :mod:`rome.sql.semantics.floats`), column affinity on store, CAST, and truth.
 """
 import datetime
 import decimal
 import re
 
-from rome.dbapi.exceptions import DataError, ProgrammingError
+from rome.errors import DataError, ProgrammingError
 from rome.sql.catalog import affinity as type_affinity
-from rome.sql.floats import atof, real_to_text, sqlite_float_format, sqlite_round  # noqa: F401 (re-exported)
+from rome.sql.semantics.floats import atof, real_to_text, sqlite_float_format, sqlite_round  # noqa: F401 (re-exported)
 
 INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1
 _NONE = type(None)

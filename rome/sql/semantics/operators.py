@@ -6,9 +6,9 @@ case-insensitive, ESCAPE), GLOB and REGEXP with compiled-pattern caches.
 """
 import re
 
-from rome.dbapi.exceptions import DataError
-from rome.sql import values as V
-from rome.sql.values import INT_MAX, INT_MIN, to_int, to_number, to_real, to_text
+from rome.errors import DataError
+from rome.sql.semantics import values as V
+from rome.sql.semantics.values import INT_MAX, INT_MIN, to_int, to_number, to_real, to_text
 
 ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 

@@ -1,10 +1,10 @@
 """Aggregate accumulators with SQLite's semantics, for the planner: ``make_aggregate(name, distinct)``
 gives an object with ``step(value[, separator])`` and ``result()``.
 """
-from rome.dbapi.exceptions import DataError, ProgrammingError
-from rome.sql import values as V
-from rome.sql.operators import utf8
-from rome.sql.values import INT_MAX, INT_MIN, to_real, to_text
+from rome.errors import DataError, ProgrammingError
+from rome.sql.semantics import values as V
+from rome.sql.semantics.operators import utf8
+from rome.sql.semantics.values import INT_MAX, INT_MIN, to_real, to_text
 
 
 class _Count:

@@ -10,7 +10,7 @@ import re
 import struct
 import time
 
-from rome.sql import values as V
+from rome.sql.semantics import values as V
 
 _EPOCH_JD = 210866760000000          # unix epoch as a julian day in ms
 _UNIX = _dt.datetime(1970, 1, 1)
