@@ -13,6 +13,8 @@ cycle of tables, which needs the replaying side to defer or disable foreign keys
 import math
 import re
 
+from rome.sql.parse import QUOTES, quoted_end
+
 # defaults SQLite takes without parentheses: numbers, strings, NULL, CURRENT_TIME/DATE/TIMESTAMP
 _SIMPLE_DEFAULT = re.compile(r"^([+-]?\d+(\.\d*)?([eE][+-]?\d+)?|'([^']|'')*'|NULL|TRUE|FALSE|"
                              r"CURRENT_(TIME|DATE|TIMESTAMP))$", re.I)
@@ -170,18 +172,10 @@ def split_script(script):
     out, buf, i, n = [], [], 0, len(script)
     while i < n:
         ch = script[i]
-        if ch in "'\"`[":
-            close = "]" if ch == "[" else ch
-            j = i + 1
-            while j < n:
-                if script[j] == close:
-                    if close != "]" and j + 1 < n and script[j + 1] == close:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            buf.append(script[i:j + 1])
-            i = j + 1
+        if ch in QUOTES:
+            j = quoted_end(script, i)
+            buf.append(script[i:j])
+            i = j
         elif script.startswith("--", i):
             j = script.find("\n", i)
             i = n if j < 0 else j + 1
