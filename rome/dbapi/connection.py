@@ -125,10 +125,15 @@ class Connection:
 
     def iterdump(self):
         """The database as SQL statements that ROME and SQLite both replay (see rome.sql.dump), read
-        in one transaction; as sqlite3's ``iterdump``, each item is one statement ending with ``;``."""
+        in one transaction; as sqlite3's ``iterdump``, each item is one statement ending with ``;``.
+        A transaction of this connection that has written is dumped as it sees the data; one that
+        has only read is ended first, so that the dump shows what is committed now (as sqlite3, where
+        reads do not open a transaction)."""
         self._check()
         session = self.session
         with self.lock:
+            if session.in_transaction and not session.txn.has_writes and not session.savepoints:
+                session.rollback()
             began = not session.in_transaction
             if began:
                 session.begin()

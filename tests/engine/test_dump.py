@@ -149,6 +149,19 @@ def test_iterdump_sees_the_connections_own_uncommitted_writes_and_keeps_them_pen
     assert 'INSERT INTO "t" VALUES(7);' not in list(db.iterdump())
 
 
+def test_iterdump_shows_what_others_committed_after_this_connection_only_read(db, url):
+    db.execute("SELECT 1").fetchall()            # a pool's pre-ping: a read, no write
+    other = rome.connect(url)
+    try:
+        other.execute("CREATE TABLE t (a INTEGER PRIMARY KEY)")
+        other.execute("INSERT INTO t VALUES (1)")
+        other.commit()
+    finally:
+        other.close()
+    dump = list(db.iterdump())
+    assert 'INSERT INTO "t" VALUES(1);' in dump    # as sqlite3 shows it
+
+
 def test_executescript_commits_a_pending_transaction_first(db, url):
     db.execute("CREATE TABLE t (a INTEGER PRIMARY KEY)")
     db.execute("INSERT INTO t VALUES (1)")
