@@ -15,6 +15,8 @@
 #   3. concurrency        tests/concurrency: processes on rome+lmdb, threads on rome+memory (serial)
 #   4. sqla compliance    SQLAlchemy's and alembic's dialect suites (tests/sqla, wired in setup.cfg)
 #   5. glance suites      scripts/glance_suites.sh: Glance's DB and v2 API suites on ROME, tests/glance
+#   6. openstack suites   scripts/openstack_suites.sh: Keystone's and Nova's SQL suites on sqlite and
+#                         ROME, compared test by test; tests/openstack (rome keystone serve, ...)
 #
 # Environment: PYTHON (default: .venv/bin/python if present, else python3), ROME_TEST_JOBS (xdist
 # workers, default auto), and the knobs of each suite (ROME_DIFF_EXAMPLES, ROME_CONC_TX, ...).
@@ -111,6 +113,10 @@ else
   else
     skip_step "glance suites" "scripts/glance_suites.sh is missing"
   fi
+
+  # ---- Keystone and Nova (issue 8): their SQL suites on sqlite, rome+memory and rome+lmdb, and
+  # tests/openstack, in the venv scripts/openstack_suites.sh builds (.openstack-venv)
+  run_step "openstack suites" scripts/openstack_suites.sh
 fi
 
 echo
