@@ -28,54 +28,77 @@ from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
-from rome.sql.semantics.values import numeric_text, to_text
+from rome.sql.semantics.values import collation_fold, numeric_text, to_text
+from rome.sql.tree import collation_of
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
 FETCH_BATCH = 64
 
 
 class Bound:
-    """A conjunct's contribution to a key: column position in the table and the constant side(s)."""
-    __slots__ = ("col", "op", "value", "value2", "node")
+    """A conjunct's contribution to a key: column position in the table, the constant side(s), and
+    the collation the comparison uses (None: BINARY; ANY for IS NULL), which a key must be kept in
+    for the bound to be read from it."""
+    __slots__ = ("col", "op", "value", "value2", "node", "coll")
 
-    def __init__(self, col, op, value, node, value2=None):
-        self.col, self.op, self.value, self.node, self.value2 = col, op, value, node, value2
+    def __init__(self, col, op, value, node, value2=None, coll=None):
+        self.col, self.op, self.value, self.node, self.value2, self.coll = col, op, value, node, value2, coll
 
 
-def classify(conjunct, table_col, is_const):
+ANY = "ANY"
+NOT_NULL = "NOT NULL"   # the op of a ``column IS NOT NULL`` bound: a range that starts past the NULLs
+
+
+def classify(conjunct, table_col, is_const, column_collation=lambda node: None):
     """Bound for a conjunct of the form <column of this table> op <constant>, or None.
-    table_col(node) -> column position or None; is_const(node) -> bool."""
+    table_col(node) -> column position or None; is_const(node) -> bool; column_collation(node) -> the
+    declared collation of any column reference (for the comparison's collation)."""
     c = conjunct
     if type(c) in _FLIP:
         for a, b, flip in ((c.this, c.expression, False), (c.expression, c.this, True)):
-            if isinstance(a, exp.Column):
-                col = table_col(a)
-                if col is not None and is_const(b):
-                    op = _FLIP[type(c)] if flip else type(c)
-                    return Bound(col, op, b, c)
+            a = _collated(a)
+            col = table_col(a) if a is not None else None
+            if col is not None and is_const(b):
+                op = _FLIP[type(c)] if flip else type(c)
+                return Bound(col, op, b, c, coll=collation_of((c.this, c.expression), column_collation))
         return None
     if isinstance(c, exp.Is) and isinstance(c.expression, exp.Null) and isinstance(c.this, exp.Column):
         col = table_col(c.this)
         if col is not None:
-            return Bound(col, exp.Is, None, c)
+            return Bound(col, exp.Is, None, c, coll=ANY)
+    if isinstance(c, exp.Not) and isinstance(c.this, exp.Is) and isinstance(c.this.expression, exp.Null) \
+            and isinstance(c.this.this, exp.Column):
+        col = table_col(c.this.this)
+        if col is not None:
+            return Bound(col, NOT_NULL, None, c, coll=ANY)
     if isinstance(c, exp.Between) and isinstance(c.this, exp.Column) and not c.args.get("symmetric"):
         col = table_col(c.this)
         if col is not None and is_const(c.args["low"]) and is_const(c.args["high"]):
-            return Bound(col, exp.Between, c.args["low"], c, c.args["high"])
+            return Bound(col, exp.Between, c.args["low"], c, c.args["high"], column_collation(c.this))
     if isinstance(c, exp.In) and isinstance(c.this, exp.Column) and c.expressions and not c.args.get("query"):
         col = table_col(c.this)
         if col is not None and all(is_const(e) for e in c.expressions):
-            return Bound(col, exp.In, c.expressions, c)
+            return Bound(col, exp.In, c.expressions, c, coll=column_collation(c.this))
     if isinstance(c, exp.Or):
-        col, values = None, []
+        col, values, colls = None, [], set()
         for alt in _disjuncts(c):
-            b = classify(alt, table_col, is_const) if isinstance(alt, exp.EQ) else None
+            b = classify(alt, table_col, is_const, column_collation) if isinstance(alt, exp.EQ) else None
             if b is None or (col is not None and b.col != col):
                 return None
             col = b.col
             values.append(b.value)
-        return Bound(col, exp.In, values, c)
+            colls.add(b.coll)
+        if len(colls) != 1:
+            return None
+        return Bound(col, exp.In, values, c, coll=colls.pop())
     return None
+
+
+def _collated(node):
+    """The column of ``column`` or ``column COLLATE x`` (the comparison's collation says which)."""
+    if isinstance(node, exp.Collate):
+        node = node.this
+    return node if isinstance(node, exp.Column) else None
 
 
 def _disjuncts(node):
@@ -130,7 +153,8 @@ class Path:
             parts.append(names[b.col] + op)
         for b in (self.lo, self.hi):
             if b is not None:
-                parts.append(names[b[0].col] + {exp.GT: ">?", exp.GTE: ">=?", exp.LT: "<?", exp.LTE: "<=?"}[b[1]])
+                parts.append(names[b[0].col] + {exp.GT: ">?", exp.GTE: ">=?", exp.LT: "<?", exp.LTE: "<=?",
+                                                NOT_NULL: " IS NOT NULL"}[b[1]])
         what = "PRIMARY KEY" if self.kind == "pk" else \
             ("COVERING INDEX %s" if self.covering else "INDEX %s") % self.index.name
         s = "SEARCH %s USING %s" % (table, what) if parts else "SCAN %s USING %s" % (table, what)
@@ -159,18 +183,21 @@ def _weight(table, b):
 
 
 def choose(table, rows, bounds, order=None, needed=None, limited=False):
-    """The best Path for bounds (list of Bound). order: list of (column position, desc) the caller
-    would like rows in, or None; limited: a LIMIT applies to them. needed: set of column positions
-    the query reads (None: all)."""
+    """The best Path for bounds (list of Bound). order: list of (column position, desc, collation)
+    the caller would like rows in, or None; limited: a LIMIT applies to them. needed: set of column
+    positions the query reads (None: all). A key serves a bound, or an ORDER BY term, only when it
+    is kept in the collation the comparison or the term uses."""
     by_col = {}
     for b in bounds:
         by_col.setdefault(b.col, []).append(b)
     best = Path("scan", [])
+    pk_colls = table.key_collations(rows.pk_idx)
     for kind, cols, ix in candidates(table, rows):
         p = Path(kind, cols, ix)
         p.limited = limited
+        colls = table.key_collations(cols, ix)
         for i, c in enumerate(cols):
-            bs = by_col.get(c, [])
+            bs = [b for b in by_col.get(c, ()) if b.coll is ANY or b.coll == colls[i]]
             eq = next((b for b in bs if b.op in (exp.EQ, exp.Is)), None)
             if eq is None and i == 0:
                 eq = next((b for b in bs if b.op is exp.In), None)
@@ -190,17 +217,23 @@ def choose(table, rows, bounds, order=None, needed=None, limited=False):
                 elif b.op in (exp.LT, exp.LTE) and p.hi is None:
                     p.hi = (b, b.op)
                     p.used.append(b.node)
+            nn = next((b for b in bs if b.op is NOT_NULL), None)
+            if nn is not None and p.lo is None and p.hi is None:
+                p.lo = (nn, NOT_NULL)
+                p.used.append(nn.node)
             break
         if order:
             # an index entry's key ends with the primary key: its order continues with it
-            rest = cols[len(p.eq):] + (list(rows.pk_idx) if kind == "index" else [])
-            descs = {d for _, d in order}
+            rest = list(zip(cols, colls))[len(p.eq):] + \
+                (list(zip(rows.pk_idx, pk_colls)) if kind == "index" else [])
+            descs = {d for _, d, _c in order}
             if len(descs) == 1 and len(order) <= len(rest) and \
-                    [c for c, _ in order] == rest[:len(order)] and not (p.eq and p.eq[0].op is exp.In):
+                    [(c, k) for c, _, k in order] == rest[:len(order)] and not (p.eq and p.eq[0].op is exp.In):
                 p.ordered = True
                 p.reverse = descs == {True}
         if needed is not None and kind == "index":
-            p.covering = needed <= set(cols) | set(rows.pk_idx) and not rows.rowid
+            p.covering = needed <= set(cols) | set(rows.pk_idx) and not rows.rowid and \
+                not any(colls) and not any(pk_colls)   # folded keys do not hold the values
             p.needed = needed
         if p.score() > best.score() or (p.score() == best.score() and p.covering and not best.covering):
             best = p
@@ -244,9 +277,12 @@ class Access:
         self.table = rows.table
         self.path = path
         cols = rows.table.columns
+        folds = dict(zip(path.columns, map(collation_fold, rows.table.key_collations(path.columns, path.index))))
 
         def conv(node, col):
-            return _converting(compile_const(node), cols[col].affinity)
+            f = _converting(compile_const(node), cols[col].affinity)
+            fold = folds.get(col)
+            return f if fold is None else (lambda row, ctx: fold(f(row, ctx)))
         self.eq = [[conv(v, b.col) for v in b.value] if b.op is exp.In else
                    (lambda row, ctx: None) if b.op is exp.Is else conv(b.value, b.col)
                    for b in path.eq]
@@ -256,6 +292,8 @@ class Access:
             if pair is None:
                 return None
             b, op = pair
+            if op is NOT_NULL:
+                return None, op
             node = b.value2 if (b.op is exp.Between and second) else b.value
             return conv(node, b.col), op
         self.lo = bound(path.lo)
@@ -298,7 +336,9 @@ class Access:
         out = []
         for p in self.prefixes(row, ctx):
             start, end = p, prefix_end(p)
-            if self.lo is not None:
+            if self.lo is not None and self.lo[1] is NOT_NULL:
+                start = p + b"\x01"  # past NULLs
+            elif self.lo is not None:
                 v = self.lo[0](row, ctx)
                 if v is None:
                     return []

@@ -35,6 +35,7 @@ class Column:
     autoincrement: bool = False    # values come from the table's sequence when NULL is inserted
     id: int = 0                    # position in stored row values; never reused
     fill: object = None            # the value rows written before this column was added have
+    collation: str | None = None   # "NOCASE" or "RTRIM" (COLLATE in the column definition); None: BINARY
 
     @property
     def affinity(self):
@@ -48,6 +49,7 @@ class Index:
     unique: bool = False
     id: int = 0
     constraint: bool = False       # made by a UNIQUE constraint (reflected as one), not CREATE INDEX
+    collations: list | None = None  # per column, a COLLATE given in CREATE INDEX (None: the column's)
 
 
 @dataclass
@@ -101,6 +103,14 @@ class Table:
     @property
     def has_rowid(self):
         return self.primary_key == [ROWID]
+
+    def key_collations(self, positions, index=None):
+        """The collation each key column is kept in (None: BINARY): an index's own COLLATE, else the
+        column's. Keys hold values folded by it (see :func:`rome.sql.semantics.values.collation_fold`),
+        so that a key compares as the collation does."""
+        own = (index.collations if index is not None else None) or [None] * len(positions)
+        out = [o or self.columns[p].collation for o, p in zip(own, positions)]
+        return [None if c == "BINARY" else c for c in out]
 
     def index(self, name):
         for ix in self.indexes:

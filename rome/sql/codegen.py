@@ -11,6 +11,7 @@ from sqlglot import exp
 from rome.errors import ProgrammingError
 from rome.sql.semantics import operators as O
 from rome.sql.semantics import values as V
+from rome.sql.tree import collation_of
 
 _LIMIT = 40               # nesting depth after which a subexpression becomes its own function
 _CODE_CACHE = {}
@@ -67,7 +68,7 @@ def _raise_missing(e, ctx):
 
 _BASE_NS = {
     "_truthy": V.truthy, "_xlt": V.cross_lt, "_naff": O.numeric_affinity, "_taff": O.text_affinity,
-    "_b3": O.bool3, "_raise_missing": _raise_missing, "_fold": V.fold_nocase, "_rtrim": O.rtrim_coll,
+    "_b3": O.bool3, "_raise_missing": _raise_missing, "_fold": V.fold_nocase, "_rtrim": V.fold_rtrim,
     "_first": O.first_value, "_exists": O.exists, "_in_rows": O.in_rows,
     "_row_in": O.row_in, "_txt": V.to_text, "_LIKE0": O._LIKE0, "_likem": O.like_matcher,
 }
@@ -193,22 +194,7 @@ class Compiler:
         return E("%s(%s)" % ("_naff" if conv == "num" else "_taff", e.code), depth=e.depth + 1, free=e.free)
 
     def collation(self, *nodes):
-        for n in nodes:
-            while isinstance(n, exp.Paren):
-                n = n.this
-            if isinstance(n, exp.Collate):
-                c = n.expression.name.upper()
-                if c not in ("BINARY", "NOCASE", "RTRIM"):
-                    raise ProgrammingError("no such collation sequence: %s" % n.expression.name)
-                return None if c == "BINARY" else c
-        f = getattr(self.scope, "collation", None)
-        if f is not None:
-            for n in nodes:
-                if isinstance(n, exp.Column):
-                    c = f(n)
-                    if c and c.upper() != "BINARY":
-                        return c.upper()
-        return None
+        return collation_of(nodes, getattr(self.scope, "collation", None) or _binary)
 
     def operands(self, ln, rn, le=None, re_=None, affinity=True):
         a = le if le is not None else self.expr(ln)
@@ -218,7 +204,7 @@ class Compiler:
         coll = self.collation(ln, rn)
         if coll:
             fn = "_fold" if coll == "NOCASE" else "_rtrim"
-            a, b = (self.const(V.fold_nocase(x.value) if coll == "NOCASE" else O.rtrim_coll(x.value))
+            a, b = (self.const(V.collation_fold(coll)(x.value))
                     if x.const else E("%s(%s)" % (fn, x.code), depth=x.depth + 1, free=x.free) for x in (a, b))
         return a, b
 
@@ -322,3 +308,7 @@ def type_name(dt):
     if name in ("VARBINARY", "BLOB", "LONGBLOB", "MEDIUMBLOB", "TINYBLOB"):
         return "BLOB"
     return name
+
+
+def _binary(_node):
+    return None

@@ -15,7 +15,7 @@ from rome.sql.catalog import ROWID, Check, Column, ForeignKey, Index, Table
 from rome.sql.context import Ctx
 from rome.sql.parse import declared_types, table_name
 from rome.sql.planner import Planner
-from rome.sql.semantics.values import apply_affinity
+from rome.sql.semantics.values import apply_affinity, collation_name
 
 
 def execute(session, stmt, sql):
@@ -117,6 +117,8 @@ def create_table(session, stmt, sql):
                     t.foreign_keys.append(_column_reference([cname], k, cons_name))
                 elif isinstance(k, exp.CheckColumnConstraint):
                     t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cons_name))
+                elif isinstance(k, exp.CollateColumnConstraint):
+                    col.collation = collation_name(k.this.name)
             t.columns.append(col)
             t.changed()
         else:
@@ -224,16 +226,20 @@ def create_index(session, stmt):
     params = node.args.get("params")
     if params is not None and params.args.get("where") is not None:
         raise NotSupportedError("partial indexes (CREATE INDEX ... WHERE) are not supported")
-    cols = []
+    cols, colls = [], []
     for o in (params.args.get("columns") if params else None) or []:
         e = o.this if isinstance(o, exp.Ordered) else o
+        colls.append((collation_name(e.expression.name) or "BINARY") if isinstance(e, exp.Collate) else None)
+        if isinstance(e, exp.Collate):
+            e = e.this
         if not isinstance(e, exp.Column):
             raise NotSupportedError("indexes on expressions are not supported")
         c = t.column(e.name)
         if c is None:
             raise OperationalError("no such column: %s" % e.name)
         cols.append(c.name)
-    ix = Index(name=name, columns=cols, unique=bool(stmt.args.get("unique")), id=cat.new_id())
+    ix = Index(name=name, columns=cols, unique=bool(stmt.args.get("unique")), id=cat.new_id(),
+               collations=colls if any(colls) else None)
     t.indexes.append(ix)
     session.set_catalog(cat)
     _fill_index(session, t, ix)
@@ -327,6 +333,8 @@ def _add_column(session, cat, t, cdef, sql):
             raise OperationalError("Cannot add a PRIMARY KEY column")
         elif isinstance(k, exp.UniqueColumnConstraint):
             unique = True
+        elif isinstance(k, exp.CollateColumnConstraint):
+            col.collation = collation_name(k.this.name)
         elif isinstance(k, exp.Reference):
             t.foreign_keys.append(_column_reference([cname], k, c.name or None))
         elif isinstance(k, exp.CheckColumnConstraint):

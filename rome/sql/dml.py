@@ -15,6 +15,7 @@ from rome.sql.scope import Scope
 from rome.sql.context import Result
 from rome.sql.select import SelectPlan
 from rome.sql.semantics.values import INT_MAX, INT_MIN, apply_affinity
+from rome.sql.upsert import Upsert
 
 
 def execute(session, sql, stmt, ctx):
@@ -55,11 +56,11 @@ class InsertPlan:
         alt = (stmt.args.get("alternative") or "").upper()
         if alt not in ("", "ABORT", "FAIL", "ROLLBACK", "IGNORE", "REPLACE"):
             raise NotSupportedError("INSERT OR %s is not supported" % alt)
-        if stmt.args.get("conflict"):
-            raise NotSupportedError("ON CONFLICT is not supported")
         self.mode = alt
         target = stmt.this
         self.table = t = planner.table(table_name(_table_node(target)))
+        conflict = stmt.args.get("conflict")
+        self.upsert = Upsert(planner, t, _table_node(target).alias, conflict) if conflict else None
         names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) else \
             [c.name for c in t.columns]
         self.positions = []
@@ -170,6 +171,8 @@ class InsertPlan:
         count, last = 0, None
         if self.__dict__.get("_given") is None:
             self._fill()
+        if self.upsert is not None:
+            return self.upsert.insert_values(self, session, ctx, value_rows)
         value_rows = value_rows if isinstance(value_rows, list) else list(value_rows)
         batch = None
         if len(value_rows) > 1:
@@ -189,7 +192,7 @@ class InsertPlan:
             for _attempt in range(1000):
                 try:
                     if self.mode == "REPLACE":
-                        self._remove_conflicts(session, rows, tup)
+                        _remove_conflicts(rows, tup)
                     key = rows.insert(tup, gen, alone)
                     break
                 except IntegrityError as e:
@@ -211,24 +214,20 @@ class InsertPlan:
                 last = rows.pk_from_key(key)[0]
         return count, last
 
-    def _remove_conflicts(self, session, rows, tup):
-        if not rows.rowid:
-            old = rows.get(rows.pk_of(tup))
-            if old is not None:
-                rows.delete(rows.key_of(old), old)
-        for ix, idx, prefix in rows.index_info:
-            if not ix.unique:
-                continue
-            from rome.encoding.keycode import encode_tuple
-            vals = [tup[i] for i in idx]
-            if None in vals:
-                continue
-            pk = rows.txn.get(prefix + encode_tuple(vals))
-            if pk is not None:
-                k = rows.prefix + pk
-                old = rows.get_keys([k])
-                for kk, r in old:
-                    rows.delete(kk, r)
+
+
+def _remove_conflicts(rows, tup, keep=None):
+    """OR REPLACE: delete the rows that hold one of tup's primary or unique keys (but the row at
+    ``keep``, the one being updated)."""
+    keys = ([] if rows.rowid else [(None, rows.pk_idx)]) + \
+        [(ix, idx) for ix, idx, _p in rows.index_info if ix.unique]
+    for ix, idx in keys:
+        vals = [tup[i] for i in idx]
+        if None in vals:
+            continue
+        found = rows.find_by_key(ix, vals)
+        if found is not None and found[0] != keep:
+            rows.delete(*found)
 
 
 def _converted(col, aff, name):
@@ -270,8 +269,13 @@ class _Targeted:
 
 
 class UpdatePlan(_Targeted):
+    """UPDATE [OR IGNORE | OR REPLACE]: OR IGNORE skips a row whose new values break a UNIQUE, NOT
+    NULL or CHECK constraint; OR REPLACE first deletes the other rows holding its new unique keys.
+    (OR ABORT, FAIL and ROLLBACK are the default: the statement fails and leaves no change.)"""
+
     def __init__(self, planner, stmt):
         super().__init__(planner, stmt)
+        self.mode = stmt.meta.get("rome_conflict")
         t = self.table
         self.sets = []
         for e in stmt.expressions:
@@ -291,9 +295,24 @@ class UpdatePlan(_Targeted):
                 v = f(r, ctx)
                 new[i] = None if v is None else apply_affinity(v, aff, name)
             changes.append((k, r, tuple(new)))
+        if self.mode not in ("IGNORE", "REPLACE"):
+            for k, old, new in changes:
+                rows.update(k, old, new)
+            return len(changes)
+        count = 0
         for k, old, new in changes:
-            rows.update(k, old, new)
-        return len(changes)
+            if rows.txn.get(k) is None:
+                continue   # deleted by OR REPLACE for an earlier row
+            if self.mode == "REPLACE":
+                _remove_conflicts(rows, new, keep=k)
+            try:
+                rows.update(k, old, new)
+            except IntegrityError as e:
+                if self.mode == "REPLACE" or str(e).startswith("FOREIGN KEY"):
+                    raise
+                continue   # checked before anything is written: the row is as it was
+            count += 1
+        return count
 
 
 class DeletePlan(_Targeted):

@@ -15,11 +15,11 @@ def _locate(rows, want):
     leading columns are these), or ("scan", None)."""
     n = len(want)
     if not rows.rowid and len(rows.pk_idx) >= n and set(rows.pk_idx[:n]) == set(want):
-        p = rows.prefix + encode_tuple([want[c] for c in rows.pk_idx[:n]])
+        p = rows.prefix + encode_tuple(rows.pk_key_values([want[c] for c in rows.pk_idx[:n]]))
         return ("point" if n == len(rows.pk_idx) else "pk"), p
-    for _ix, idx, prefix in rows.index_info:
+    for ix, idx, prefix in rows.index_info:
         if len(idx) >= n and set(idx[:n]) == set(want):
-            return "index", prefix + encode_tuple([want[c] for c in idx[:n]])
+            return "index", prefix + encode_tuple(rows.index_key_values(ix, [want[c] for c in idx[:n]]))
     return "scan", None
 
 

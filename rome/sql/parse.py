@@ -68,11 +68,19 @@ def number_placeholders(sql):
             i = j
             continue
         if ch == "?":
-            n += 1
-            out.append(":p%d" % n)
-            i += 1
-            while i < L and sql[i].isdigit():
-                i += 1
+            j = i + 1
+            while j < L and sql[j].isdigit():
+                j += 1
+            if j > i + 1:                  # ?NNN: parameter NNN
+                k = int(sql[i + 1:j])
+                if not 0 < k <= 32766:
+                    raise ProgrammingError("variable number must be between ?1 and ?32766")
+                n = max(n, k)
+            else:                          # ?: one past the largest number used so far
+                n += 1
+                k = n
+            out.append(":p%d" % k)
+            i = j
             continue
         out.append(ch)
         i += 1
@@ -87,6 +95,7 @@ def parse(sql):
         if m:
             d = m.groupdict()
             return Control(kind, d.get("name"), d.get("rest")), 0
+    sql, conflict = _or_clause(sql)
     text, n = number_placeholders(sql)
     try:
         stmts = [s for s in sqlglot.parse(text, read="sqlite") if s is not None]
@@ -98,9 +107,25 @@ def parse(sql):
         raise ProgrammingError("You can only execute one statement at a time.")
     stmt = stmts[0]
     stmt.meta["rome_sql"] = text
+    if conflict:
+        stmt.meta["rome_conflict"] = conflict
     if isinstance(stmt, exp.Command):
         raise ProgrammingError("syntax error or unsupported statement: %s" % sql.strip()[:80])
     return stmt, n
+
+
+_REPLACE = re.compile(r"^(\s*)REPLACE(\s+INTO\b)", re.I)
+_UPDATE_OR = re.compile(r"^(\s*UPDATE)\s+OR\s+(ROLLBACK|ABORT|REPLACE|FAIL|IGNORE)\b", re.I)
+
+
+def _or_clause(sql):
+    """SQLite's conflict clauses that sqlglot does not read: ``REPLACE INTO`` is ``INSERT OR REPLACE
+    INTO``; ``UPDATE OR <mode>`` is an UPDATE whose mode goes in ``stmt.meta["rome_conflict"]``.
+    -> (sql, mode or None)."""
+    m = _UPDATE_OR.match(sql)
+    if m:
+        return m.group(1) + sql[m.end():], m.group(2).upper()
+    return _REPLACE.sub(r"\1INSERT OR REPLACE\2", sql, count=1), None
 
 
 def _first_line(e):

@@ -9,6 +9,7 @@ from rome.errors import ProgrammingError
 from rome.sql.expressions import compile_expr, compile_predicate
 from rome.sql.rows import TableRows
 from rome.sql.scope import Scope
+from rome.sql.minmax import MinMaxPlan, min_max_shape
 from rome.sql.select import CompoundPlan, SelectPlan
 
 MAX_PLANS = 2000
@@ -95,7 +96,8 @@ class Planner:
         if isinstance(node, exp.Subquery):
             return self.plan_query(node.this, outer)
         if isinstance(node, exp.Select):
-            return SelectPlan(self, node, outer)
+            shape = min_max_shape(node)
+            return MinMaxPlan(self, node, outer, shape) if shape else SelectPlan(self, node, outer)
         if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
             return CompoundPlan(self, node, outer)
         if isinstance(node, exp.Paren):
@@ -105,7 +107,7 @@ class Planner:
     def plan_subquery(self, node, scope):
         """A correlated-or-not subquery: returns run(row, ctx) -> list of rows."""
         plan = self.plan_query(node, scope)
-        refs = _collect_outer_refs(plan)
+        refs = plan.outer_refs()
         if not refs:
             key = id(plan)
 
@@ -141,12 +143,3 @@ class Planner:
 def _source(table):
     from rome.sql.scope import Source
     return Source(table.name, [c.name for c in table.columns], 0, table)
-
-
-def _collect_outer_refs(plan):
-    refs = []
-    if isinstance(plan, SelectPlan):
-        refs += plan.scope.outer_refs
-    elif isinstance(plan, CompoundPlan):
-        refs += _collect_outer_refs(plan.left) + _collect_outer_refs(plan.right)
-    return refs

@@ -96,8 +96,9 @@ def plan_chains(plan):
         b = path.eq[0]
         if b.op is not exp.EQ or not isinstance(b.value, exp.Column) or plan._position(b.value) != pk_pos:
             continue
-        if lvl.source.table.columns[b.col].affinity != pk_aff:
-            continue
+        if lvl.source.table.columns[b.col].affinity != pk_aff or rows0.pk_folds is not None or \
+                any(lvl.source.table.key_collations(path.columns, path.index)):
+            continue   # folded keys (collations): the first table's key bytes are not the probe's
         if any(plan._level_of(x) >= 0 for x in path_values(path)[1:]):
             continue
         lvl.chained = path.point

@@ -13,6 +13,7 @@ from rome.errors import IntegrityError
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row, encode_row
 from rome.sql import foreign_keys, keys
+from rome.sql.semantics.values import collation_folds, fold_values
 
 
 class TableRows:
@@ -33,11 +34,18 @@ class TableRows:
         self.not_null = [(i, c.name) for i, c in enumerate(t.columns) if not c.nullable]
         self.index_info = [(ix, [t.column_index(n) for n in ix.columns], keys.index_prefix(t.id, ix.id))
                            for ix in t.indexes]
-        self._pk_single = self.pk_idx[0] if len(self.pk_idx) == 1 else None
+        # keys of columns with a collation hold folded values (Table.key_collations): per key, the
+        # fold of each column (None when every column is BINARY, the common case: no work)
+        self.pk_folds = collation_folds(t.key_collations(self.pk_idx))
+        self.index_folds = {ix.id: collation_folds(t.key_collations(idx, ix)) for ix, idx, _p in self.index_info}
+        self._pk_single = self.pk_idx[0] if len(self.pk_idx) == 1 and self.pk_folds is None else None
         # an inserted row's index entries, by kind (see _add_entries)
         self._unique = [info for info in self.index_info if info[0].unique]
-        self._plain = [(p, idx[0]) for ix, idx, p in self.index_info if not ix.unique and len(idx) == 1]
-        self._composite = [(p, idx) for ix, idx, p in self.index_info if not ix.unique and len(idx) > 1]
+        plain = [info for info in self.index_info if not info[0].unique and self.index_folds[info[0].id] is None]
+        self._plain = [(p, idx[0]) for ix, idx, p in plain if len(idx) == 1]
+        self._composite = [(p, idx) for ix, idx, p in plain if len(idx) > 1]
+        self._folded = [info for info in self.index_info
+                        if not info[0].unique and self.index_folds[info[0].id] is not None]
 
     # -- encoding -------------------------------------------------------------------------------
     def decode(self, value):
@@ -64,18 +72,27 @@ class TableRows:
     def key_of(self, row):
         if self._pk_single is not None:
             return self.prefix + encode_value(row[self._pk_single])
-        return self.prefix + encode_tuple([row[i] for i in self.pk_idx])
+        return self.prefix + encode_tuple(self.pk_key_values([row[i] for i in self.pk_idx]))
+
+    def pk_key_values(self, values):
+        """Primary key values as the row key holds them (folded by their collations)."""
+        return values if self.pk_folds is None else fold_values(self.pk_folds, values)
+
+    def index_key_values(self, ix, values):
+        """An index's leading column values as its entries' keys hold them."""
+        folds = self.index_folds[ix.id]
+        return values if folds is None else fold_values(folds, values)
 
     def pk_from_key(self, key):
         return decode_tuple(key, len(self.prefix))
 
     def index_key(self, info, row, pk_enc):
         ix, idx, prefix = info
-        if len(idx) == 1:
+        if len(idx) == 1 and self.index_folds[ix.id] is None:
             v = row[idx[0]]
             k = prefix + encode_value(v)
             return k + pk_enc if v is None or not ix.unique else k
-        vals = [row[i] for i in idx]
+        vals = self.index_key_values(ix, [row[i] for i in idx])
         k = prefix + encode_tuple(vals)
         if not ix.unique or None in vals:
             k += pk_enc
@@ -83,8 +100,21 @@ class TableRows:
 
     # -- reads ----------------------------------------------------------------------------------
     def get(self, pk_values):
-        v = self.txn.get(self.prefix + encode_tuple(pk_values))
+        v = self.txn.get(self.prefix + encode_tuple(self.pk_key_values(pk_values)))
         return None if v is None else self.decode(v)
+
+    def find_by_key(self, ix, values):
+        """(key, row) of the row whose primary key (ix None) or UNIQUE index ix holds values, or None."""
+        if ix is None:
+            key = self.prefix + encode_tuple(self.pk_key_values(values))
+        else:
+            prefix = next(p for i, _idx, p in self.index_info if i is ix)
+            pk_enc = self.txn.get(prefix + encode_tuple(self.index_key_values(ix, values)))
+            if pk_enc is None:
+                return None
+            key = self.prefix + pk_enc
+        v = self.txn.get(key)
+        return None if v is None else (key, self.decode(v))
 
     def get_keys(self, row_keys):
         """Rows for row keys (batched); missing ones are skipped. Yields (key, row)."""
@@ -206,6 +236,9 @@ class TableRows:
         for p, idx in self._composite:
             keys_out.append(p + encode_tuple([row[i] for i in idx]) + pk_enc)
             values_out.append(pk_enc)
+        for info in self._folded:
+            keys_out.append(self.index_key(info, row, pk_enc))
+            values_out.append(pk_enc)
 
     def update(self, key, old, new):
         """Replace row old (at key) by new. Returns the new key."""
@@ -216,8 +249,8 @@ class TableRows:
         pk_enc = key[len(self.prefix):]
         new_key = key
         if not self.rowid and self.pk_of(old) != self.pk_of(new):
-            new_key = self.key_of(new)
-            if txn.get(new_key) is not None:
+            new_key = self.key_of(new)   # the same key when only the case changes under NOCASE
+            if new_key != key and txn.get(new_key) is not None:
                 raise IntegrityError("UNIQUE constraint failed: %s" % self._names(self.pk_idx))
         new_pk_enc = new_key[len(self.prefix):]
         changes = []
@@ -284,3 +317,4 @@ class TableRows:
                 continue  # a row that references itself
             if not self.session.parent_exists(fk, vals):
                 raise IntegrityError("FOREIGN KEY constraint failed")
+

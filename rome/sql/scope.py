@@ -112,9 +112,8 @@ class Scope:
             self.outer_refs.append((name, compile_expr(node, self.outer)))
         return lambda row, ctx, _n=name: ctx.params[_n]
 
-    def affinity(self, node):
-        """The column affinity of a column reference (None for derived columns and outer ones),
-        so that comparisons follow SQLite's affinity rules."""
+    def table_column(self, node):
+        """The catalog Column a column reference reads (None for derived columns and outer ones)."""
         try:
             pos = self.resolve(node)
         except ProgrammingError:
@@ -123,8 +122,20 @@ class Scope:
             return None
         for s in self.sources:
             if s.offset <= pos < s.offset + len(s.columns):
-                return s.table.columns[pos - s.offset].affinity if s.table is not None else None
+                return s.table.columns[pos - s.offset] if s.table is not None else None
         return None
+
+    def affinity(self, node):
+        """The column affinity of a column reference, so that comparisons follow SQLite's affinity
+        rules (None: no affinity)."""
+        c = self.table_column(node)
+        return None if c is None else c.affinity
+
+    def collation(self, node):
+        """The declared collation of a column reference (None: BINARY), for comparisons, ORDER BY,
+        GROUP BY and DISTINCT."""
+        c = self.table_column(node)
+        return None if c is None else c.collation
 
     def can_resolve(self, node):
         if self.resolve(node) is not None:

@@ -25,9 +25,9 @@ from rome.sql.access import Access, choose, classify
 from rome.sql.expressions import compile_expr, expr_name
 from rome.sql.semantics.functions import make_aggregate
 from rome.sql.parse import table_name
-from rome.sql.tree import columns_in, conjuncts, find_aggregates, has_subquery
+from rome.sql.tree import collation_of, columns_in, conjuncts, find_aggregates, has_subquery
 from rome.sql.scope import Scope, Source
-from rome.sql.semantics.values import order_rows
+from rome.sql.semantics.values import collation_folds, fold_values, order_rows
 
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 FIRST_CHUNK = 64  # the first chunk: a store's first scan batch (a LIMIT may need no more)
@@ -40,6 +40,11 @@ class Plan:
 
     def first_reads(self, ctx):
         return [], []
+
+    def outer_refs(self):
+        """(parameter name, getter in the outer scope) of each outer column the plan reads: none
+        for an uncorrelated query, whose result is then computed once per statement."""
+        return []
 
     def explain(self, depth=0):
         return []
@@ -176,7 +181,7 @@ class SelectPlan(Plan):
                     if has_subquery(node) or find_aggregates(node):
                         return False
                     return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
-                bounds = [b for b in (classify(c, table_col, is_const) for c in conds) if b is not None]
+                bounds = [b for b in (classify(c, table_col, is_const, tmp.collation) for c in conds) if b is not None]
                 score = choose(t, planner.layout(t), bounds).score()
                 if best is None or score > best[0]:
                     best = (score, i)
@@ -286,7 +291,8 @@ class SelectPlan(Plan):
         # ON conjuncts that only mention earlier levels stay at their own level (they gate the join).
 
     def _order_columns(self, order):
-        """[(position in the first source, desc)] if ORDER BY is only plain columns of the first source."""
+        """[(position in the first source, desc, collation)] if ORDER BY is only plain columns of the
+        first source (each maybe with a COLLATE)."""
         if not self.levels or self.levels[0].source.table is None:
             return None
         first = self.levels[0].source
@@ -295,6 +301,9 @@ class SelectPlan(Plan):
             e = o.this
             if isinstance(e, exp.Column) and not e.table and e.name.lower() in self.scope.aliases:
                 e = self.scope.aliases[e.name.lower()]
+            coll = collation_of([e], self.scope.collation)
+            if isinstance(e, exp.Collate):
+                e = e.this
             if not isinstance(e, exp.Column):
                 return None
             pos = self.scope.resolve(e)
@@ -304,7 +313,7 @@ class SelectPlan(Plan):
             nulls_first = o.args.get("nulls_first")
             if nulls_first is not None and bool(nulls_first) == desc:
                 return None  # explicit NULLS placement opposite to the index order
-            out.append((pos - first.offset, desc))
+            out.append((pos - first.offset, desc, coll))
         return out
 
     def _needed(self, source):
@@ -330,6 +339,11 @@ class SelectPlan(Plan):
         names = {c.name.lower() for n in nodes for c in ([n] if isinstance(n, exp.Column) else columns_in(n))}
         return {k for k, c in enumerate(source.columns) if c.lower() in names}
 
+    def _uncorrelated(self, node):
+        """Whether a subquery reads nothing of this query or its outer ones (its value is the same
+        for every row, so an index can be probed with it)."""
+        return not self.planner.plan_query(node, self.scope).outer_refs()
+
     def _plan_levels(self, order_cols):
         scope, planner = self.scope, self.planner
         for i, lvl in enumerate(self.levels):
@@ -341,6 +355,8 @@ class SelectPlan(Plan):
                 return pos - lo if pos is not None and lo <= pos < hi else None
 
             def is_const(node, lo=lo):
+                if isinstance(node, exp.Subquery) and self._uncorrelated(node):
+                    return True   # a scalar subquery: one value per statement (cached in ctx)
                 if has_subquery(node) or find_aggregates(node):
                     return False
                 for c in columns_in(node):
@@ -351,7 +367,8 @@ class SelectPlan(Plan):
                     if pos is not None and pos >= lo:
                         return False
                 return True
-            bounds = [b for b in (classify(c, table_col, is_const) for c in lvl.conds) if b is not None]
+            bounds = [b for b in (classify(c, table_col, is_const, scope.collation) for c in lvl.conds)
+                      if b is not None]
             lvl.probe_depth = max([self._level_of(b.node if b.op is not exp.EQ else b.value)
                                    for b in bounds] + [0])
             compile_const = lambda n: compile_expr(n, scope)  # noqa: E731 - probes read earlier levels
@@ -361,7 +378,7 @@ class SelectPlan(Plan):
                               self.node.args.get("limit") is not None)
                 if i == 0 and order_cols and path.ordered:
                     self.ordered_by_path = True
-                eqs = [b for b in bounds if b.op is exp.EQ]
+                eqs = [b for b in bounds if b.op is exp.EQ and b.coll is None]   # hash tables compare as BINARY
                 if path.kind == "scan" and i > 0 and eqs:
                     b = eqs[0]
                     lvl.hash_key = (b.col, compile_const(b.value))
@@ -379,7 +396,7 @@ class SelectPlan(Plan):
                     if path.covering:
                         path.needed = self._decode_needed(i, s, rest)
             else:
-                eqs = [b for b in bounds if b.op is exp.EQ]
+                eqs = [b for b in bounds if b.op is exp.EQ and b.coll is None]   # hash tables compare as BINARY
                 rest = lvl.conds
                 if eqs:
                     b = eqs[0]
@@ -410,6 +427,7 @@ class SelectPlan(Plan):
                     if g not in keys:
                         keys.append(g)
             self.group_keys = [compile_expr(k, scope) for k in keys]
+            self.group_folds = collation_folds(collation_of([k], scope.collation) for k in keys)
             for k in keys:
                 gscope.slots.setdefault(k, gscope.width + len(gscope.slots))
             self.agg_specs = []
@@ -427,13 +445,24 @@ class SelectPlan(Plan):
             self.having = None
         self.out_scope = out_scope
         self.project = [compile_expr(e, out_scope) for e in self.items]
+        self.distinct_folds = collation_folds(collation_of([e], scope.collation) for e in self.items)
         self.project_row = self._projection(out_scope)
         self.sort = None
         if order is not None and not self.ordered_by_path:
             keys = []
             for o in order.expressions:
-                keys.append((self._order_key(o.this, out_scope), bool(o.args.get("desc")), o.args.get("nulls_first")))
+                keys.append((self._order_key(o.this, out_scope), bool(o.args.get("desc")), o.args.get("nulls_first"),
+                             self._term_collation(o.this)))
             self.sort = keys
+
+    def _term_collation(self, e):
+        """The collation an ORDER BY term sorts by: its own COLLATE, or that of the column it names
+        (through an output alias or position too)."""
+        if isinstance(e, exp.Literal) and not e.is_string and 0 < int(e.this) <= len(self.items):
+            e = self.items[int(e.this) - 1]
+        elif isinstance(e, exp.Column) and not e.table:
+            e = self.scope.aliases.get(e.name.lower(), e)   # an output alias first, as _order_key
+        return collation_of([e], self.scope.collation)
 
     def _projection(self, out_scope):
         """A fast row -> output function when every output is a plain column (None otherwise)."""
@@ -498,7 +527,11 @@ class SelectPlan(Plan):
         else:
             fn = compile_expr(arg, self.scope)
         sep_fn = compile_expr(sep, self.scope) if sep is not None else None
-        return name, distinct, fn, sep_fn
+        coll = collation_of([arg], self.scope.collation) if fn is not None else None
+        return name, distinct, fn, sep_fn, coll
+
+    def outer_refs(self):
+        return self.scope.outer_refs
 
     # -- running ----------------------------------------------------------------------------------
     def source_rows(self, ctx, hint=None):
@@ -606,14 +639,16 @@ class SelectPlan(Plan):
         groups = {}
         keys = self.group_keys
         specs = self.agg_specs
+        folds = self.group_folds
         for row in self.source_rows(ctx):
             k = tuple([f(row, ctx) for f in keys])
-            g = groups.get(k)
+            fk = k if folds is None else fold_values(folds, k)   # groups by collation; shows a row's values
+            g = groups.get(fk)
             if g is None:
-                g = groups[k] = [row, [make_aggregate(n, d) for n, d, _f, _s in specs]]
+                g = groups[fk] = [row, [make_aggregate(n, d, c) for n, d, _f, _s, c in specs], k]
             else:
-                g[0] = row
-            for (name, _d, fn, sep), acc in zip(specs, g[1]):
+                g[0], g[2] = row, k
+            for (name, _d, fn, sep, _c), acc in zip(specs, g[1]):
                 if fn is None:
                     acc.step(1)
                 elif sep is not None:
@@ -621,8 +656,8 @@ class SelectPlan(Plan):
                 else:
                     acc.step(fn(row, ctx))
         if not groups and not keys:
-            groups[()] = [(None,) * self.scope.width, [make_aggregate(n, d) for n, d, _f, _s in specs]]
-        for k, (row, accs) in groups.items():
+            groups[()] = [(None,) * self.scope.width, [make_aggregate(n, d, c) for n, d, _f, _s, c in specs], ()]
+        for row, accs, k in groups.values():
             yield row + k + tuple(a.result() for a in accs)
 
     def run(self, ctx):
@@ -646,26 +681,28 @@ class SelectPlan(Plan):
             else:
                 out = (tuple([f(r, ctx) for f in project]) for r in rows)
         elif self.sort is None:
-            out = _distinct(tuple([f(r, ctx) for f in project]) for r in rows)
+            out = _distinct((tuple([f(r, ctx) for f in project]) for r in rows), self.distinct_folds)
         else:
             decorated = []
-            row_keys = [(i, k[1]) for i, (k, _d, _n) in enumerate(self.sort) if k[0] == "row"]
+            row_keys = [(i, k[1]) for i, (k, _d, _n, _c) in enumerate(self.sort) if k[0] == "row"]
             seen = set() if self.distinct else None
+            folds = self.distinct_folds
             for r in rows:
                 o = tuple([f(r, ctx) for f in project])
                 if seen is not None:
-                    if o in seen:
+                    d = o if folds is None else fold_values(folds, o)
+                    if d in seen:
                         continue
-                    seen.add(o)
+                    seen.add(d)
                 extra = tuple(f(r, ctx) for _i, f in row_keys)
                 decorated.append((o, extra))
             keys = []
             j = 0
-            for kind_val, desc, nulls_first in self.sort:
+            for kind_val, desc, nulls_first, coll in self.sort:
                 if kind_val[0] == "out":
-                    keys.append(((lambda d, i=kind_val[1]: d[0][i]), desc, nulls_first))
+                    keys.append(((lambda d, i=kind_val[1]: d[0][i]), desc, nulls_first, coll))
                 else:
-                    keys.append(((lambda d, i=j: d[1][i]), desc, nulls_first))
+                    keys.append(((lambda d, i=j: d[1][i]), desc, nulls_first, coll))
                     j += 1
             out = (d[0] for d in order_rows(decorated, keys))
         if offset or limit is not None:
@@ -694,12 +731,15 @@ class SelectPlan(Plan):
         return lines
 
 
-def _distinct(rows):
+def _distinct(rows, folds=None):
+    """The first row of each distinct row; ``folds``: per column, the fold of its collation."""
     seen = set()
     for r in rows:
-        if r not in seen:
-            seen.add(r)
+        d = r if folds is None else fold_values(folds, r)
+        if d not in seen:
+            seen.add(d)
             yield r
+
 
 
 class CompoundPlan(Plan):
@@ -731,6 +771,9 @@ class CompoundPlan(Plan):
                 self.sort.append((i, bool(o.args.get("desc")), o.args.get("nulls_first")))
         self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
         self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
+
+    def outer_refs(self):
+        return self.left.outer_refs() + self.right.outer_refs()
 
     def first_reads(self, ctx):
         lk, lr = self.left.first_reads(ctx)

@@ -1,6 +1,8 @@
 """Questions about a parsed statement's tree (sqlglot nodes) that the planner asks."""
 from sqlglot import exp
 
+from rome.sql.semantics.values import collation_name
+
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
 
 
@@ -43,3 +45,24 @@ def columns_in(node):
 
 def has_subquery(node):
     return any(True for _ in node.find_all(exp.Select))
+
+
+def collation_of(nodes, column_collation):
+    """The collation SQLite applies to a comparison of ``nodes`` (its operands, left first), or to one
+    expression (ORDER BY, GROUP BY, DISTINCT, min/max): an explicit ``COLLATE`` on an operand, the left
+    one first; else the declared collation of the first operand that is a column
+    (``column_collation(node)``); else BINARY. None stands for BINARY."""
+    nodes = [_unparen(n) for n in nodes]
+    for n in nodes:
+        if isinstance(n, exp.Collate):
+            return collation_name(n.expression.name)
+    for n in nodes:
+        if isinstance(n, exp.Column):
+            return column_collation(n)
+    return None
+
+
+def _unparen(node):
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node

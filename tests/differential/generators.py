@@ -25,6 +25,7 @@ import operator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from hypothesis import strategies as st
 
 from .harness import DIALECT
@@ -684,7 +685,7 @@ class QGen:
         """One write: ("sql", sql, params) or ("many", sql, seq) or ("commit",) / ("rollback",).
         ``ids``: table name -> the ids now in the reference database (for PK and FK collisions)."""
         op = self.pick(["insert", "insert", "update", "update", "delete", "insert_multi",
-                        "insert_many", "insert_select", "commit", "rollback"])
+                        "insert_many", "insert_select", "upsert", "commit", "rollback"])
         if op in ("commit", "rollback"):
             return (op,)
         info = self.pick(self.schema.tables)
@@ -701,6 +702,25 @@ class QGen:
             c = t.insert().compile(dialect=DIALECT, column_keys=cols)
             rows = [self.dml_row(info, ids, drop=False) for _ in range(self.num(1, 4))]
             return ("many", str(c), [tuple(r[n] for n in c.positiontup) for r in rows])
+        if op == "upsert":   # INSERT ... ON CONFLICT (SQLAlchemy's sqlite insert)
+            stmt = sqlite_insert(t).values(**self.dml_row(info, ids))
+            if self.coin(35):
+                return ("sql",) + compile_stmt(stmt.on_conflict_do_nothing(
+                    index_elements=[t.c.id] if self.coin(50) else None))
+            set_ = {}
+            for c in info.cols:
+                if self.coin(50):
+                    continue
+                if c.fk_parent or self.coin(50):
+                    set_[c.name] = stmt.excluded[c.name]
+                elif c.kind == "text":
+                    set_[c.name] = sa.func.coalesce(t.c[c.name], "") + stmt.excluded[c.name]
+                else:
+                    set_[c.name] = sa.func.coalesce(t.c[c.name], 0) + sa.literal(self.num(1, 3), sa.Integer())
+            set_ = set_ or {"id": stmt.excluded.id}
+            where = t.c.id > sa.literal(self.num(0, 20), sa.Integer()) if self.coin(30) else None
+            return ("sql",) + compile_stmt(stmt.on_conflict_do_update(index_elements=[t.c.id], set_=set_,
+                                                                      where=where))
         if op == "insert_select":
             src = self.table_item(self.pick(self.schema.tables), self.alias("src"))
             sscope = Scope([src])

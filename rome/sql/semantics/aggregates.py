@@ -61,10 +61,11 @@ class _Sum:
 
 
 class _MinMax:
-    __slots__ = ("best", "want_max")
+    """min / max, comparing as the argument's collation does (``fold``: its fold, or None)."""
+    __slots__ = ("best", "want_max", "fold")
 
-    def __init__(self, want_max):
-        self.best, self.want_max = None, want_max
+    def __init__(self, want_max, fold=None):
+        self.best, self.want_max, self.fold = None, want_max, fold
 
     def step(self, v, *_):
         if v is None:
@@ -72,10 +73,10 @@ class _MinMax:
         b = self.best
         if b is None:
             self.best = v
-        elif self.want_max:
-            if V.compare(b, v) < 0:
-                self.best = v
-        elif V.compare(b, v) > 0:
+            return
+        f = self.fold
+        c = V.compare(b, v) if f is None else V.compare(f(b), f(v))
+        if c < 0 if self.want_max else c > 0:
             self.best = v
 
     def result(self):
@@ -112,32 +113,38 @@ class _GroupConcat:
 
 
 class _Distinct:
-    __slots__ = ("inner", "seen")
+    """DISTINCT inside an aggregate: each value once, as the argument's collation tells them apart."""
+    __slots__ = ("inner", "seen", "fold")
 
-    def __init__(self, inner):
-        self.inner, self.seen = inner, set()
+    def __init__(self, inner, fold=None):
+        self.inner, self.seen, self.fold = inner, set(), fold
 
     def step(self, v, *rest):
-        if v is None or v in self.seen:
+        if v is None:
             return
-        self.seen.add(v)
+        d = v if self.fold is None else self.fold(v)
+        if d in self.seen:
+            return
+        self.seen.add(d)
         self.inner.step(v, *rest)
 
     def result(self):
         return self.inner.result()
 
 
-def make_aggregate(name, distinct=False):
-    """An accumulator for aggregate ``name`` (count, sum, total, avg, min, max, group_concat)."""
+def make_aggregate(name, distinct=False, collation=None):
+    """An accumulator for aggregate ``name`` (count, sum, total, avg, min, max, group_concat);
+    ``collation``: the argument's (min, max and DISTINCT compare by it)."""
     n = name.lower()
+    fold = V.collation_fold(collation)
     if n == "count":
         acc = _Count()
     elif n in ("sum", "total", "avg"):
         acc = _Sum(n)
     elif n in ("min", "max"):
-        acc = _MinMax(n == "max")
+        acc = _MinMax(n == "max", fold)
     elif n in ("group_concat", "groupconcat", "string_agg", "stringagg"):
         acc = _GroupConcat()
     else:
         raise ProgrammingError("no such aggregate function: %s" % name)
-    return _Distinct(acc) if distinct else acc
+    return _Distinct(acc, fold) if distinct else acc

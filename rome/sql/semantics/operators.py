@@ -33,10 +33,6 @@ def bool3(v):
     return None if v is None else (1 if V.truthy(v) else 0)
 
 
-def rtrim_coll(v):
-    return v.rstrip(" ") if type(v) is str else v
-
-
 def first_value(rows):
     for r in rows:
         return r[0]

@@ -35,13 +35,45 @@ def fold_nocase(v):
     return v.translate(_FOLD) if type(v) is str else v
 
 
+def fold_rtrim(v):
+    """SQLite's RTRIM collation applied to a value (trailing spaces ignored)."""
+    return v.rstrip(" ") if type(v) is str else v
+
+
+COLLATIONS = ("BINARY", "NOCASE", "RTRIM")
+_FOLDS = {None: None, "BINARY": None, "NOCASE": fold_nocase, "RTRIM": fold_rtrim}
+
+
+def collation_name(name):
+    """The canonical name of a collation (None for BINARY); ProgrammingError for an unknown one."""
+    c = (name or "BINARY").upper()
+    if c not in COLLATIONS:
+        raise ProgrammingError("no such collation sequence: %s" % name)
+    return None if c == "BINARY" else c
+
+
+def collation_fold(name):
+    """The function that maps a value to its representative under a collation: two values are equal
+    under it exactly when their folds are equal, and ordered as their folds are (None for BINARY)."""
+    return _FOLDS[name]
+
+
+def collation_folds(collations):
+    """Per value of a row or key, the fold of its collation; None when all are BINARY (no work)."""
+    folds = [_FOLDS[c] for c in collations]
+    return folds if any(folds) else None
+
+
+def fold_values(folds, values):
+    """values with each folded by its collation (``folds`` from :func:`collation_folds`)."""
+    return tuple([v if f is None else f(v) for f, v in zip(folds, values)])
+
+
 _LAST = {**_RANK, _NONE: 4}
 
 
 def _key_function(desc, nulls_first, collation):
-    c = (collation or "BINARY").upper()
-    if c not in ("BINARY", "NOCASE", "RTRIM"):
-        raise ProgrammingError("no such collation sequence: %s" % collation)
+    c = collation_name(collation)
     flip = nulls_first is not None and bool(nulls_first) == bool(desc)   # NULLs away from SQLite's default
     rank = _LAST if flip else _RANK
     if c == "NOCASE":
