@@ -177,9 +177,10 @@ def main(argv=None):
     ap.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: %s" % ", ".join(BACKENDS))
     ap.add_argument("--jobs", type=int, default=2, help="processes per run (default 2)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per suite and backend")
-    ap.add_argument("--subset", default="", metavar="BACKEND=N,...",
-                    help="on these backends run only every N-th test class (deterministic), e.g. "
-                         "sqlite=3,rome+lmdb=3; the comparison then covers the tests run on both")
+    ap.add_argument("--subset", default="", metavar="[SUITE/]BACKEND=N,...",
+                    help="on these backends (of this suite) run only every N-th test class, in sorted "
+                         "order (deterministic), e.g. rome+lmdb=3,nova/sqlite=4; the comparison covers "
+                         "the tests run on both sides")
     ap.add_argument("--failures", metavar="FILE", help="write what fails on ROME, per suite and cause "
                                                        "(markdown)")
     args = ap.parse_args(argv)
@@ -231,7 +232,8 @@ def run_suite(suite, backends, subset, args, base_env, work, report):
         return 1
     results = {}
     for b in backends:
-        run_ids = every_nth_class(ids, subset[b]) if subset.get(b, 1) > 1 else ids
+        n = subset.get("%s/%s" % (suite, b), subset.get(b, 1))
+        run_ids = every_nth_class(ids, n) if n > 1 else ids
         bdir = tempfile.mkdtemp(prefix=b.replace("+", "-") + "-", dir=sdir)
         col, secs, notes = run_backend(modules, run_ids, BACKENDS[b], args.jobs, args.timeout, bdir, base_env)
         results[b] = (col, secs, notes, set(run_ids))
