@@ -76,10 +76,12 @@ XDIST=(-n "$JOBS")
 
 if [[ $QUICK == 1 ]]; then
   ROME_DIFF_EXAMPLES=${ROME_DIFF_EXAMPLES:-15} run_step "quick: project tests (not slow)" \
-    "${PYTEST[@]}" tests "${XDIST[@]}" -x -m "not slow and not glance" --ignore=tests/sqla
+    "${PYTEST[@]}" tests "${XDIST[@]}" -x -m "not slow and not glance" --ignore=tests/sqla \
+    --ignore=tests/openstack
 else
   run_step "project tests" \
-    "${PYTEST[@]}" tests "${XDIST[@]}" --ignore=tests/sqla --ignore=tests/concurrency --ignore=tests/glance
+    "${PYTEST[@]}" tests "${XDIST[@]}" --ignore=tests/sqla --ignore=tests/concurrency --ignore=tests/glance \
+      --ignore=tests/openstack
 
   # {tmp}: the harness puts each pytest (xdist) worker's LMDB in its own temporary folder
   ROME_TEST_URL='rome+lmdb:///{tmp}/diff' ROME_DIFF_EXAMPLES=${ROME_DIFF_LMDB_EXAMPLES:-25} \
