@@ -9,7 +9,7 @@ import importlib
 
 import click
 
-SUBCOMMANDS = ("glance", "copy", "sql")
+SUBCOMMANDS = ("glance", "copy", "sql", "keystone")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
