@@ -103,7 +103,7 @@ class Connection:
         back and the error raised: statements committed before it stay. Returns a cursor."""
         self._check()
         if not isinstance(sql_script, str):
-            raise ValueError("executescript() needs the script as a str")
+            raise TypeError("executescript() argument must be str, not %s" % type(sql_script).__name__)
         session = self.session
         with self.lock:
             if session.in_transaction:
