@@ -194,8 +194,9 @@ def main(argv=None):
         name, _, n = item.partition("=")
         subset[name] = int(n)
     base_env = dict(os.environ)
+    # the hook first; then the caller's PYTHONPATH (e.g. another checkout of rome to test); then this one
     base_env["PYTHONPATH"] = os.pathsep.join(
-        [HERE, ROOT] + [p for p in base_env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        [HERE] + [p for p in base_env.get("PYTHONPATH", "").split(os.pathsep) if p] + [ROOT])
     work = tempfile.mkdtemp(prefix="rome-openstack-")
     failed = 0
     report = []
