@@ -50,8 +50,9 @@ def free_port():
 class Server:
     """`rome glance serve --workers 2` on 127.0.0.1, in its own process group."""
 
-    def __init__(self, name, folder, connection=None, workers=2):
+    def __init__(self, name, folder, connection=None, workers=2, extra_args=()):
         self.name, self.folder, self.connection, self.workers = name, folder, connection, workers
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.log = os.path.join(folder, "serve.log")
@@ -63,6 +64,7 @@ class Server:
                "--port", str(self.port), "--workers", str(self.workers)]
         if self.connection:
             cmd += ["--connection", self.connection]
+        cmd += self.extra_args
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True, cwd=self.folder)

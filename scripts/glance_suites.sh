@@ -6,7 +6,8 @@
 #   scripts/glance_suites.sh db api       only these steps (names: db, api, tests)
 #
 # Steps (each a separate process; a failing step does not stop the others):
-#   db     ../shared/checks/glance_db_suite.py on rome+memory:// and on rome+lmdb (a fresh folder):
+#   db     ../shared/checks/glance_db_suite.py on rome+memory://, on rome+lmdb (a fresh folder) and on
+#          rome+etcd (a throwaway 3-member cluster, tests/etcd_cluster.py, when etcd is installed):
 #          Glance's DB functional suite, 252 tests, all must pass
 #   api    ../shared/checks/glance_api_suite.py 'rome+lmdb:///{dir}/rome' --expect-failures
 #          ../shared/checks/glance_api_sqlite_failures.txt: Glance's v2 API functional suite with its
@@ -20,7 +21,8 @@
 #
 # Environment: SHARED (default ../shared, relative to the repository root), PEERS_VENV (default
 # .peers-venv), ROME_GLANCE_JOBS (xdist workers for 'tests', default 2), and time limits per step in
-# seconds: ROME_GLANCE_DB_TIMEOUT (480, each DB suite), ROME_GLANCE_API_TIMEOUT (900),
+# seconds: ROME_GLANCE_DB_TIMEOUT (480, each DB suite; ROME_GLANCE_DB_ETCD_TIMEOUT 900 on etcd),
+# ROME_GLANCE_API_TIMEOUT (900),
 # ROME_GLANCE_TESTS_TIMEOUT (600). Typical times on 2 cores: DB suites 1-1.5 min each, API suite 4-6
 # min, tests/glance 2-2.5 min, building the peers venv a few minutes.
 # Exit status 0 only when every step passed; last line:
@@ -37,6 +39,7 @@ JOBS=${ROME_GLANCE_JOBS:-2}
 # per-step time limits, seconds (about 3x what each takes on 2 busy cores: a hung or retrying suite must
 # not eat the CI budget)
 T_DB=${ROME_GLANCE_DB_TIMEOUT:-480}
+T_DB_ETCD=${ROME_GLANCE_DB_ETCD_TIMEOUT:-900}   # every commit replicated by Raft: about twice LMDB's time
 T_API=${ROME_GLANCE_API_TIMEOUT:-900}
 T_TESTS=${ROME_GLANCE_TESTS_TIMEOUT:-600}
 
@@ -112,6 +115,9 @@ fi
 if ! "$VENV/bin/python" -c "import pytest, xdist" 2>/dev/null; then
   "$VENV/bin/python" -m pip install -q pytest pytest-xdist || { echo "glance_suites.sh: cannot install pytest" >&2; exit 1; }
 fi
+if command -v etcd >/dev/null 2>&1 && ! "$VENV/bin/python" -c "import etcd3gw" 2>/dev/null; then
+  "$VENV/bin/python" -m pip install -q etcd3gw || { echo "glance_suites.sh: cannot install etcd3gw" >&2; exit 1; }
+fi
 "$VENV/bin/python" -m pip list 2>/dev/null | grep -iE '^(glance|rome|sqlalchemy|alembic|oslo\.db|pytest) ' || true
 echo "(peers venv ready in $((SECONDS - t0))s)"
 PY=$VENV/bin/python
@@ -122,6 +128,10 @@ if want db; then
   mkdir -p "$WORK/db-lmdb"
   run_step "glance DB suite on rome+lmdb" "$VENV/run" "$T_DB" "$PY" "$CHECKS/glance_db_suite.py" \
     "rome+lmdb:///$WORK/db-lmdb/rome"
+  if command -v etcd >/dev/null 2>&1; then
+    run_step "glance DB suite on rome+etcd" "$VENV/run" "$T_DB_ETCD" "$PY" "$ROOT/tests/etcd_cluster.py" -- "$PY" \
+      "$CHECKS/glance_db_suite.py" 'rome+etcd://127.0.0.1:{port}/?{endpoints}&prefix=glance&max_txn_ops=10000&max_request_bytes=8388608'
+  fi
 fi
 if want api; then
   run_step "glance API suite on rome+lmdb" "$VENV/run" "$T_API" "$PY" "$CHECKS/glance_api_suite.py" \

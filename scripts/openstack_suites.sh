@@ -36,7 +36,7 @@
 # Environment: OPENSTACK_VENV, ROME_OPENSTACK_JOBS (processes per run, default 2),
 # ROME_OPENSTACK_TIMEOUT (seconds per suite and backend, default 1800), ROME_OPENSTACK_TOTAL_TIMEOUT
 # (the whole suites step; in CI 1800), ROME_OPENSTACK_SUBSET, ROME_OPENSTACK_TESTS_TIMEOUT (tests step,
-# default 900).
+# default 1800).
 # Exit status 0 only when every step passed; last line:
 #   'openstack_suites.sh: N steps, K ok, F failed in Ss'
 set -uo pipefail
@@ -47,7 +47,7 @@ VENV=${OPENSTACK_VENV:-.openstack-venv}
 [[ $VENV == /* ]] || VENV=$ROOT/$VENV
 JOBS=${ROME_OPENSTACK_JOBS:-2}
 T_SUITE=${ROME_OPENSTACK_TIMEOUT:-1800}
-T_TESTS=${ROME_OPENSTACK_TESTS_TIMEOUT:-900}
+T_TESTS=${ROME_OPENSTACK_TESTS_TIMEOUT:-1800}
 # the whole suites step: in CI 30 minutes (the rest of scripts/test.sh takes about 11), else 12 runs' worth
 if [[ ${CI:-} == true ]]; then T_ALL=${ROME_OPENSTACK_TOTAL_TIMEOUT:-1800}
 else T_ALL=${ROME_OPENSTACK_TOTAL_TIMEOUT:-$((T_SUITE * 12))}

@@ -12,6 +12,9 @@
 #                         and tests/concurrency
 #   2. differential lmdb  the differential test again on rome+lmdb (fewer examples)
 #   2b. rome+redis        the differential and the sqla compliance suites on a throwaway redis-server
+#   2c. rome+etcd         the differential, the sqla compliance suites and the concurrency tests on a
+#                         throwaway 3-member etcd cluster (tests/etcd_cluster.py); the etcd store's own
+#                         tests (tests/etcd: faults included) run in step 1
 #   3. concurrency        tests/concurrency: processes on rome+lmdb, threads on rome+memory (serial)
 #   4. sqla compliance    SQLAlchemy's and alembic's dialect suites (tests/sqla, wired in setup.cfg)
 #   5. glance suites      scripts/glance_suites.sh: Glance's DB and v2 API suites on ROME, tests/glance
@@ -97,6 +100,21 @@ else
       -- "${PYTEST[@]}" tests/sqla --dburi 'rome+redis://127.0.0.1:{port}/0?prefix=sqla'
   else
     skip_step "rome+redis suites" "redis-server or the redis client is not installed"
+  fi
+
+  # rome+etcd: the same suites and the concurrency test on a throwaway 3-member cluster ({port}: the
+  # first member's client port, {endpoints}: the others); each suite's database under its own prefix.
+  if command -v etcd >/dev/null 2>&1 && "$PYTHON" -c "import etcd3gw" 2>/dev/null; then
+    ETCD_URL='rome+etcd://127.0.0.1:{port}/?{endpoints}&max_txn_ops=10000&max_request_bytes=8388608'
+    ROME_DIFF_EXAMPLES=${ROME_DIFF_ETCD_EXAMPLES:-25} run_step "differential on rome+etcd" \
+      "$PYTHON" tests/etcd_cluster.py --env "ROME_TEST_URL=$ETCD_URL&prefix=diff" \
+      -- "${PYTEST[@]}" tests/differential
+    run_step "sqla compliance on rome+etcd" "$PYTHON" tests/etcd_cluster.py \
+      -- "${PYTEST[@]}" tests/sqla --dburi "$ETCD_URL&prefix=sqla"
+    ROME_CONCURRENCY_BACKENDS=etcd run_step "concurrency on rome+etcd" "$PYTHON" tests/etcd_cluster.py \
+      --env "ROME_CONC_ETCD_URL=$ETCD_URL" -- "${PYTEST[@]}" tests/concurrency -rxXs
+  else
+    skip_step "rome+etcd suites" "etcd or the etcd3gw client is not installed"
   fi
 
   run_step "concurrency" "${PYTEST[@]}" tests/concurrency -rxXs

@@ -56,7 +56,7 @@ def test_lmdb_absolute_and_relative_paths(tmp_path, monkeypatch):
 
 
 def test_url_query_options_are_passed_on():
-    assert connect_args("rome+lmdb:////d?map_size=1048576")[1]["map_size"] == "1048576"
+    assert connect_args("rome+lmdb:////d?map_size=1048576")[1]["location"] == "/d?map_size=1048576"
 
 
 @pytest.mark.parametrize("url", ["rome+lmdb://", "rome+memory://host/x", "rome+lmdb://u:p@h/x"])

@@ -9,49 +9,32 @@ from rome.sql.session import Session
 
 
 def parse_url(url):
-    """'rome+lmdb:////abs/path', 'lmdb:///rel/path', 'rome+memory://', 'memory:///name' -> (kind, location).
-    Paths follow sqlite's URLs: three slashes then a relative path, four for an absolute one.
-    'rome+redis://[[user]:password@]host[:port][/db][?prefix=NAME&...]' (rediss: TLS) -> ('redis',
-    canonical location): see rome.storage.redis."""
-    import os
-    u = url
-    if u.startswith("rome+"):
-        u = u[5:]
-    elif u.startswith("rome://"):
-        u = "memory" + u[4:]
-    kind, sep, rest = u.partition("://")
-    if not sep:
-        raise InterfaceError("not a ROME URL: %r" % url)
-    if kind in ("redis", "rediss"):  # the location keeps its query: ?prefix=, ssl_*, unix_socket=
-        from rome.storage.redis import format_location, parse_location
-        try:
-            return kind, format_location(parse_location(rest, kind == "rediss"))
-        except ValueError as e:
-            raise InterfaceError("bad %s URL: %s" % (kind, e)) from None
-    rest = rest.split("?", 1)[0]
-    if kind == "memory":
-        return "memory", rest.lstrip("/")
-    if kind == "lmdb":
-        if not rest.startswith("/"):
-            raise InterfaceError("lmdb URL needs a path: rome+lmdb:///relative or rome+lmdb:////absolute")
-        path = rest[1:]
-        if not path:
-            raise InterfaceError("lmdb URL needs a path")
-        return "lmdb", os.path.abspath(path)
-    return kind, rest
+    """'rome+KIND://REST' -> (kind, location as the store spells it): 'rome+lmdb:////abs/path',
+    'rome+memory:///name', 'rome+redis://host:port/db?prefix=NAME', ... Each store parses its own
+    (rome.storage.base, LOCATIONS); a malformed URL or an unknown option is an InterfaceError."""
+    from rome.storage.base import BadLocation
+    from rome.storage.registry import location_of_url
+    try:
+        return location_of_url(url)
+    except BadLocation as e:
+        raise InterfaceError("bad ROME URL: %s" % e) from None
 
 
 def connect(url=None, kind=None, location=None, autocommit=False, **options):
-    """Open a connection. ``connect("rome+lmdb:////var/lib/x")`` or ``connect(kind="lmdb", location=path)``."""
+    """Open a connection. ``connect("rome+lmdb:////var/lib/x")`` or ``connect(kind="lmdb", location=path)``;
+    ``options`` are the store's (as ``?name=value`` in the URL, e.g. ``map_size=`` on LMDB)."""
     if url is not None:
         kind, location = parse_url(url)
     if kind is None:
         raise InterfaceError("connect() needs a URL or kind=")
+    from rome.storage.base import BadLocation
     from rome.storage.registry import open_store
     try:
         store = open_store(kind, location or "", **options)
     except (InterfaceError, OperationalError):
         raise
+    except BadLocation as e:
+        raise InterfaceError("bad %s location: %s" % (kind, e)) from None
     except Exception as e:
         raise OperationalError("store unavailable: cannot open %s store %r: %s" % (kind, location, e)) from None
     return Connection(store, autocommit=autocommit)

@@ -14,6 +14,8 @@ _registry.register("rome.memory", "rome.dialect.memory", "RomeDialect_memory")
 _registry.register("rome.lmdb", "rome.dialect.lmdb", "RomeDialect_lmdb")
 _registry.register("rome.redis", "rome.dialect.redis", "RomeDialect_redis")
 _registry.register("rome.rediss", "rome.dialect.redis", "RomeDialect_rediss")
+_registry.register("rome.etcd", "rome.dialect.etcd", "RomeDialect_etcd")
+_registry.register("rome.etcds", "rome.dialect.etcd", "RomeDialect_etcds")
 
 try:  # oslo.db integration (exception filters, ...), when oslo.db is installed
     from rome.dialect import oslo_db as _oslo_db

@@ -184,9 +184,18 @@ class RomeDialect(RomeReflectionMixin, SQLiteDialect):
             raise exc.ArgumentError(
                 "Invalid ROME URL: %s\nValid forms are:\n%s" % (url, "\n".join(" " + f for f in forms)))
 
-    @staticmethod
-    def _query_options(url):
-        return {k: v for k, v in url.query.items()}
+    def _connect_args(self, url, forms):
+        """The DBAPI's connect arguments for ``url``: the store parses its own location (options
+        included); a malformed URL or an unknown option is an ArgumentError naming it."""
+        from rome.storage.base import BadLocation
+        from rome.storage.registry import location_of_url
+        try:
+            kind, location = location_of_url(url.render_as_string(hide_password=False))
+        except BadLocation as e:
+            raise exc.ArgumentError("Invalid %s URL %s: %s\nValid forms are:\n%s" % (
+                url.drivername, url.render_as_string(hide_password=True), e,
+                "\n".join(" " + f for f in forms))) from None
+        return [], {"kind": kind, "location": location}
 
 
 # Alembic finds its implementation by dialect name once the module defining it is imported.

@@ -4,14 +4,13 @@ URL forms (paths as sqlite's):
 
 - ``rome+lmdb:////var/lib/x`` — the absolute directory ``/var/lib/x``;
 - ``rome+lmdb:///x`` — ``x`` relative to the current directory, made absolute when the engine is
-  created, so a later ``chdir`` does not move the database.
+  created, so a later ``chdir`` does not move the database;
+- ``...?map_size=BYTES`` — LMDB's map size (see rome.storage.lmdb).
 
 LMDB refuses to open one environment twice in a process; the DBAPI keeps one environment per path and
 shares it between connections, so the dialect uses an ordinary connection pool. Several processes may
 open the same path at once.
 """
-import os
-
 from sqlalchemy import exc
 
 from rome.dialect.base import RomeDialect
@@ -28,9 +27,7 @@ class RomeDialect_lmdb(RomeDialect):
             raise exc.ArgumentError(
                 "A rome+lmdb URL needs a directory: %s\nValid forms are:\n%s"
                 % (url, "\n".join(" " + f for f in forms)))
-        opts = self._query_options(url)
-        opts.update(kind="lmdb", location=os.path.abspath(url.database))
-        return [], opts
+        return self._connect_args(url, forms)
 
 
 dialect = RomeDialect_lmdb

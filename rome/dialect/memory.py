@@ -17,10 +17,9 @@ class RomeDialect_memory(RomeDialect):
     supports_statement_cache = True
 
     def create_connect_args(self, url):
-        self._check_url_has_no_server(url, ["rome+memory://", "rome+memory:///name"])
-        opts = self._query_options(url)
-        opts.update(kind="memory", location=url.database or "")
-        return [], opts
+        forms = ["rome+memory://", "rome+memory:///name"]
+        self._check_url_has_no_server(url, forms)
+        return self._connect_args(url, forms)
 
 
 dialect = RomeDialect_memory

@@ -17,8 +17,6 @@ URL forms (see :mod:`rome.storage.redis` for the options and what is stored wher
 Each process keeps one store (one connection pool) per URL and shares it between connections, so the
 dialect uses an ordinary connection pool; a pooled DBAPI connection holds no server connection.
 """
-from sqlalchemy import exc
-
 from rome.dialect.base import RomeDialect
 
 
@@ -28,18 +26,10 @@ class RomeDialect_redis(RomeDialect):
     _kind = "redis"
 
     def create_connect_args(self, url):
-        from rome.storage.redis import format_location, parse_location
-        forms = ["rome+%s://host[:port][/db][?prefix=NAME]" % self._kind,
-                 "rome+%s://[user]:password@host:port/db" % self._kind,
-                 "rome+%s:///db?unix_socket=/path/redis.sock" % self._kind]
-        rendered = url.render_as_string(hide_password=False)
-        try:
-            location = format_location(parse_location(rendered.split("://", 1)[1], self._kind == "rediss"))
-        except ValueError as e:
-            raise exc.ArgumentError("Invalid %s URL %s: %s\nValid forms are:\n%s" % (
-                url.drivername, url.render_as_string(hide_password=True), e,
-                "\n".join(" " + f for f in forms))) from None
-        return [], {"kind": self._kind, "location": location}
+        return self._connect_args(url, [
+            "rome+%s://host[:port][/db][?prefix=NAME]" % self._kind,
+            "rome+%s://[user]:password@host:port/db" % self._kind,
+            "rome+%s:///db?unix_socket=/path/redis.sock" % self._kind])
 
 
 class RomeDialect_rediss(RomeDialect_redis):

@@ -20,7 +20,8 @@ from rome.glance.config import ServeConfig, write_config  # noqa: F401
 LOG = logging.getLogger("rome.glance")
 
 # What `glance-manage` runs, without depending on its console script being on PATH.
-_MANAGE = "import sys; from glance.cmd.manage import main; sys.exit(main())"
+# rome.dialect registers ROME's dialects by import too: a source checkout works without installed entry points
+_MANAGE = "import sys, rome.dialect; from glance.cmd.manage import main; sys.exit(main())"
 
 
 class GlanceNotInstalled(RuntimeError):
@@ -80,6 +81,7 @@ def _gunicorn_app_class():
         def load(self):
             # in each worker, after the fork
             os.environ["OS_GLANCE_CONFIG_DIR"] = self.conf_dir
+            import rome.dialect  # noqa: F401 (see _MANAGE)
             from glance.common import wsgi_app
             return wsgi_app.init_app()
 

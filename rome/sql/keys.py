@@ -39,3 +39,11 @@ def row_key(table_id, pk_values):
 
 def index_prefix(table_id, index_id):
     return b"\x01" + _ID.pack(table_id) + b"\x01" + _ID.pack(index_id)
+
+
+def row_of_entry(key, value):
+    """The row an index entry (key, value) points to, or None for any other pair: what a store with
+    round trips may read along with the entries it returns (Store.follow)."""
+    if value and len(key) > 10 and key[0] == 1 and key[5] == 1:
+        return key[:5] + b"\x00" + value
+    return None

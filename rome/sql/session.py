@@ -22,7 +22,7 @@ from rome.sql.parse import Control, parse
 from rome.sql.planner import Planner
 from rome.sql.semantics.values import adapt
 from rome.sql.rows import TableRows
-from rome.storage.base import Conflict, StoreError
+from rome.storage.base import Conflict, Refused, StoreError
 from rome.storage.transaction import Transaction
 
 QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
@@ -58,6 +58,8 @@ class Session:
         self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
+        if store.follow is None:
+            store.follow = keys.row_of_entry   # stores with round trips read rows along with their entries
 
     # -- transactions ---------------------------------------------------------------------------
     def begin(self, verify=False):
@@ -113,6 +115,8 @@ class Session:
                     self.store._rome_catalog = (written, cat)
         except Conflict as e:
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
+        except Refused as e:
+            raise OperationalError("%s; the transaction was rolled back" % e) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
 
@@ -242,6 +246,8 @@ class Session:
             raise
         except Conflict as e:
             raise ConflictError("write conflict: %s; retry the transaction" % e) from None
+        except Refused as e:
+            raise OperationalError(str(e)) from None
         except StoreError as e:
             raise OperationalError("store unavailable: %s" % e) from None
         except RecursionError:
@@ -343,7 +349,7 @@ class _Sequences:
 
     def __init__(self, store):
         self.store = store
-        self.block = getattr(store, "sequence_block", 1)
+        self.block = store.sequence_block
         self.lock = threading.Lock()
         self.ranges = {}   # table id -> [next, limit)
         self.floor = {}    # table id -> lowest value still allowed

@@ -14,10 +14,25 @@ ROME needs four things from a store, and nothing else:
 Transactions, savepoints and the read/write buffering live above, in :mod:`rome.storage.transaction`,
 so a new store is one module implementing this file's two classes. Validation is generic
 (:meth:`ReadSet.validate`): the store only has to run it against its latest state inside the same
-atomic section that applies the writes.
+atomic section that applies the writes. A store that cannot re-read inside an atomic step (etcd: no
+server-side scripts) validates by revision instead: its snapshots read at one ``revision``, it sets
+``Store.validates_by_revision``, and its commit proves that nothing in the ReadSet's keys and ranges
+was written after ``reads.revision`` (the transaction then keeps no digest of what it scanned).
+
+OPTIONAL BATCHING. A store with round trips sets ``Snapshot.batches`` and implements the batching
+methods for real (``prefetch``, ``cached``, ``scan_many``, ``chain``); the engine then plans reads
+ahead. The defaults here do no batching and are correct for any store. ``Store.sequence_block`` is how
+many AUTOINCREMENT values a process reserves per ``allocate`` call.
+
+LOCATIONS. Each store parses its own location (what follows ``rome+KIND://`` in a URL, query
+included): ``url_location`` turns the URL's text into a location, ``normalize_location`` checks it
+(an unknown option is an error naming it) and spells it one way; options given to ``rome.connect`` or
+in a SQLAlchemy URL's query arrive in the location's query, so there is one path for options.
 """
 import hashlib
+import urllib.parse
 from abc import ABC, abstractmethod
+from itertools import islice
 
 
 class StoreError(Exception):
@@ -28,8 +43,21 @@ class Conflict(StoreError):
     """Validation failed: a concurrent transaction changed what this one read (mapped to ConflictError)."""
 
 
+class Refused(StoreError):
+    """The store was reached and refused the request for what it is (e.g. a transaction larger than
+    it accepts): an OperationalError that says so, not "store unavailable" (which means unreachable)."""
+
+
+class BadLocation(StoreError, ValueError):
+    """A location (URL) the store cannot use: a malformed one, or an unknown or invalid option."""
+
+
 class Snapshot(ABC):
     """A read-only view of the store as of one instant."""
+
+    batches = False      # the store has round trips and batches reads (the methods below, for real)
+    WHOLE_BATCH = None   # scan_many's limit for ranges that will be read to their end
+    revision = None      # the revision this snapshot reads at (stores that validate by revision)
 
     @abstractmethod
     def get(self, key):
@@ -49,12 +77,51 @@ class Snapshot(ABC):
         can hand out pairs in bulk override it; this one reads no pair ahead of the caller."""
         return ([s] for s in self.scan(start, end, reverse))
 
+    def prefetch(self, keys):
+        """Fetch keys along with the next read (no round trip of their own); a no-op without round trips."""
+
+    def cached(self, key):
+        """(True, value) if the snapshot already holds key's value, else (False, None); never a read."""
+        return False, None
+
+    def chain(self, ranges, specs):
+        """Have later reads of these (start, end) ranges also read what each pair leads to (see
+        RedisSnapshot.chain); a no-op for stores that cannot."""
+
+    def scan_many(self, ranges, limit=None):
+        """Many scans at once: [(start, end, reverse)] -> [(pairs, complete)], at most ``limit`` pairs
+        per range (None: all), in scan order; complete is False if the range holds more."""
+        out = []
+        for start, end, reverse in ranges:
+            it = self.scan(start, end, reverse)
+            pairs = list(islice(it, limit)) if limit else list(it)
+            out.append((pairs, not limit or len(pairs) < limit or next(it, None) is None))
+        return out
+
     def close(self):
         pass
 
 
 class Store(ABC):
     """A named ordered key/value store shared by every connection that opens the same URL."""
+
+    sequence_block = 1             # AUTOINCREMENT values reserved per allocate() by a process
+    validates_by_revision = False  # commit compares revisions: ReadSet ranges carry no digest
+    OPTIONS = ()                   # the ?name=value options this store's location accepts
+    follow = None   # fn(key, value) -> the key a pair points to (an index entry's row) or None: set by
+                    # the engine; a store with round trips may read those keys along with the pairs
+
+    @classmethod
+    def url_location(cls, rest):
+        """What follows ``rome+KIND://`` in a URL -> this store's location (default: as it is)."""
+        return rest
+
+    @classmethod
+    def normalize_location(cls, location):
+        """One spelling per store; raises BadLocation for an unknown option (default: a name and
+        the options of OPTIONS, sorted)."""
+        name, options = split_options(location, cls.OPTIONS, cls.__name__.replace("Store", "").lower())
+        return join_options(name, options)
 
     @abstractmethod
     def snapshot(self):
@@ -84,18 +151,20 @@ class ReadSet:
     """What a transaction observed, so that commit can tell whether it is still true.
 
     ``points``: key -> the value read (None for absent). ``ranges``: (start, end, digest) where end is
-    exclusive (None: unbounded) and digest hashes every (key, value) seen in [start, end). A scan that
+    exclusive (None: unbounded) and digest hashes every (key, value) seen in [start, end) (None on a
+    store that validates by revision: a range then only says where the transaction looked). A scan that
     stopped early records only the part it covered: [start, last key + 00) forward, [last key, end)
     reverse. Re-reading the points and re-hashing the ranges against the latest state detects every
     write that would have changed the transaction's reads, phantoms included: that makes commits
     serializable (backward validation).
     """
 
-    __slots__ = ("points", "ranges")
+    __slots__ = ("points", "ranges", "revision")
 
     def __init__(self):
         self.points = {}
         self.ranges = []
+        self.revision = None  # the snapshot's revision (stores that validate by revision)
 
     def __bool__(self):
         return bool(self.points or self.ranges)
@@ -124,3 +193,18 @@ def range_digest(items):
         h.update(len(v).to_bytes(4, "big"))
         h.update(v)
     return h.digest()
+
+
+def split_options(location, known, what):
+    """'name?a=1&b=2' -> ('name', {'a': '1', 'b': '2'}); BadLocation names an option not in known."""
+    name, _, query = (location or "").partition("?")
+    options = {}
+    for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if k not in known:
+            raise BadLocation("unknown %s option %r (known: %s)" % (what, k, ", ".join(sorted(known)) or "none"))
+        options[k] = v
+    return name, options
+
+
+def join_options(name, options):
+    return name + ("?" + urllib.parse.urlencode(sorted(options.items())) if options else "")

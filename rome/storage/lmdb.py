@@ -9,6 +9,9 @@ default.
 LMDB refuses to open the same environment twice in one process, so environments are kept in a
 process-wide table by real path and reference-counted: every LmdbStore on one directory shares one.
 
+Location: a directory path; ``?map_size=BYTES`` sets the map size (the largest the database can
+grow) when this process first opens the environment (default ROME_LMDB_MAP_SIZE, else 64 GiB).
+
 Limits: keys are 1..511 bytes (``max_key_size``); a long-open snapshot keeps the pages it sees alive,
 so the file grows while it stays open.
 """
@@ -20,7 +23,7 @@ from itertools import islice
 
 import lmdb
 
-from rome.storage.base import Snapshot, Store, StoreError
+from rome.storage.base import BadLocation, Snapshot, Store, StoreError, join_options, split_options
 
 # Address space reserved per environment, not disk used, and the largest the database can grow. A
 # process can map about 128 TiB in all, so this also bounds how many databases one process may keep
@@ -34,11 +37,12 @@ _envs_lock = threading.Lock()
 
 
 class _Env:
-    __slots__ = ("path", "env", "users")
+    __slots__ = ("path", "env", "users", "map_size")
 
-    def __init__(self, path):
+    def __init__(self, path, map_size):
         self.path = path
-        self.env = lmdb.open(path, subdir=True, map_size=MAP_SIZE, max_readers=MAX_READERS, max_dbs=0,
+        self.map_size = map_size
+        self.env = lmdb.open(path, subdir=True, map_size=map_size, max_readers=MAX_READERS, max_dbs=0,
                              readahead=False, meminit=False, max_spare_txns=16)
         self.env.reader_check()  # free reader slots left by crashed processes
         self.users = 0
@@ -49,9 +53,18 @@ def _fail(path, e):
 
 
 def _norm(location):
-    if not location:
-        raise StoreError("an LMDB store needs a directory path")
-    return os.path.realpath(os.path.expanduser(location))
+    """location -> (real path, options)."""
+    path, options = split_options(location, LmdbStore.OPTIONS, "LMDB")
+    if not path:
+        raise BadLocation("an LMDB store needs a directory path")
+    if "map_size" in options:
+        try:
+            options["map_size"] = int(options["map_size"])
+            if options["map_size"] < 4096:
+                raise ValueError
+        except ValueError:
+            raise BadLocation("map_size must be a number of bytes, at least 4096") from None
+    return os.path.realpath(os.path.expanduser(path)), options
 
 
 class LmdbSnapshot(Snapshot):
@@ -125,14 +138,17 @@ class LmdbSnapshot(Snapshot):
 class LmdbStore(Store):
     """The LMDB environment in directory ``path`` (created if missing)."""
 
-    def __init__(self, path):
-        self.path = path = _norm(path)
+    OPTIONS = ("map_size",)
+
+    def __init__(self, location):
+        path, options = _norm(location)
+        self.path = path
         with _envs_lock:
             entry = _envs.get(path)
             if entry is None:
                 try:
                     os.makedirs(path, exist_ok=True)
-                    entry = _envs[path] = _Env(path)
+                    entry = _envs[path] = _Env(path, options.get("map_size", MAP_SIZE))
                 except (OSError, lmdb.Error) as e:
                     raise _fail(path, e) from None
             entry.users += 1
@@ -140,13 +156,22 @@ class LmdbStore(Store):
         self._env = entry.env
         self._max_key = entry.env.max_key_size()
 
-    normalize_location = staticmethod(_norm)
+    @classmethod
+    def url_location(cls, rest):
+        if not rest.startswith("/") or not rest.split("?", 1)[0][1:]:
+            raise BadLocation("lmdb URL needs a path: rome+lmdb:///relative or rome+lmdb:////absolute")
+        path, sep, query = rest[1:].partition("?")
+        return os.path.abspath(path) + sep + query
+
+    @classmethod
+    def normalize_location(cls, location):
+        return join_options(*_norm(location))
 
     @staticmethod
     def destroy(location):
         """Close the environment at ``location`` (even if in use: its users then get StoreError) and
         delete the directory."""
-        path = _norm(location)
+        path = _norm(location)[0]
         with _envs_lock:
             entry = _envs.pop(path, None)
             if entry is not None:
@@ -192,7 +217,7 @@ class LmdbStore(Store):
                 return body(w)
         except lmdb.MapFullError:
             raise StoreError("LMDB store at %s is full: its map size (%d bytes) is reached; reopen it "
-                             "with ROME_LMDB_MAP_SIZE set higher" % (self.path, MAP_SIZE)) from None
+                             "with a higher ?map_size= (or ROME_LMDB_MAP_SIZE)" % (self.path, self._entry.map_size)) from None
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
 

@@ -119,6 +119,10 @@ class MemoryStore(Store):
         self._active = {}         # pinned version -> number of open snapshots
         self._counters = {}
 
+    @classmethod
+    def url_location(cls, rest):
+        return rest.lstrip("/")
+
     def snapshot(self):
         with self._lock:
             v, root = self._head

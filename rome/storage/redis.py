@@ -98,34 +98,26 @@ LIMITS. A commit is one command: a huge transaction is one big request and holds
 its script runs. Range validation re-reads the ranges the transaction scanned, on the server.
 """
 import hashlib
-import os
 import threading
-import urllib.parse
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from sortedcontainers import SortedList
-
 from rome.encoding.keycode import prefix_end
-from rome.storage.base import Conflict, Snapshot, Store, StoreError
+from rome.storage import remote
+from rome.storage.base import BadLocation, Conflict, Snapshot, Store, StoreError
+from rome.storage.remote import CACHE_LIMIT, RECEIPT_MARGIN, TOP as _TOP, ReadCache, receipt_id
 
 DEFAULT_PORT = 6379
 DEFAULT_PREFIX = "rome"
 FIRST_BATCH, MAX_BATCH, GROWTH = 64, 4096, 4
 CHUNK = 256            # pairs per SHA1 chunk of a range digest (the Lua and Python sides agree)
-RECEIPT_MARGIN = 30    # a receipt outlives the socket timeout by this (a resend comes within it)
 GET_BATCH = 4000       # keys per HMGET inside a script (Lua's unpack limit is ~8000)
-CACHE_LIMIT = 50000    # point values / ranges a snapshot remembers
-_TOP = b"\xff"          # above every key (the end of an unbounded range)
 
-_OPTIONS = {"prefix", "unix_socket", "ssl", "ssl_ca_certs", "ssl_ca_path", "ssl_certfile", "ssl_keyfile",
-            "ssl_cert_reqs", "ssl_check_hostname", "socket_timeout", "socket_connect_timeout",
-            "sequence_block", "follow_rows", "db"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+_OPTIONS = {"prefix", "unix_socket", "ssl", "socket_timeout", "socket_connect_timeout",
+            "sequence_block", "follow_rows", "db", *remote.SSL_OPTIONS}
 
 # -- Lua ---------------------------------------------------------------------------------------------
 
@@ -367,94 +359,59 @@ ALLOCATE = _Script("allocate", ALLOCATE_LUA)
 # -- locations ---------------------------------------------------------------------------------------
 
 def parse_location(location, tls=False):
-    """A location (see the module docstring) -> dict of settings. Raises ValueError, whose message
-    never holds the password."""
-    loc = location or ""
-    if "://" in loc:  # a whole URL: keep what follows the scheme
-        scheme, loc = loc.split("://", 1)
-        scheme = scheme.split("+")[-1]
-        if scheme == "rediss":
-            tls = True
-        elif scheme != "redis":
-            raise ValueError("not a redis location (scheme %r)" % scheme)
-    parts = urllib.parse.urlsplit("redis://" + loc)
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError("bad port in redis location") from None
-    query = {}
-    for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
-        if k not in _OPTIONS:
-            raise ValueError("unknown redis option %r (known: %s)" % (k, ", ".join(sorted(_OPTIONS))))
-        query[k] = v
+    """A location (see the module docstring) -> dict of settings. Raises BadLocation (a ValueError),
+    whose message never holds the password."""
+    parts, port, query, scheme = remote.split_location(location, ("redis", "rediss"), _OPTIONS, "redis")
+    tls = tls or scheme == "rediss"
     path = parts.path.strip("/")
     db = query.pop("db", None) if not path else path
     if db is None or db == "":
         db = "0"
     if not db.isdigit():
-        raise ValueError("the redis database must be a number, not %r" % db)
+        raise BadLocation("the redis database must be a number, not %r" % db)
     prefix = query.pop("prefix", DEFAULT_PREFIX)
     if not prefix or "{" in prefix or "}" in prefix:
-        raise ValueError("bad prefix %r (not empty, no braces)" % prefix)
+        raise BadLocation("bad prefix %r (not empty, no braces)" % prefix)
     ssl = query.pop("ssl", None)
     if ssl is not None:
-        tls = tls or _flag(ssl, "ssl")
+        tls = tls or remote.flag(ssl, "ssl")
+    username, password = remote.credentials(parts)
     s = {
         "host": parts.hostname or "localhost",
         "port": port or DEFAULT_PORT,
         "db": int(db),
-        "username": urllib.parse.unquote(parts.username) if parts.username else None,
-        "password": urllib.parse.unquote(parts.password) if parts.password is not None else None,
+        "username": username,
+        "password": password,
         "unix_socket": query.pop("unix_socket", None),
         "prefix": prefix,
         "tls": tls,
         "sequence_block": int(query.pop("sequence_block", 64)),
-        "follow_rows": _flag(query.pop("follow_rows", "true"), "follow_rows"),
+        "follow_rows": remote.flag(query.pop("follow_rows", "true"), "follow_rows"),
         "socket_timeout": float(query.pop("socket_timeout", 60)),
         "socket_connect_timeout": float(query.pop("socket_connect_timeout", 5)),
-        "ssl": {},
     }
     if s["sequence_block"] < 1:
-        raise ValueError("sequence_block must be at least 1")
+        raise BadLocation("sequence_block must be at least 1")
     if s["unix_socket"] is not None:
         if parts.hostname or port:
-            raise ValueError("a unix_socket location has no host or port")
+            raise BadLocation("a unix_socket location has no host or port")
         if not s["unix_socket"].startswith("/"):
-            raise ValueError("unix_socket must be an absolute path")
+            raise BadLocation("unix_socket must be an absolute path")
         if tls:
-            raise ValueError("TLS over a unix socket is not supported")
-    for k, v in query.items():  # what is left: ssl_*
-        if not tls:
-            raise ValueError("%s needs TLS (rome+rediss:// or ssl=true)" % k)
-        if k == "ssl_check_hostname":
-            v = _flag(v, k)
-        elif k == "ssl_cert_reqs" and v not in ("none", "optional", "required"):
-            raise ValueError("ssl_cert_reqs must be none, optional or required")
-        s["ssl"][k] = v
+            raise BadLocation("TLS over a unix socket is not supported")
+    s["ssl"] = remote.tls_options(query, tls, "rome+rediss:// or ssl=true")
     return s
-
-
-def _flag(value, name):
-    if value.lower() not in _TRUE | _FALSE:
-        raise ValueError("%s must be true or false" % name)
-    return value.lower() in _TRUE
 
 
 def format_location(s):
     """The canonical spelling of parsed settings: equal stores get equal locations."""
-    cred = ""
-    if s["username"] is not None or s["password"] is not None:
-        cred = urllib.parse.quote(s["username"] or "", safe="")
-        if s["password"] is not None:
-            cred += ":" + urllib.parse.quote(s["password"], safe="")
-        cred += "@"
+    cred = remote.format_credentials(s["username"], s["password"])
     query = {"prefix": s["prefix"]}
     if s["unix_socket"] is not None:
         where = ""
         query["unix_socket"] = s["unix_socket"]
     else:
-        host = s["host"]
-        where = "%s:%d" % ("[%s]" % host if ":" in host else host, s["port"])
+        where = remote.host_port(s["host"], s["port"])
     if s["tls"]:
         query["ssl"] = "true"
     if not s["follow_rows"]:
@@ -467,14 +424,13 @@ def format_location(s):
         query["socket_connect_timeout"] = repr(s["socket_connect_timeout"])
     for k, v in s["ssl"].items():
         query[k] = ("true" if v else "false") if isinstance(v, bool) else v
-    return "%s%s/%d?%s" % (cred, where, s["db"], urllib.parse.urlencode(sorted(query.items())))
+    return "%s%s/%d?%s" % (cred, where, s["db"], remote.urlencode(sorted(query.items())))
 
 
 def address(s):
     if s["unix_socket"] is not None:
         return "unix:%s" % s["unix_socket"]
-    host = s["host"]
-    return "%s:%d" % ("[%s]" % host if ":" in host else host, s["port"])
+    return remote.host_port(s["host"], s["port"])
 
 
 def _bound_min(start):
@@ -487,7 +443,7 @@ def _bound_max(end):
 
 # -- the store ---------------------------------------------------------------------------------------
 
-class RedisSnapshot(Snapshot):
+class RedisSnapshot(ReadCache, Snapshot):
     """Reads over the store's latest committed state, one call = one round trip (see ISOLATION).
 
     What a snapshot read is remembered and served again without a round trip: point values (also
@@ -497,17 +453,14 @@ class RedisSnapshot(Snapshot):
     not hold is known absent (a unique check after reading the index range it falls in); and the first
     batch of a range that a call returned incomplete, which a scan of that range continues from."""
 
+    batches = True
     WHOLE_BATCH = MAX_BATCH   # scan_many's limit per range for ranges that will be read to the end
 
     def __init__(self, store):
         self._store = store
         self._follow = b"+" if store.follow_rows else b""
-        self._seen = {}      # key -> value returned (None: absent)
-        self._ranges = {}    # (start, end) -> the complete list of pairs, ascending
-        self._covered = SortedList()  # (start, end or _TOP) of the complete ranges
-        self._partial = {}   # (start, end, reverse) -> the first pairs of the range, in scan order
+        self._reset_cache()      # see remote.ReadCache
         self._chains = {}    # (start, end) -> chain specs sent with every read of that range
-        self._also = []      # keys to fetch along with the next round trip (prefetch)
         self.first_version = self.last_version = None  # commit versions seen by the first/last call
         self.stable = True   # every call saw the same committed state
 
@@ -530,10 +483,7 @@ class RedisSnapshot(Snapshot):
         start = 3 + r
         extra = res[start + width + ch:]
         if extra:
-            seen = self._seen
-            if len(seen) < CACHE_LIMIT:
-                for i in range(0, len(extra), 2):
-                    seen.setdefault(extra[i], extra[i + 1])
+            self._remember_points(zip(extra[0::2], extra[1::2]))
         return counts, res[start:start + width], res[start + width:start + width + ch]
 
     def chain(self, ranges, specs):
@@ -571,25 +521,6 @@ class RedisSnapshot(Snapshot):
                     self._remember(ck, prefix_end(ck), False, got, n < lim)
         return pos
 
-    def _remember(self, start, end, reverse, pairs, complete):
-        """Keep what one call returned of a range (pairs in scan order)."""
-        seen = self._seen
-        if len(seen) + len(pairs) > CACHE_LIMIT:
-            return
-        for k, v in pairs:
-            seen.setdefault(k, v)
-        if complete:
-            self._ranges[(start, end)] = pairs[::-1] if reverse else pairs
-            self._covered.add((start, _TOP if end is None else end))
-        elif pairs:
-            self._partial[(start, end, reverse)] = pairs
-
-    def _known_absent(self, key):
-        """Whether a complete range read by this snapshot holds key's place (and not key)."""
-        cov = self._covered
-        i = cov.bisect_right((key, _TOP + b"\xff")) - 1
-        return i >= 0 and cov[i][1] > key
-
     def get(self, key):
         seen = self._seen
         if key in seen:
@@ -604,9 +535,7 @@ class RedisSnapshot(Snapshot):
 
     def get_many(self, keys):
         seen = self._seen
-        missing = [k for k in keys if k not in seen]
-        if missing and self._covered:
-            missing = [k for k in missing if not self._known_absent(k)]
+        missing = self._missing(keys)
         if missing:
             for k, v in zip(missing, self._call([b"g" + self._follow, *missing])[1]):
                 seen.setdefault(k, v)
@@ -640,9 +569,8 @@ class RedisSnapshot(Snapshot):
                 self._take_chained(pairs, specs, chained, 0)
             if first:
                 self._remember(start, end, reverse, pairs, len(keys) < n)
-            elif len(self._seen) < CACHE_LIMIT:
-                for k, v in pairs:
-                    self._seen.setdefault(k, v)
+            else:
+                self._remember_points(pairs)
             yield from pairs
             if len(keys) < n:
                 return
@@ -652,18 +580,6 @@ class RedisSnapshot(Snapshot):
                 lo = b"(" + keys[-1]
             n = min(n * GROWTH, MAX_BATCH)
             first = False
-
-    def cached(self, key):
-        """(True, value) if this snapshot holds key's value, else (False, None); no round trip."""
-        seen = self._seen
-        return (True, seen[key]) if key in seen else (False, None)
-
-    def prefetch(self, keys):
-        """Fetch ``keys`` along with this snapshot's next round trip, whatever it is (no round trip of
-        their own): a later get/get_many of them is then free. The engine sends the catalog key with
-        a transaction's first read this way, instead of reading it alone at BEGIN."""
-        seen = self._seen
-        self._also += [k for k in keys if k not in seen]
 
     def scan_many(self, ranges, limit=None):
         """Many range scans in one round trip (a planner batching index probes, e.g. the inner side of
@@ -707,17 +623,15 @@ class RedisSnapshot(Snapshot):
         return out
 
     def close(self):
-        self._seen = {}
-        self._ranges = {}
-        self._partial = {}
+        self._reset_cache()
         self._chains = {}
-        self._covered = SortedList()
 
 
 class RedisStore(Store):
     """The ROME database under one prefix of one Redis database (see the module docstring)."""
 
     tls = False
+    sequence_block = 64
 
     def __init__(self, location):
         try:
@@ -781,10 +695,7 @@ class RedisStore(Store):
 
     @staticmethod
     def normalize_location(location):
-        try:
-            return format_location(parse_location(location, False))
-        except ValueError:
-            return location  # the constructor reports it
+        return format_location(parse_location(location, False))
 
     @staticmethod
     def destroy(location):
@@ -877,14 +788,14 @@ class RedisStore(Store):
             args += (_bound_min(lo), _bound_max(hi), d)
         for k, v in writes.items():
             args += (k, b"-" if v is None else b"=" + v)
-        keys = (self._z, self._h, self._v, self._receipt + os.urandom(12).hex().encode())
+        keys = (self._z, self._h, self._v, self._receipt + receipt_id())
         res = self._eval(COMMIT, keys, args, True)
         if type(res) is bytes:
             what = res.decode()
             raise Conflict("%s changed by a concurrent transaction" % ("key" if what == "point" else what))
 
     def allocate(self, key, count=1, at_least=0):
-        receipt = self._receipt + os.urandom(12).hex().encode()
+        receipt = self._receipt + receipt_id()
         res = self._eval(ALLOCATE, (self._q, receipt), (key, int(count), max(int(at_least), 1), self._receipt_ttl),
                          True)
         return int(res)
@@ -940,10 +851,7 @@ class RedissStore(RedisStore):
 
     @staticmethod
     def normalize_location(location):
-        try:
-            return format_location(parse_location(location, True))
-        except ValueError:
-            return location
+        return format_location(parse_location(location, True))
 
     @staticmethod
     def destroy(location):

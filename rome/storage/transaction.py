@@ -8,6 +8,13 @@ step. A transaction whose reads are no longer true gets Conflict and leaves noth
 serializable. A transaction that wrote nothing needs no validation (its snapshot was consistent) and
 costs the store nothing at commit.
 
+MEMORY. What validation keeps of a scan is bounded by what it needs, not by what was scanned: a range
+already recorded (the same bounds, read from the same snapshot) is recorded once, so a nested loop
+re-reading one inner range or a statement repeated without commit adds nothing; the pairs of a long
+scan are digested every SCAN_KEEP pairs into a recorded sub-range, and a transaction's kept pairs into
+digests past TXN_KEEP; a store that validates by revision keeps no pairs at all (the range's bounds
+are enough).
+
 SAVEPOINTS. Writes go through an undo log; a savepoint is a position in it, so rolling back to one
 (ROLLBACK TO SAVEPOINT, and the implicit savepoint around every statement that makes statements atomic)
 costs the writes undone, not the size of the buffer. Reads are never forgotten: a read made before a
@@ -34,6 +41,8 @@ class _Finished(dict):
 
 _FINISHED = _Finished()
 _NO_KEYS = SortedList()  # shared, never changed: the key order of a transaction that has not written
+SCAN_KEEP = 8192         # pairs of one scan kept before they are digested into a sub-range
+TXN_KEEP = 65536         # pairs kept by a transaction before its recorded ranges are digested
 
 
 class _Scan:
@@ -46,11 +55,12 @@ class _Scan:
     kept), none beyond it. The kept pairs are digested (the store's digest(), ascending) only if the
     transaction writes and so must be validated at commit."""
 
-    __slots__ = ("start", "end", "reverse", "chunks", "cur", "pos", "complete", "done")
+    __slots__ = ("start", "end", "reverse", "chunks", "kept", "cur", "pos", "complete", "done")
 
     def __init__(self, start, end, reverse):
         self.start, self.end, self.reverse = start, end, reverse
         self.chunks = []
+        self.kept = 0   # pairs in chunks
         self.cur = self.pos = None
         self.complete = self.done = False
 
@@ -81,6 +91,9 @@ class Transaction:
         self._undo = []           # (key, previous buffered value or _ABSENT), or (keys, _BATCH)
         self._keyset_version = 0  # bumped when a key enters or leaves the buffer (scans re-seek)
         self._scans = set()       # scans in progress, recorded at commit even if never closed
+        self._recorded = set()    # (start, end) of the ranges recorded (each is recorded once)
+        self._kept = 0            # pairs kept in recorded ranges not digested yet
+        self._by_revision = store.validates_by_revision
         self._done = False
 
     def _open(self):
@@ -110,8 +123,7 @@ class Transaction:
     @property
     def can_warm(self):
         """Whether warm() saves anything: the store has round trips and can batch them."""
-        snap = self._snap or self._open()
-        return hasattr(snap, "scan_many")
+        return (self._snap or self._open()).batches
 
     def warm(self, keys=(), ranges=(), whole=False, batch=None):
         """Fetch keys and (start, end, reverse) ranges from the store in one round trip, ahead of the
@@ -120,7 +132,7 @@ class Transaction:
         first batch). Nothing is recorded: the reads that follow are recorded as usual and are
         served from what the snapshot now holds."""
         snap = self._snap or self._open()
-        if not hasattr(snap, "scan_many"):
+        if not snap.batches:
             return
         buf = self._buf
         keys = [k for k in keys if k not in buf]
@@ -140,10 +152,7 @@ class Transaction:
         """Ask the store to read, with every later read of these (start, end) ranges, what each pair
         they return leads to (RedisSnapshot.chain: an index nested loop run by the store, in the
         same round trip). Nothing is recorded; a no-op on stores without round trips."""
-        snap = self._snap or self._open()
-        chain = getattr(snap, "chain", None)
-        if chain is not None:
-            chain(ranges, specs)
+        (self._snap or self._open()).chain(ranges, specs)
 
     def expect_absent(self, key):
         """Record that key is absent, without reading it: commit fails with Conflict if the store
@@ -156,16 +165,12 @@ class Transaction:
 
     def prefetch(self, keys):
         """Have the store send keys along with the next read (stores with round trips only)."""
-        snap = self._snap or self._open()
-        if hasattr(snap, "prefetch"):
-            snap.prefetch(keys)
+        (self._snap or self._open()).prefetch(keys)
 
     def peek(self, key):
         """(True, value) if the snapshot already holds key's value (e.g. prefetched), else (False,
         None): never a round trip."""
-        snap = self._snap or self._open()
-        cached = getattr(snap, "cached", None)
-        return cached(key) if cached is not None else (False, None)
+        return (self._snap or self._open()).cached(key)
 
     def read_through(self, key):
         """The store's value for key, bypassing the write buffer and recording nothing."""
@@ -203,9 +208,12 @@ class Transaction:
             else:
                 # Fast path: nothing buffered, so the scan is the snapshot's until a write arrives or
                 # the transaction ends (both change _keyset_version).
-                version, chunks = self._keyset_version, rec.chunks
+                version = self._keyset_version
                 for chunk in src:
-                    chunks.append(chunk)
+                    if rec.kept > SCAN_KEEP:
+                        self._fold(rec)
+                    rec.chunks.append(chunk)
+                    rec.kept += len(chunk)
                     rec.cur = cur = iter(chunk)
                     for s in cur:
                         if self._keyset_version != version:
@@ -258,6 +266,28 @@ class Transaction:
         finally:
             self._record(rec)
 
+    def _fold(self, rec):
+        """Record what a long scan has consumed so far (whole chunks) as a sub-range, and go on with
+        the rest of its range: validation then needs a digest, not the pairs."""
+        chunks = rec.chunks
+        last = chunks[-1][-1][0] if chunks[-1] else None
+        if last is None:
+            return
+        if self._by_revision:   # the bounds are enough: keep only the last chunk (settle needs it)
+            rec.chunks, rec.kept = chunks[-1:], len(chunks[-1])
+            return
+        pairs = list(chain.from_iterable(chunks))
+        if rec.reverse:
+            pairs.reverse()
+            lo, hi, rec.end = last, rec.end, last
+        else:
+            lo, hi = rec.start, last + b"\x00"
+            rec.start = hi
+        if (lo, hi) not in self._recorded:
+            self._recorded.add((lo, hi))
+            self.reads.ranges.append((lo, hi, self.store.digest(pairs)))
+        rec.chunks, rec.kept = [], 0
+
     def _record(self, rec):
         if rec.done:
             return
@@ -273,11 +303,32 @@ class Transaction:
             lo, hi = rec.pos, rec.end
         else:
             lo, hi = rec.start, rec.pos + b"\x00"
+        if (lo, hi) in self._recorded:   # read before from this snapshot: the same pairs
+            return
+        self._recorded.add((lo, hi))
+        if self._by_revision:
+            self.reads.ranges.append((lo, hi, None))
+            return
         # The pairs seen are kept, not hashed: only a transaction that writes is validated, and
         # hashing every scanned row would tax the read-only ones (commit() digests them). They are
         # kept in the chunks the snapshot handed out: (key, value) tuples of bytes only, which the
-        # garbage collector stops tracking at its first pass.
+        # garbage collector stops tracking at its first pass. Past TXN_KEEP they are digested.
         self.reads.ranges.append((lo, hi, rec.chunks, rec.reverse))
+        self._kept += sum(map(len, rec.chunks))
+        if self._kept > TXN_KEEP:
+            self._digest_ranges()
+            self._kept = 0
+
+    def _digest_ranges(self):
+        """Replace the kept pairs of recorded ranges by their digests (the store's digest())."""
+        ranges, digest = self.reads.ranges, self.store.digest
+        for i, r in enumerate(ranges):
+            if len(r) == 4:
+                lo, hi, chunks, reverse = r
+                pairs = list(chain.from_iterable(chunks))
+                if reverse:
+                    pairs.reverse()
+                ranges[i] = (lo, hi, digest(pairs))
 
     # -- writes
 
@@ -362,16 +413,11 @@ class Transaction:
         for rec in list(self._scans):
             self._record(rec)
         writes = self._buf
+        if self._snap is not None:
+            self.reads.revision = self._snap.revision
         self._finish()
         if writes:
-            ranges, digest = self.reads.ranges, self.store.digest
-            for i, r in enumerate(ranges):
-                if len(r) == 4:
-                    lo, hi, chunks, reverse = r
-                    pairs = list(chain.from_iterable(chunks))
-                    if reverse:
-                        pairs.reverse()
-                    ranges[i] = (lo, hi, digest(pairs))
+            self._digest_ranges()
             self.store.commit(self.reads, writes)
 
     def rollback(self):

@@ -3,6 +3,8 @@
 Backends (ROME_CONCURRENCY_BACKENDS, comma-separated; default "lmdb,memory"):
   lmdb    rome+lmdb in a temporary folder, workers in separate processes (spawn)
   memory  rome+memory (a store lives in one process), workers in threads
+  etcd    rome+etcd on the cluster ROME_CONC_ETCD_URL names (a prefix of its own per test appended;
+          scripts/test.sh starts a throwaway 3-member cluster), workers in separate processes
   sqlite  a sqlite file, workers in processes: only to check these tests themselves. pysqlite's default
           transactions lose updates in the read-modify-write test (about 425 of 600 kept), so that test
           is expected to fail there (xfail, strict) and the race tests must pass.
@@ -33,7 +35,7 @@ BACKENDS = [b.strip() for b in os.environ.get("ROME_CONCURRENCY_BACKENDS", "lmdb
 def _backend_params():
     out = []
     for b in BACKENDS:
-        marks = [pytest.mark.slow] if b in ("lmdb", "sqlite") else []
+        marks = [pytest.mark.slow] if b in ("lmdb", "sqlite", "etcd") else []
         out.append(pytest.param(b, marks=marks, id=b))
     return out
 
@@ -48,6 +50,11 @@ def backend(request, tmp_path):
         return "rome+memory:///conc_%s" % uuid.uuid4().hex, "threads"
     if name == "sqlite":
         return "sqlite:///%s" % (tmp_path / "conc.db"), "processes"
+    if name == "etcd":
+        base = os.environ.get("ROME_CONC_ETCD_URL")
+        if not base:
+            pytest.fail("the etcd backend needs ROME_CONC_ETCD_URL (a rome+etcd URL of a running cluster)")
+        return "%s%sprefix=conc_%s" % (base, "&" if "?" in base else "/?", uuid.uuid4().hex), "processes"
     raise ValueError("unknown backend %r" % name)
 
 

@@ -15,6 +15,8 @@ import traceback
 
 import sqlalchemy as sa
 
+import rome.dialect  # noqa: F401,E402  (registers the dialects in spawned workers of a source checkout)
+
 BARRIER_TIMEOUT = 60
 
 

@@ -11,6 +11,8 @@ registry.register("rome.memory", "rome.dialect.memory", "RomeDialect_memory")
 registry.register("rome.lmdb", "rome.dialect.lmdb", "RomeDialect_lmdb")
 registry.register("rome.redis", "rome.dialect.redis", "RomeDialect_redis")
 registry.register("rome.rediss", "rome.dialect.redis", "RomeDialect_rediss")
+registry.register("rome.etcd", "rome.dialect.etcd", "RomeDialect_etcd")
+registry.register("rome.etcds", "rome.dialect.etcd", "RomeDialect_etcds")
 
 pytest.register_assert_rewrite("sqlalchemy.testing.assertions")
 
