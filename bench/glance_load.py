@@ -1,10 +1,10 @@
 """Glance under load: `rome glance serve --workers 2` on ROME's LMDB against the same server on a sqlite
-file (``--connection sqlite:///...``), 4 concurrent clients, loopback only.
+file (``--connection sqlite:///...``), 4 concurrent clients (``--workers``, ``--clients``), loopback only.
 
 Phases, each bounded by ``--duration`` seconds (and a request cap), the two servers measured one after
 the other, alternating, ``--rounds`` times (the machine's other load moves the absolute figures: the
-ratios printed are the median over rounds of ROME/sqlite measured back to back, and the ratio of the
-bests):
+ratios printed are the ratio of the medians over rounds, and the median over rounds of ROME/sqlite
+measured back to back):
 
 - reads, "list page": ``GET /v2/images?limit=25`` (a project's first page of the seeded images);
 - reads, "get": ``GET /v2/images/ID`` of a random seeded image;
@@ -18,7 +18,8 @@ requests/s; writes never fail on ROME, while on sqlite many fail with 500 "datab
 usage (from the repository root, with the peers venv, which has Glance and gunicorn):
     .peers-venv/bin/python bench/glance_load.py [--duration 8] [--rounds 3] [--writes 100] [--seed 60]
 Takes about 2.5 minutes with the defaults. Exit status 0; last line:
-'glance-load ROME/sqlite: list Lx, get Gx, writes failed R (rome) / S (sqlite)' (L, G: paired medians).
+'glance-load ROME/sqlite: list Lx, get Gx (paired PLx, PGx), writes failed R (rome) / S (sqlite)' (L, G: ratio of
+the medians over rounds; PL, PG: median of the per-round ratios).
 """
 import argparse
 import concurrent.futures
@@ -37,7 +38,7 @@ import requests
 
 TOKEN = "alice:proj-a:member"
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
-CLIENTS = 4
+CLIENTS = 4       # default concurrent clients (--clients)
 MAX_REQUESTS = 20000  # per client and phase: a bound besides the duration
 
 
@@ -48,7 +49,7 @@ def free_port():
 
 
 class Server:
-    """`rome glance serve --workers 2` on 127.0.0.1, in its own process group."""
+    """`rome glance serve --workers N` on 127.0.0.1, in its own process group."""
 
     def __init__(self, name, folder, connection=None, workers=2, extra_args=()):
         self.name, self.folder, self.connection, self.workers = name, folder, connection, workers
@@ -170,20 +171,20 @@ def seed_images(server, n):
     return ids
 
 
-def measure_reads(pool, server, kind, ids, duration):
+def measure_reads(pool, server, kind, ids, duration, clients=CLIENTS):
     t0 = time.perf_counter()
-    futs = [pool.submit(read_client, server.url, kind, ids, duration, k) for k in range(CLIENTS)]
+    futs = [pool.submit(read_client, server.url, kind, ids, duration, k) for k in range(clients)]
     res = [f.result() for f in futs]
     elapsed = time.perf_counter() - t0
     ok, failed = sum(r[0] for r in res), sum(r[1] for r in res)
     return ok / elapsed, failed
 
 
-def measure_writes(pool, server, writes, duration, offset):
-    per = -(-writes // CLIENTS)
+def measure_writes(pool, server, writes, duration, offset, clients=CLIENTS):
+    per = -(-writes // clients)
     deadline = time.time() + duration * 4
     t0 = time.perf_counter()
-    futs = [pool.submit(write_client, server.url, offset + k * per, per, deadline) for k in range(CLIENTS)]
+    futs = [pool.submit(write_client, server.url, offset + k * per, per, deadline) for k in range(clients)]
     pairs = [p for f in futs for p in f.result()]
     elapsed = time.perf_counter() - t0
     # what the server holds now: created images whose PATCH did not land are half-written
@@ -210,17 +211,21 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     ap.add_argument("--writes", type=int, default=100, help="POST+PATCH pairs per round (default 100)")
     ap.add_argument("--seed", type=int, default=60, help="images created before the reads (default 60)")
+    ap.add_argument("--workers", type=int, default=2, help="server workers (default 2)")
+    ap.add_argument("--clients", type=int, default=CLIENTS, help="concurrent clients (default %d)" % CLIENTS)
     ap.add_argument("--keep", action="store_true", help="keep the data folders (printed)")
     a = ap.parse_args()
-    if not (1 <= a.rounds <= 10 and 0 < a.duration <= 120 and 0 <= a.writes <= 2000 and 1 <= a.seed <= 1000):
-        raise SystemExit("bounds: rounds 1..10, duration 0..120 s, writes 0..2000, seed 1..1000")
+    if not (1 <= a.rounds <= 10 and 0 < a.duration <= 120 and 0 <= a.writes <= 2000 and 1 <= a.seed <= 1000
+            and 1 <= a.workers <= 16 and 1 <= a.clients <= 32):
+        raise SystemExit("bounds: rounds 1..10, duration 0..120 s, writes 0..2000, seed 1..1000, workers 1..16, "
+                         "clients 1..32")
 
     top = tempfile.mkdtemp(prefix="glance-load-")
     servers = []
     for name, conn in (("rome+lmdb", None), ("sqlite", "sqlite:///%s/sqlite/glance.db" % top)):
         folder = os.path.join(top, name.split("+")[0])
         os.makedirs(folder)
-        servers.append(Server(name, folder, connection=conn))
+        servers.append(Server(name, folder, connection=conn, workers=a.workers))
     results = {s.name: {"list": [], "get": [], "writes": []} for s in servers}
     t_start = time.time()
     try:
@@ -229,21 +234,21 @@ def main():
             print("%-9s serving on %s (%s), %d workers" % (s.name, s.url, s.connection or "LMDB in its "
                                                            "data folder", s.workers), flush=True)
         ids = {s.name: seed_images(s, a.seed) for s in servers}
-        with concurrent.futures.ProcessPoolExecutor(CLIENTS) as pool:
+        with concurrent.futures.ProcessPoolExecutor(a.clients) as pool:
             for s in servers:  # warm both: the workers import Glance lazily and compile statements
-                measure_reads(pool, s, "list", ids[s.name], 1.0)
-                measure_reads(pool, s, "get", ids[s.name], 1.0)
+                measure_reads(pool, s, "list", ids[s.name], 1.0, a.clients)
+                measure_reads(pool, s, "get", ids[s.name], 1.0, a.clients)
             for r in range(a.rounds):
                 order = servers if r % 2 == 0 else servers[::-1]
                 for kind in ("list", "get"):
                     for s in order:
-                        rps, failed = measure_reads(pool, s, kind, ids[s.name], a.duration)
+                        rps, failed = measure_reads(pool, s, kind, ids[s.name], a.duration, a.clients)
                         results[s.name][kind].append(rps)
                         print("round %d %-9s %-5s %7.1f req/s%s" % (r + 1, s.name, kind, rps,
                               "  (%d failed)" % failed if failed else ""), flush=True)
                 if a.writes:
                     for s in order:
-                        w = measure_writes(pool, s, a.writes, a.duration, offset=r * a.writes)
+                        w = measure_writes(pool, s, a.writes, a.duration, r * a.writes, a.clients)
                         results[s.name]["writes"].append(w)
                         print("round %d %-9s write %7.1f POST+PATCH/s  failed %d/%d, half-written %d %s"
                               % (r + 1, s.name, w["pairs_per_s"], w["failed"], w["pairs"], w["half_written"],
@@ -258,15 +263,16 @@ def main():
 
     rome, lite = results["rome+lmdb"], results["sqlite"]
     print()
-    print("%-28s %12s %12s %8s %8s" % ("4 clients, best of %d" % a.rounds, "rome+lmdb", "sqlite", "ratio",
-                                       "paired"))
-    ratios = {}
+    print("%-28s %12s %12s %8s %8s" % ("%d clients, median of %d" % (a.clients, a.rounds), "rome+lmdb", "sqlite",
+                                       "ratio", "paired"))
+    ratios, paired = {}, {}
     for kind, label in (("list", "reads: list page (req/s)"), ("get", "reads: get (req/s)")):
-        br, bs = max(rome[kind]), max(lite[kind])
-        # the headline: the median over rounds of ROME/sqlite measured back to back (less exposed to the
-        # machine's load drifting between rounds than the ratio of the two bests)
-        ratios[kind] = statistics.median(r / q for r, q in zip(rome[kind], lite[kind]))
-        print("%-28s %12.1f %12.1f %7.2fx %7.2fx" % (label, br, bs, br / bs, ratios[kind]))
+        mr, ms = statistics.median(rome[kind]), statistics.median(lite[kind])
+        ratios[kind] = mr / ms
+        # and the median over rounds of ROME/sqlite measured back to back (less exposed to the machine's
+        # load drifting between rounds)
+        paired[kind] = statistics.median(r / q for r, q in zip(rome[kind], lite[kind]))
+        print("%-28s %12.1f %12.1f %7.2fx %7.2fx" % (label, mr, ms, ratios[kind], paired[kind]))
     if a.writes:
         fr, fs = (sum(w["failed"] for w in x["writes"]) for x in (rome, lite))
         nr, ns = (sum(w["pairs"] for w in x["writes"]) for x in (rome, lite))
@@ -275,10 +281,10 @@ def main():
         print("%-28s %12.1f %12.1f %7.2fx" % ("writes: POST+PATCH pairs/s", wr, ws, wr / ws))
         print("%-28s %12s %12s" % ("writes failed", "%d/%d" % (fr, nr), "%d/%d" % (fs, ns)))
         print("%-28s %12d %12d" % ("half-written images left", hr, hs))
-    print("(%.0f s; ratio = ROME / sqlite of the bests, paired = median over rounds of ROME / sqlite measured "
+    print("(%.0f s; ratio = ROME / sqlite of the medians over rounds, paired = median over rounds of ROME / sqlite measured "
           "back to back; the bar: reads >= 0.8x, no failed write on ROME)" % (time.time() - t_start))
-    print("glance-load ROME/sqlite: list %.2fx, get %.2fx, writes failed %s (rome) / %s (sqlite)"
-          % (ratios["list"], ratios["get"],
+    print("glance-load ROME/sqlite: list %.2fx, get %.2fx (paired %.2fx, %.2fx), writes failed %s (rome) / %s "
+          "(sqlite)" % (ratios["list"], ratios["get"], paired["list"], paired["get"],
              ("%d/%d" % (fr, nr)) if a.writes else "-", ("%d/%d" % (fs, ns)) if a.writes else "-"))
 
 

@@ -72,8 +72,7 @@ def check_consistency(store):
     problems = []
     txn = Transaction(store)
     try:
-        raw = txn.get(keys.CATALOG)
-        catalog = Catalog() if raw is None else Catalog.from_bytes(raw)
+        catalog = Catalog.read(txn, txn.get(keys.CATALOG))
         known = []
         for table in catalog.tables.values():
             rows = TableRows(None, table)

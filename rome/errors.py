@@ -5,8 +5,9 @@ SQLAlchemy maps driver exceptions to its own classes by these names (walking the
 filters key on the messages, so the class a failure raises is part of ROME's contract:
 
 - IntegrityError: PRIMARY KEY, UNIQUE, NOT NULL, FOREIGN KEY and CHECK violations.
-- ProgrammingError: syntax errors, unknown tables/columns, wrong parameter counts.
-- DataError: a value that does not fit its column.
+- ProgrammingError: syntax errors (sqlite3 raises OperationalError; here OperationalError means a store
+  or a conflict, which callers retry), unknown tables/columns, wrong parameter counts.
+- DataError: a value that does not fit its column; text that is not valid Unicode (a lone surrogate).
 - OperationalError: the store failed or went away; a transaction lost a write conflict
   (:class:`ConflictError`, a subclass, so callers may retry it specifically).
 - NotSupportedError: valid SQL that ROME does not implement.

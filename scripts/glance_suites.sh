@@ -118,7 +118,7 @@ fi
 if command -v etcd >/dev/null 2>&1 && ! "$VENV/bin/python" -c "import etcd3gw" 2>/dev/null; then
   "$VENV/bin/python" -m pip install -q etcd3gw || { echo "glance_suites.sh: cannot install etcd3gw" >&2; exit 1; }
 fi
-"$VENV/bin/python" -m pip list 2>/dev/null | grep -iE '^(glance|rome|sqlalchemy|alembic|oslo\.db|pytest) ' || true
+"$VENV/bin/python" -m pip list 2>/dev/null | grep -iE '^(glance|rome-sql|sqlalchemy|alembic|oslo\.db|pytest) ' || true
 echo "(peers venv ready in $((SECONDS - t0))s)"
 PY=$VENV/bin/python
 

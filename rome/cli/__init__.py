@@ -9,11 +9,13 @@ import importlib
 
 import click
 
+from rome.version import VERSION
+
 SUBCOMMANDS = ("glance", "copy", "sql", "keystone")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="rome", prog_name="rome")
+@click.version_option(VERSION, prog_name="rome")
 def main():
     """ROME: a SQL engine over ordered key/value stores (LMDB, memory, redis)."""
 

@@ -12,11 +12,20 @@ A destination that holds data, or already has one of the tables to copy, is refu
 ``--force``, which drops those tables (children first) before re-creating them. Tables of the
 destination that are not copied are left alone; if one of them has a foreign key into a table to be
 replaced, the copy is refused before anything is dropped (name it with ``--tables`` too).
+
+Until its last commit the destination is marked as an unfinished copy (:mod:`rome.dialect.unfinished_copy`), so
+an interrupted copy never looks complete: ROME refuses to use it, ``rome copy`` refuses it unless
+``--resume`` (finish it) or ``--force`` (start over), ``rome glance serve`` refuses to start on it.
 """
+import os
 import time
 
 import click
 import sqlalchemy as sa
+
+from rome.dialect import unfinished_copy as copy_mark
+from rome.cli.urls import lmdb_path, lmdb_problem
+from rome.dialect.urls import safe_url, scrub
 
 DEFAULT_BATCH = 500
 
@@ -29,14 +38,7 @@ def _make_engine(url):
     try:
         return sa.create_engine(url)
     except Exception as e:  # unknown dialect, bad URL, missing driver
-        raise CopyError("cannot open %s: %s: %s" % (_safe(url), type(e).__name__, e))
-
-
-def _safe(url):
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+        raise CopyError("cannot open %s: %s: %s" % (safe_url(url), type(e).__name__, e))
 
 
 def reflect(engine, tables=None):
@@ -50,7 +52,7 @@ def reflect(engine, tables=None):
             raise CopyError("no such table in the source: %s" % ", ".join(missing))
         md.reflect(engine, only=list(tables), resolve_fks=True)
     else:
-        md.reflect(engine)
+        md.reflect(engine, only=lambda name, _md: name != copy_mark.MARK_TABLE)
     return md
 
 
@@ -77,7 +79,7 @@ def _count(conn, table):
 def check_destination(dst_engine, md, force):
     """Refuse a destination holding data or one of our tables, unless force. Returns tables to drop."""
     insp = sa.inspect(dst_engine)
-    dst_tables = set(insp.get_table_names())
+    dst_tables = set(insp.get_table_names()) - {copy_mark.MARK_TABLE}
     clashing = [t for t in md.tables if t in dst_tables]
     with dst_engine.connect() as conn:
         non_empty = {}
@@ -139,12 +141,53 @@ def _reset_sequences(dst_conn, md):
                 {"t": table.name, "c": pk[0].name})
 
 
-def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT_BATCH,
-                  progress=True, echo=None):
-    """Copy schema and rows; returns {table: rows}. Raises CopyError on refusal or a count mismatch."""
-    echo = echo or (lambda m: click.echo(m, err=True))
-    src, dst = _make_engine(src_url), _make_engine(dst_url)
+def _check_source(url):
+    """A database file or folder named by the source URL must exist (no empty one made by opening it)."""
+    path = _file_of(url)
+    if path is not None and not os.path.exists(path):
+        raise CopyError("no database at %s (the source %s)" % (path, safe_url(url)))
+    lmdb = lmdb_path(url)
+    problem = lmdb and lmdb_problem(lmdb, create=False)
+    if problem:
+        raise CopyError("the source: " + problem)
+
+
+def _check_destination_path(url):
+    lmdb = lmdb_path(url)
+    problem = lmdb and lmdb_problem(lmdb, create=True)
+    if problem:
+        raise CopyError("the destination: " + problem)
+
+
+def _file_of(url):
+    """The file of a sqlite URL (None for memory databases and other engines)."""
     try:
+        u = sa.engine.make_url(url)
+    except Exception:
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:" \
+            or u.database.startswith("file:") or u.query.get("mode") == "memory":
+        return None
+    return os.path.abspath(u.database)
+
+
+def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT_BATCH,
+                  progress=True, echo=None, resume=False):
+    """Copy schema and rows; returns {table: rows}. Raises CopyError on refusal or a count mismatch.
+
+    The destination is marked as an unfinished copy (:mod:`rome.dialect.unfinished_copy`) before anything is
+    written to it and the mark is cleared by the last commit. ``resume`` finishes a marked copy:
+    tables whose row count matches the source's are kept, the one that was being copied is emptied
+    and copied again, the rest are copied."""
+    echo = echo or (lambda m: click.echo(m, err=True))
+    _check_source(src_url)
+    _check_destination_path(dst_url)
+    src, dst = _make_engine(src_url), _make_engine(dst_url)
+    copy_mark.open_unfinished(dst)
+    try:
+        if copy_mark.read_mark(src) is not None:
+            raise CopyError("the source %s is itself an unfinished copy: finish that copy first"
+                            % safe_url(src_url))
         md = reflect(src, tables)
         if not md.tables:
             raise CopyError("the source has no tables")
@@ -153,7 +196,17 @@ def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT
             echo("also copying %s (referenced by foreign keys)" % ", ".join(extra))
         _portable(md, src.dialect, dst.dialect)
         ordered = md.sorted_tables  # parents before children
-        to_drop = check_destination(dst, md, force)
+        mark = copy_mark.read_mark(dst)
+        if resume:
+            if mark is None:
+                raise CopyError("nothing to resume: %s holds no unfinished copy" % safe_url(dst_url))
+            echo("resuming the unfinished copy (%s)" % mark)
+        elif mark is not None and not force:
+            raise CopyError("%s holds an unfinished copy (%s): finish it with --resume, or start over "
+                            "with --force" % (safe_url(dst_url), mark))
+        to_drop = [] if resume else check_destination(dst, md, force)
+        copy_mark.set_mark(dst, "rome copy from %s, started %s"
+                           % (safe_url(src_url), time.strftime("%Y-%m-%d %H:%M:%S %Z")))
         if to_drop:
             echo("--force: replacing %s" % ", ".join(sorted(to_drop)))
             drop_md = sa.MetaData()
@@ -167,10 +220,10 @@ def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT
         with src.connect() as sconn, sconn.begin():  # one consistent read of the source
             for t in ordered:
                 counts[t.name] = _count(sconn, t)
-            total = sum(counts.values())
-            bar = _Progress(progress, total, len(ordered))
+            todo = _resume_plan(dst, ordered, counts, echo) if resume else ordered
+            bar = _Progress(progress, sum(counts[t.name] for t in todo), len(todo))
             with bar:
-                for t in ordered:
+                for t in todo:
                     bar.table(t.name, counts[t.name])
                     result = sconn.execution_options(stream_results=True, yield_per=batch_size) \
                         .execute(sa.select(t).order_by(*_ordered_pk(t)))
@@ -183,21 +236,49 @@ def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT
         with dst.begin() as dconn:
             _reset_sequences(dconn, md)
 
-        # verify
+        # verify, then clear the mark: the copy's last commit
         mismatches = []
-        with dst.connect() as dconn:
+        with dst.begin() as dconn:
             got = {t.name: _count(dconn, t) for t in ordered}
-        for name, n in counts.items():
-            if got[name] != n:
-                mismatches.append("%s: source %d, destination %d" % (name, n, got[name]))
-        if mismatches:
-            raise CopyError("row counts differ after the copy: " + "; ".join(mismatches))
+            for name, n in counts.items():
+                if got[name] != n:
+                    mismatches.append("%s: source %d, destination %d" % (name, n, got[name]))
+            if mismatches:
+                raise CopyError("row counts differ after the copy: " + "; ".join(mismatches)
+                                + "; the destination stays marked as an unfinished copy")
+            copy_mark.clear_mark(dconn)
         echo("copied %d rows in %d tables from %s to %s in %.1f s; row counts verified"
-             % (sum(counts.values()), len(counts), _safe(src_url), _safe(dst_url), time.time() - t0))
+             % (sum(counts.values()), len(counts), safe_url(src_url), safe_url(dst_url), time.time() - t0))
         return counts
+    except sa.exc.SQLAlchemyError as e:
+        raise CopyError("copy from %s to %s failed: %s"
+                        % (safe_url(src_url), safe_url(dst_url),
+                           scrub(scrub(_one_line(e), src_url), dst_url))) from e
     finally:
         src.dispose()
         dst.dispose()
+
+
+def _resume_plan(dst, ordered, counts, echo):
+    """The tables still to copy: those not complete on the destination (the one the copy stopped
+    in is emptied first; rows are committed in batches in table order, so it is the only partial one)."""
+    todo = []
+    with dst.begin() as dconn:
+        for t in ordered:
+            n = _count(dconn, t)
+            if n == counts[t.name] and not todo:
+                continue
+            if n:
+                echo("resume: copying %s again (%d of %d rows were there)" % (t.name, n, counts[t.name]))
+                dconn.execute(t.delete())
+            todo.append(t)
+    return todo
+
+
+def _one_line(e):
+    orig = getattr(e, "orig", None)
+    text = str(orig if orig is not None else e)
+    return "%s: %s" % (type(orig if orig is not None else e).__name__, text.strip().splitlines()[0])
 
 
 class _Progress:
@@ -243,10 +324,13 @@ class _Progress:
 @click.option("--force", is_flag=True,
               help="Write into a destination that is not empty: drop those of the copied tables that "
                    "exist there, then copy. Other tables are left alone.")
+@click.option("--resume", is_flag=True,
+              help="Finish a copy that was interrupted: keep the tables already complete, copy the "
+                   "rest. Run it with the same SRC_URL, DST_URL and --tables.")
 @click.option("--batch-size", default=DEFAULT_BATCH, show_default=True, type=click.IntRange(1),
               help="Rows per INSERT batch (each batch is one destination transaction).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def copy(src_url, dst_url, tables, force, batch_size, no_progress):
+def copy(src_url, dst_url, tables, force, resume, batch_size, no_progress):
     """Copy a whole database (schema, rows, alembic version) from SRC_URL to DST_URL.
 
     \b
@@ -258,7 +342,12 @@ def copy(src_url, dst_url, tables, force, batch_size, no_progress):
     Tables are copied parents first, in batches, from one consistent read of the
     source; row counts are verified at the end (exit status 1 on a mismatch).
     A destination that holds data or one of the tables is refused unless --force.
+    Until the copy is complete the destination is marked as an unfinished copy:
+    ROME refuses to use it, and so do rome copy and rome glance serve; if the copy
+    is interrupted, finish it with --resume or start over with --force.
     """
+    if force and resume:
+        raise click.UsageError("give --force or --resume, not both")
     names = [n.strip() for spec in tables for n in spec.split(",") if n.strip()]
     copy_database(src_url, dst_url, tables=names or None, force=force, batch_size=batch_size,
-                  progress=not no_progress)
+                  progress=not no_progress, resume=resume)

@@ -6,6 +6,7 @@ from rome.dbapi.exceptions import InterfaceError, OperationalError, ProgrammingE
 from rome.sql.dump import dump, split_script
 from rome.sql.parse import Control, parse
 from rome.sql.session import Session
+from rome.storage.base import StoreError
 
 
 def parse_url(url):
@@ -18,6 +19,12 @@ def parse_url(url):
         return location_of_url(url)
     except BadLocation as e:
         raise InterfaceError("bad ROME URL: %s" % e) from None
+
+
+def _without_credentials(location):
+    """A store location as error messages may show it: without user:password@."""
+    location = location or ""
+    return location.rsplit("@", 1)[-1] if "@" in location.split("?", 1)[0] else location
 
 
 def connect(url=None, kind=None, location=None, autocommit=False, **options):
@@ -35,8 +42,14 @@ def connect(url=None, kind=None, location=None, autocommit=False, **options):
         raise
     except BadLocation as e:
         raise InterfaceError("bad %s location: %s" % (kind, e)) from None
+    except StoreError as e:
+        if type(e) is not StoreError:  # what is wrong with the store, named by its own class
+            raise e.to_dbapi() from None
+        raise OperationalError("store unavailable: cannot open %s store %r: %s"
+                               % (kind, _without_credentials(location), e)) from None
     except Exception as e:
-        raise OperationalError("store unavailable: cannot open %s store %r: %s" % (kind, location, e)) from None
+        raise OperationalError("store unavailable: cannot open %s store %r: %s"
+                               % (kind, _without_credentials(location), e)) from None
     return Connection(store, autocommit=autocommit)
 
 

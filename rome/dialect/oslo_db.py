@@ -1,4 +1,9 @@
-"""oslo.db integration: exception filters for the ``rome`` dialect.
+"""oslo.db integration for the ``rome`` dialect: exception filters, and foreign keys as for sqlite.
+
+oslo.db's ``create_engine(url, sqlite_fk=...)`` sends ``PRAGMA foreign_keys=ON`` on each new sqlite
+connection when a service asks for it (Glance and Keystone do, Nova does not: its tests insert
+children without parents). For a ``rome`` URL the same flag sends ``PRAGMA foreign_keys`` ON or OFF,
+so that a service sees on ROME the foreign keys it sees on sqlite (ROME's own default is ON).
 
 oslo.db turns driver errors into its own exceptions (``DBDuplicateEntry``, ``DBReferenceError``,
 ``DBDeadlock``, ``DBConnectionError``...) with filters registered per dialect *name* in
@@ -113,5 +118,20 @@ def register():
     def _rome_data_error(error, match, engine_name, is_disconnect):
         raise exception.DBDataError(error)
 
+    _register_engine_events()
     _registered = True
     return True
+
+
+def _register_engine_events():
+    """``sqlite_fk`` of oslo.db's create_engine, followed for a rome engine as for a sqlite one."""
+    import sqlalchemy
+    from oslo_db.sqlalchemy import engines
+
+    @engines._init_events.dispatch_for(DIALECT_NAME)
+    def _rome_init_events(engine, sqlite_fk=False, **kw):
+        pragma = "PRAGMA foreign_keys = %s" % ("ON" if sqlite_fk else "OFF")
+
+        @sqlalchemy.event.listens_for(engine, "connect")
+        def _rome_connect(dbapi_con, con_record):
+            dbapi_con.cursor().execute(pragma)

@@ -86,7 +86,7 @@ class Requirements(SQLAlchemyRequirements, AlembicRequirements):
     named_constraints = _open()
     implicitly_named_constraints = _closed("unnamed constraints stay unnamed (as on SQLite)")
     deferrable_fks = _closed(NO_DEFERRABLE)
-    on_update_cascade = _closed("ON UPDATE CASCADE is not honoured: updating a referenced key fails")
+    on_update_cascade = _open()
     repeated_column_foreign_keys = _open("FOREIGN KEY (a, a) REFERENCES r (b, c)")
     repeated_remote_col_foreign_keys = _open("FOREIGN KEY (a, b) REFERENCES r (c, c)")
     duplicate_key_raises_integrity_error = _open()

@@ -1,5 +1,5 @@
 """OpenStack Glance on ROME: ``rome glance serve`` (see :mod:`rome.glance.server`).
 
-Glance itself is an optional dependency (``pip install 'rome[glance]'``): nothing here imports it
+Glance itself is an optional dependency (``pip install 'rome-sql[glance]'``): nothing here imports it
 at module level.
 """

@@ -95,6 +95,7 @@ class ServeConfig:
     debug: bool = False
     log_file: str = None
     access_log: bool = False
+    insecure_token_auth: bool = False   # token auth on an address other machines can reach
 
     def __post_init__(self):
         self.data_dir = os.path.abspath(self.data_dir)
@@ -131,6 +132,24 @@ class ServeConfig:
     @property
     def flavor(self):
         return "rometoken" if self.auth == AUTH_TOKEN else "keystone"
+
+
+def default_data_dir():
+    """Where ``rome glance serve`` keeps its data unless told: ``$XDG_DATA_HOME/rome/glance``
+    (``~/.local/share/rome/glance``), outside whatever folder it is started from."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "rome", "glance")
+
+
+def is_loopback(host):
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def default_connection(data_dir):
@@ -188,12 +207,30 @@ def render_api_conf(c):
     return text
 
 
+# Glance warns at every request that lists images when its config folder has no schema-image.json
+# (custom image properties); this one declares none, which is what Glance assumes without the file.
+SCHEMA_IMAGE = "{}\n"
+
+
 def write_config(c):
-    """Create DIR's folders and write Glance's configuration into DIR/etc; returns DIR/etc."""
-    for d in (c.data_dir, c.etc_dir, c.images_dir, c.staging_dir, c.tasks_dir):
+    """Create DIR's folders and write Glance's configuration into DIR/etc (readable by the owner
+    only: glance-api.conf holds the database URL and its password); returns DIR/etc."""
+    for d in (c.data_dir, c.images_dir, c.staging_dir, c.tasks_dir):
         os.makedirs(d, exist_ok=True)
-    with open(c.paste_ini, "w") as f:
-        f.write(PASTE_INI.format(healthcheck_disable=os.path.join(c.data_dir, "healthcheck_disable")))
-    with open(c.api_conf, "w") as f:
-        f.write(render_api_conf(c))
+    os.makedirs(c.etc_dir, mode=0o700, exist_ok=True)
+    os.chmod(c.etc_dir, 0o700)
+    _write_private(c.paste_ini,
+                   PASTE_INI.format(healthcheck_disable=os.path.join(c.data_dir, "healthcheck_disable")))
+    _write_private(c.api_conf, render_api_conf(c))
+    schema = os.path.join(c.etc_dir, "schema-image.json")
+    if not os.path.exists(schema):   # kept if the operator wrote their own
+        _write_private(schema, SCHEMA_IMAGE)
     return c.etc_dir
+
+
+def _write_private(path, text):
+    """Write a file that only its owner can read, whatever mode an older copy had."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)

@@ -1,4 +1,13 @@
-"""The schema: tables, columns, indexes and constraints, kept in the store as one versioned key.
+"""The schema: tables, columns, indexes and constraints, kept in the store as one key per table and a
+small header key (version, id counter) that every transaction reads.
+
+DDL writes the header and the keys of the tables it changed, nothing else: its cost does not grow
+with the schema. A catalog version shares its unchanged Table objects with the one before it (a Table
+of a published catalog is never changed in place: DDL changes a copy, see :meth:`Catalog.writable`).
+The header's bytes name a whole catalog state (every DDL increments the version), so a process keeps
+one parsed catalog per store and rereads the table keys only when the header changed. A store
+written by an earlier ROME holds the whole catalog in the header key (it has ``tables``): it is read
+as such, and its first DDL writes it out table by table.
 
 Tables, indexes and columns have numeric ids that never change, and keys and row values use the ids, not
 the names (see :mod:`rome.sql.keys`): RENAME TABLE/COLUMN rewrites only the catalog, and ADD COLUMN
@@ -7,7 +16,9 @@ rewrites no rows (rows written before it lack the new id and read as the column'
 Names are matched case-insensitively, as SQLite does, and kept as written.
 """
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+
+from rome.sql import keys
 
 ROWID = "_rowid_"  # hidden primary key of a table declared without one
 
@@ -104,6 +115,17 @@ class Table:
     def has_rowid(self):
         return self.primary_key == [ROWID]
 
+    @property
+    def rowid_alias(self):
+        """Position of the column declared INTEGER PRIMARY KEY (SQLite's alias of the rowid, which
+        holds integers only: anything else is "datatype mismatch"), or None."""
+        if len(self.primary_key) != 1:
+            return None
+        i = self.column_index(self.primary_key[0])
+        if i is None or self.columns[i].type.strip().upper() != "INTEGER":
+            return None
+        return i
+
     def key_collations(self, positions, index=None):
         """The collation each key column is kept in (None: BINARY): an index's own COLLATE, else the
         column's. Keys hold values folded by it (see :func:`rome.sql.semantics.values.collation_fold`),
@@ -118,43 +140,148 @@ class Table:
                 return ix
         return None
 
+    def to_dict(self):
+        return {"name": self.name, "id": self.id, "primary_key": self.primary_key, "pk_name": self.pk_name,
+                "next_column_id": self.next_column_id, "columns": [vars(c) for c in self.columns],
+                "indexes": [vars(i) for i in self.indexes], "foreign_keys": [vars(f) for f in self.foreign_keys],
+                "checks": [vars(c) for c in self.checks]}
+
+    def to_bytes(self):
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, t):
+        return cls(name=t["name"], id=t["id"], primary_key=t["primary_key"], pk_name=t["pk_name"],
+                   next_column_id=t["next_column_id"],
+                   columns=[Column(**c) for c in t["columns"]],
+                   indexes=[Index(**i) for i in t["indexes"]],
+                   foreign_keys=[ForeignKey(**f) for f in t["foreign_keys"]],
+                   checks=[Check(**c) for c in t["checks"]])
+
+    def copy(self):
+        """A deep copy (the lists of names inside columns, indexes and keys included)."""
+        def parts(cls, items):
+            return [cls(**{k: list(v) if type(v) is list else v for k, v in vars(x).items()}) for x in items]
+        return Table(name=self.name, id=self.id, primary_key=list(self.primary_key), pk_name=self.pk_name,
+                     next_column_id=self.next_column_id, columns=parts(Column, self.columns),
+                     indexes=parts(Index, self.indexes), foreign_keys=parts(ForeignKey, self.foreign_keys),
+                     checks=parts(Check, self.checks))
+
 
 @dataclass
 class Catalog:
     version: int = 0
     tables: dict = field(default_factory=dict)       # lower-cased name -> Table
     next_id: int = 1                                 # for tables and indexes
+    unfinished_copy: str | None = None               # the mark of a copy in progress (copymark.py)
+    whole: bool = False                              # read from one key (an earlier ROME's format)
+
+    def __post_init__(self):
+        self._own = {}   # id -> the Table objects this (unpublished) catalog may change
+        self._index_owners = None   # lower-cased index name -> its table's (see find_index)
+        self._removed = []          # ids of the tables removed from it
 
     def table(self, name):
         return self.tables.get(name.lower())
+
+    def writable(self, name):
+        """The table named, as a copy this catalog owns and DDL may change (None if no such table)."""
+        t = self.tables.get(name.lower())
+        if t is None or id(t) in self._own:
+            return t
+        t = self.tables[name.lower()] = t.copy()
+        self._own[id(t)] = t
+        return t
+
+    def add_table(self, table):
+        self.tables[table.name.lower()] = table
+        self._own[id(table)] = table
+
+    def changed(self):
+        """Call when DDL is done changing this catalog: its index-name map learns the new indexes
+        (entries of dropped ones stay, find_index checks them)."""
+        owners = self._index_owners
+        if owners is not None:
+            for t in self._own.values():
+                for ix in t.indexes:
+                    owners[ix.name.lower()] = t.name.lower()
+
+    def header_bytes(self):
+        d = {"version": self.version, "next_id": self.next_id}
+        if self.unfinished_copy is not None:   # see rome.sql.copymark
+            d["unfinished_copy"] = self.unfinished_copy
+        return json.dumps(d, separators=(",", ":")).encode()
+
+    @classmethod
+    def read(cls, txn, header):
+        """The catalog stored in txn (a transaction of the store), given its header key's bytes."""
+        if header is None:
+            return cls()
+        defs = [v for _k, v in txn.scan(keys.TABLE_DEFS, keys.prefix_end(keys.TABLE_DEFS))]
+        return cls.from_parts(header, defs)
+
+    @classmethod
+    def from_parts(cls, header, tables):
+        """The catalog of a header key's bytes and its table keys' bytes."""
+        d = json.loads(header)
+        if "tables" in d:
+            return cls.from_bytes(header)
+        ts = [Table.from_dict(json.loads(b)) for b in tables]
+        return cls(version=d["version"], next_id=d["next_id"], tables={t.name.lower(): t for t in ts},
+                   unfinished_copy=d.get("unfinished_copy"))
+
+    def remove_table(self, name):
+        t = self.tables.pop(name.lower())
+        self._removed.append(t.id)
+
+    def changes(self, before):
+        """(tables to write, ids of tables to delete) going from catalog ``before`` (the one this was
+        copied from) to this one: the tables it owns (copied or added by DDL) and those removed."""
+        if before.whole:
+            return list(self.tables.values()), []
+        present = {t.id for t in self._own.values() if self.tables.get(t.name.lower()) is t}
+        return ([t for t in self._own.values() if t.id in present],
+                [i for i in self._removed if i not in present])
 
     def new_id(self):
         self.next_id += 1
         return self.next_id - 1
 
     def find_index(self, name):
-        for t in self.tables.values():
+        """(table, index) of the index named (index names are unique in a schema), or (None, None)."""
+        owners = self._index_owners
+        if owners is None:
+            owners = self._index_owners = {ix.name.lower(): t.name.lower()
+                                           for t in self.tables.values() for ix in t.indexes}
+        t = self.tables.get(owners.get(name.lower(), ""))
+        ix = t.index(name) if t is not None else None   # the map may be stale: check it
+        if ix is not None:
+            return t, ix
+        for t in self._own.values():   # the tables DDL is changing now
             ix = t.index(name)
-            if ix is not None:
+            if ix is not None and self.tables.get(t.name.lower()) is t:
                 return t, ix
         return None, None
 
     def to_bytes(self):
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        """The whole catalog as one value (the format of an earlier ROME, read by from_parts)."""
+        d = {"version": self.version, "next_id": self.next_id,
+             "tables": {k: t.to_dict() for k, t in self.tables.items()}}
+        if self.unfinished_copy is not None:
+            d["unfinished_copy"] = self.unfinished_copy
+        return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, data):
         d = json.loads(data)
-        tables = {}
-        for k, t in d["tables"].items():
-            tables[k] = Table(
-                name=t["name"], id=t["id"], primary_key=t["primary_key"], pk_name=t["pk_name"],
-                next_column_id=t["next_column_id"],
-                columns=[Column(**c) for c in t["columns"]],
-                indexes=[Index(**i) for i in t["indexes"]],
-                foreign_keys=[ForeignKey(**f) for f in t["foreign_keys"]],
-                checks=[Check(**c) for c in t["checks"]])
-        return cls(version=d["version"], tables=tables, next_id=d["next_id"])
+        tables = {k: Table.from_dict(t) for k, t in d["tables"].items()}
+        return cls(version=d["version"], tables=tables, next_id=d["next_id"],
+                   unfinished_copy=d.get("unfinished_copy"), whole=True)
 
     def copy(self):
-        return Catalog.from_bytes(self.to_bytes())
+        """A new version to change: it shares the tables, and copies one when DDL asks (writable)."""
+        c = Catalog(version=self.version, tables=dict(self.tables), next_id=self.next_id, whole=self.whole,
+                    unfinished_copy=self.unfinished_copy)
+        if self._index_owners is not None:
+            c._index_owners = dict(self._index_owners)
+        return c

@@ -47,6 +47,14 @@ def _ident_list(nodes):
     return out
 
 
+def _declared(types, name, cdef):
+    """A column's declared type: as written in the statement, else as sqlglot parsed it."""
+    t = types.get(name.lower())
+    if t is None:
+        t = cdef.kind.sql() if cdef.kind else ""
+    return t
+
+
 def _default_sql(node):
     e = node.this
     if isinstance(e, exp.Paren):
@@ -74,6 +82,35 @@ def _column_reference(columns, ref, name=None):
     return fk
 
 
+def _column_def(t, item, types):
+    """The Column of a column definition, for CREATE TABLE and ADD COLUMN alike (the next column id of
+    table t; its REFERENCES and CHECK constraints added to t). Returns (column, pk, uniques): pk is
+    None or (constraint name,) for a PRIMARY KEY constraint, uniques the names (or None) of its UNIQUE
+    constraints; the caller decides what they mean for its statement."""
+    cname = item.name
+    col = Column(name=cname, type=_declared(types, cname, item), id=t.next_column_id)
+    t.next_column_id += 1
+    pk, uniques = None, []
+    for c in item.constraints or []:
+        k = c.kind
+        cons_name = c.name or None
+        if isinstance(k, exp.NotNullColumnConstraint):
+            col.nullable = bool(k.args.get("allow_null"))
+        elif isinstance(k, exp.PrimaryKeyColumnConstraint):
+            pk = (cons_name,)
+        elif isinstance(k, exp.DefaultColumnConstraint):
+            col.default = _default_sql(k)
+        elif isinstance(k, exp.UniqueColumnConstraint):
+            uniques.append(cons_name)
+        elif isinstance(k, exp.Reference):
+            t.foreign_keys.append(_column_reference([cname], k, cons_name))
+        elif isinstance(k, exp.CheckColumnConstraint):
+            t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cons_name))
+        elif isinstance(k, exp.CollateColumnConstraint):
+            col.collation = collation_name(k.this.name)
+    return col, pk, uniques
+
+
 def create_table(session, stmt, sql):
     schema = stmt.this
     if not isinstance(schema, exp.Schema):
@@ -94,31 +131,16 @@ def create_table(session, stmt, sql):
     types = declared_types(sql)
     pk, pk_name, uniques = [], None, []
     for item in schema.expressions:
+        if isinstance(item, (exp.Identifier, exp.Column)):   # a column without a type or constraints
+            item = exp.ColumnDef(this=exp.to_identifier(item.name))
         if isinstance(item, exp.ColumnDef):
             cname = item.name
             if t.column(cname) is not None:
                 raise OperationalError("duplicate column name: %s" % cname)
-            col = Column(name=cname, type=types.get(cname.lower(), item.kind.sql() if item.kind else ""),
-                         id=t.next_column_id)
-            t.next_column_id += 1
-            for c in item.constraints or []:
-                k = c.kind
-                cons_name = c.name or None
-                if isinstance(k, exp.NotNullColumnConstraint):
-                    col.nullable = bool(k.args.get("allow_null"))
-                elif isinstance(k, exp.PrimaryKeyColumnConstraint):
-                    pk = [cname]
-                    pk_name = cons_name
-                elif isinstance(k, exp.DefaultColumnConstraint):
-                    col.default = _default_sql(k)
-                elif isinstance(k, exp.UniqueColumnConstraint):
-                    uniques.append((cons_name, [cname]))
-                elif isinstance(k, exp.Reference):
-                    t.foreign_keys.append(_column_reference([cname], k, cons_name))
-                elif isinstance(k, exp.CheckColumnConstraint):
-                    t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cons_name))
-                elif isinstance(k, exp.CollateColumnConstraint):
-                    col.collation = collation_name(k.this.name)
+            col, col_pk, col_uniques = _column_def(t, item, types)
+            if col_pk is not None:
+                pk, pk_name = [cname], col_pk[0]
+            uniques += [(u, [cname]) for u in col_uniques]
             t.columns.append(col)
             t.changed()
         else:
@@ -173,7 +195,7 @@ def create_table(session, stmt, sql):
         t.indexes.append(Index(name=uname or "sqlite_autoindex_%s_%d" % (name, i + 1),
                                columns=[t.column(c).name for c in cols], unique=True,
                                id=cat.new_id(), constraint=True))
-    cat.tables[name.lower()] = t
+    cat.add_table(t)
     session.set_catalog(cat)
 
 
@@ -191,11 +213,16 @@ def drop_table(session, stmt):
         prefix = keys.table_prefix(t.id)
         for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
             txn.delete(k)
-        del cat.tables[t.name.lower()]
+        cat.remove_table(t.name)
         session.set_catalog(cat)
 
 
 def _fill_index(session, table, ix):
+    prefix = keys.rows_prefix(table.id)
+    for _ in session.txn.scan(prefix, prefix_end(prefix)):
+        break
+    else:
+        return   # no rows (a table just created): nothing to index
     rows = session.rows(table)
     idx = [table.column_index(c) for c in ix.columns]
     prefix = keys.index_prefix(table.id, ix.id)
@@ -215,7 +242,7 @@ def create_index(session, stmt):
     name = node.name
     tname = table_name(node.args["table"])
     cat = session.catalog.copy()
-    t = cat.table(tname)
+    t = cat.writable(tname)
     if t is None:
         raise OperationalError("no such table: %s" % tname)
     _t, existing = cat.find_index(name)
@@ -253,6 +280,8 @@ def drop_index(session, stmt):
             if stmt.args.get("exists"):
                 continue
             raise OperationalError("no such index: %s" % node.name)
+        t = cat.writable(t.name)
+        ix = t.index(node.name)
         txn = session.txn
         prefix = keys.index_prefix(t.id, ix.id)
         for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
@@ -265,7 +294,7 @@ def alter_table(session, stmt, sql):
     tname = table_name(stmt.this)
     for action in stmt.args.get("actions") or []:
         cat = session.catalog.copy()
-        t = cat.table(tname)
+        t = cat.writable(tname)
         if t is None:
             raise OperationalError("no such table: %s" % tname)
         if isinstance(action, exp.ColumnDef):
@@ -274,14 +303,15 @@ def alter_table(session, stmt, sql):
             new = action.this.name
             if cat.table(new) is not None:
                 raise OperationalError("there is already another table or index with this name: %s" % new)
-            del cat.tables[t.name.lower()]
+            cat.remove_table(t.name)
             old = t.name
             t.name = new
-            cat.tables[new.lower()] = t
-            for other in cat.tables.values():
-                for fk in other.foreign_keys:
-                    if fk.ref_table.lower() == old.lower():
-                        fk.ref_table = new
+            cat.add_table(t)
+            for other in list(cat.tables.values()):
+                if any(fk.ref_table.lower() == old.lower() for fk in other.foreign_keys):
+                    for fk in cat.writable(other.name).foreign_keys:
+                        if fk.ref_table.lower() == old.lower():
+                            fk.ref_table = new
             session.set_catalog(cat)
         elif isinstance(action, exp.RenameColumn):
             old, new = action.this.name, action.args["to"].name
@@ -309,36 +339,21 @@ def _rename_refs(cat, t, old, new):
         ix.columns = ren(ix.columns)
     for fk in t.foreign_keys:
         fk.columns = ren(fk.columns)
-    for other in cat.tables.values():
-        for fk in other.foreign_keys:
-            if fk.ref_table.lower() == t.name.lower():
-                fk.ref_columns = ren(fk.ref_columns)
+    for other in list(cat.tables.values()):
+        if any(fk.ref_table.lower() == t.name.lower() for fk in other.foreign_keys):
+            for fk in cat.writable(other.name).foreign_keys:
+                if fk.ref_table.lower() == t.name.lower():
+                    fk.ref_columns = ren(fk.ref_columns)
 
 
 def _add_column(session, cat, t, cdef, sql):
     cname = cdef.name
     if t.column(cname) is not None:
         raise OperationalError("duplicate column name: %s" % cname)
-    types = declared_types(sql)
-    col = Column(name=cname, type=types.get(cname.lower(), cdef.kind.sql() if cdef.kind else ""),
-                 id=t.next_column_id)
-    unique = False
-    for c in cdef.constraints or []:
-        k = c.kind
-        if isinstance(k, exp.NotNullColumnConstraint):
-            col.nullable = bool(k.args.get("allow_null"))
-        elif isinstance(k, exp.DefaultColumnConstraint):
-            col.default = _default_sql(k)
-        elif isinstance(k, exp.PrimaryKeyColumnConstraint):
-            raise OperationalError("Cannot add a PRIMARY KEY column")
-        elif isinstance(k, exp.UniqueColumnConstraint):
-            unique = True
-        elif isinstance(k, exp.CollateColumnConstraint):
-            col.collation = collation_name(k.this.name)
-        elif isinstance(k, exp.Reference):
-            t.foreign_keys.append(_column_reference([cname], k, c.name or None))
-        elif isinstance(k, exp.CheckColumnConstraint):
-            t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=c.name or None))
+    col, pk, uniques = _column_def(t, cdef, declared_types(sql))
+    if pk is not None:
+        raise OperationalError("Cannot add a PRIMARY KEY column")
+    unique = bool(uniques)
     if col.default is not None:
         v = Planner(cat).compile_const(sqlglot.parse_one(col.default, read="sqlite"))((), Ctx(session, {}))
         col.fill = None if v is None else apply_affinity(v, col.affinity, cname)
@@ -346,7 +361,6 @@ def _add_column(session, cat, t, cdef, sql):
         rows = session.rows(session.catalog.table(t.name))
         for _ in rows.scan():
             raise OperationalError("Cannot add a NOT NULL column with default value NULL")
-    t.next_column_id += 1
     t.columns.append(col)
     t.changed()
     ix = None

@@ -18,6 +18,9 @@ from rome.sql.semantics.values import INT_MAX, INT_MIN, apply_affinity
 from rome.sql.upsert import Upsert
 
 
+_ATTEMPTS = 8   # draws of a generated key that others keep taking before the PK error stands
+
+
 def execute(session, sql, stmt, ctx):
     planner = session.planner()
     if isinstance(stmt, exp.Insert):
@@ -74,6 +77,8 @@ class InsertPlan:
         self.names = [c.name for c in t.columns]
         auto = [i for i, c in enumerate(t.columns) if c.autoincrement]
         self.auto = auto[0] if auto else None
+        self.alias = t.rowid_alias
+        self.self_referencing = any(fk.ref_table.lower() == t.name.lower() for fk in t.foreign_keys)
         src = stmt.expression
         self.rows = None
         self.query = None
@@ -95,6 +100,7 @@ class InsertPlan:
             if len(self.query.columns) != len(self.positions):
                 raise ProgrammingError("table %s has %d columns but %d values were supplied"
                                        % (t.name, len(self.positions), len(self.query.columns)))
+        self._fill()   # here, not on first use: plans are shared by sessions in other threads
 
     def _value_rows(self, ctx):
         if self.query is not None:
@@ -131,7 +137,7 @@ class InsertPlan:
         row = [None] * len(self.table.columns)
         for (i, aff, name), v in zip(self._given, vals):
             if v is not None:
-                row[i] = v if (aff == "TEXT" and type(v) is str) else apply_affinity(v, aff, name)
+                row[i] = v if (aff == "TEXT" and type(v) is str and v.isascii()) else apply_affinity(v, aff, name)
         for i, d, aff, name in self._defaulted:
             v = d((), ctx)
             if v is not None:
@@ -145,6 +151,8 @@ class InsertPlan:
             if row[a] is None:
                 row[a] = session.next_id(self.table)
                 return tuple(row), True
+            if a == self.alias:
+                integer_key(row[a])
             session.saw_id(self.table, row[a])
         return tuple(row), False
 
@@ -169,8 +177,6 @@ class InsertPlan:
         t = self.table
         rows = session.rows(t)
         count, last = 0, None
-        if self.__dict__.get("_given") is None:
-            self._fill()
         if self.upsert is not None:
             return self.upsert.insert_values(self, session, ctx, value_rows)
         value_rows = value_rows if isinstance(value_rows, list) else list(value_rows)
@@ -189,16 +195,17 @@ class InsertPlan:
                 return len(done), last
         each = zip(batch, generated) if batch is not None else (self._one_row(session, ctx, v) for v in value_rows)
         for tup, gen in each:
-            for _attempt in range(1000):
+            for attempt in range(_ATTEMPTS):
                 try:
                     if self.mode == "REPLACE":
                         _remove_conflicts(rows, tup)
                     key = rows.insert(tup, gen, alone)
                     break
                 except IntegrityError as e:
-                    if gen and rows.is_pk_error(e) and rows.get(rows.pk_of(tup)) is not None:
+                    if gen and rows.is_pk_error(e) and rows.get(rows.pk_of(tup)) is not None \
+                            and attempt + 1 < _ATTEMPTS:
                         row = list(tup)
-                        row[a] = session.next_id(t)   # taken by an explicit insert elsewhere
+                        row[a] = session.next_id(t, resync=True)   # taken by an insert elsewhere
                         tup = tuple(row)
                         continue
                     if self.mode == "IGNORE":
@@ -230,10 +237,16 @@ def _remove_conflicts(rows, tup, keep=None):
             rows.delete(*found)
 
 
+def integer_key(value):
+    """A value for an INTEGER PRIMARY KEY column (after affinity): an integer, else SQLite's error."""
+    if type(value) is not int:
+        raise IntegrityError("datatype mismatch")
+
+
 def _converted(col, aff, name):
     """A column of given values with the column's affinity applied (NULLs kept)."""
     if aff == "TEXT":
-        return [v if type(v) is str or v is None else apply_affinity(v, aff, name) for v in col]
+        return [v if (type(v) is str and v.isascii()) or v is None else apply_affinity(v, aff, name) for v in col]
     if aff == "INTEGER":
         return [v if type(v) is int and INT_MIN <= v <= INT_MAX else apply_affinity(v, aff, name) for v in col]
     return [apply_affinity(v, aff, name) for v in col]
@@ -245,7 +258,9 @@ class _Targeted:
     def __init__(self, planner, stmt):
         tnode = stmt.this
         if not isinstance(tnode, exp.Table):
-            raise ProgrammingError("unsupported target: %s" % tnode.sql(dialect="sqlite"))
+            raise ProgrammingError("unsupported target: %s" % tnode.sql(dialect="sqlite")
+                                   if isinstance(tnode, exp.Expression) else
+                                   "syntax error: %s needs a table" % stmt.key.upper())
         self.table = planner.table(table_name(tnode))
         for arg in ("returning", "order", "limit", "from_", "joins"):
             if stmt.args.get(arg):
@@ -274,16 +289,20 @@ class UpdatePlan(_Targeted):
     (OR ABORT, FAIL and ROLLBACK are the default: the statement fails and leaves no change.)"""
 
     def __init__(self, planner, stmt):
+        if not stmt.expressions:
+            raise ProgrammingError("syntax error: UPDATE needs SET column = value")
         super().__init__(planner, stmt)
         self.mode = stmt.meta.get("rome_conflict")
         t = self.table
         self.sets = []
+        alias = t.rowid_alias
         for e in stmt.expressions:
             col = e.this
             i = t.column_index(col.name)
             if i is None:
                 raise ProgrammingError("no such column: %s" % col.name)
-            self.sets.append((i, compile_expr(e.expression, self.scope), t.columns[i].affinity, t.columns[i].name))
+            self.sets.append((i, compile_expr(e.expression, self.scope), t.columns[i].affinity, t.columns[i].name,
+                              i == alias))
 
     def run(self, session, ctx):
         rows = session.rows(self.table)
@@ -291,9 +310,11 @@ class UpdatePlan(_Targeted):
         changes = []
         for k, r in matched:
             new = list(r)
-            for i, f, aff, name in self.sets:
+            for i, f, aff, name, key in self.sets:
                 v = f(r, ctx)
                 new[i] = None if v is None else apply_affinity(v, aff, name)
+                if key and v is not None:
+                    integer_key(new[i])
             changes.append((k, r, tuple(new)))
         if self.mode not in ("IGNORE", "REPLACE"):
             for k, old, new in changes:

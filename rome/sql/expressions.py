@@ -159,6 +159,11 @@ class ExprCompiler(Compiler):
         lt = self.tmp()
         tup = "(%s,)" % ", ".join(e.code for e in es)
         free = tuple(f for f in _free(*es) if f != t) + a.free
+        if all(_per_statement(e) for e in es):
+            # the list reads parameters only: built once per statement (ctx.cache), not once per row
+            k = self.name("_inkey", object())
+            tup = "(%s if (%s := ctx.cache.get(%s)) is not None else ctx.cache.setdefault(%s, %s))" % (
+                lt, lt, k, k, tup)
         return E("(None if (%s := %s) is None else (1 if %s in (%s := %s) else (None if None in %s else 0)))" % (
             t, a.code, t, lt, tup, lt), pred="((%s := %s) is not None and %s in %s)" % (t, a.code, t, tup),
             isbool=True, depth=_depth(a, *es) + 2, free=free)
@@ -558,25 +563,26 @@ def _source_text(node, sql):
     starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
     if not starts:
         return None
-    from sqlglot.dialects.sqlite import SQLite
+    from rome.sql.parse import RomeSQLite
     try:
-        tokens = SQLite().tokenize(sql)
+        tokens = RomeSQLite().tokenize(sql)
     except Exception:
         return None
     start = min(starts)
     idx = next((i for i, t in enumerate(tokens) if t.start == start), None)
     if idx is None:
         return None
-    depth, i = 0, idx                   # back up over opening parens/unary signs of the projection
+    depth, i = 0, idx    # back up to the delimiter before the projection: "," or SELECT at its depth
     while i > 0:
         t = tokens[i - 1]
-        if t.text == "(" or (t.text in ("-", "+", "~") and i > 1 and tokens[i - 2].text in (",", "(", "SELECT")):
-            i -= 1
-            continue
-        if t.text.upper() in ("NOT", "EXISTS", "CASE", "CAST"):
-            i -= 1
-            continue
-        break
+        if depth == 0 and (t.text == "," or t.text.upper() in ("SELECT", "DISTINCT", "ALL")):
+            break
+        if t.text == ")":
+            depth += 1
+        elif t.text == "(" and depth > 0:
+            depth -= 1
+        i -= 1
+    depth = 0
     first, j = i, i
     while j < len(tokens):
         t = tokens[j]
@@ -594,3 +600,14 @@ def _source_text(node, sql):
 
 
 __all__ = ["compile_expr", "compile_predicate", "is_constant", "constant_value", "expr_name"]
+
+
+_PARAM_NAMES = re.compile(r"P\['([^']*)'\]")
+
+
+def _per_statement(e):
+    """True when a compiled subexpression has the same value for every row of a statement: it reads
+    no column, no temporary, nothing of ctx but the statement's own parameters (not the outer-row
+    parameters "__o..." of a correlated subquery, which change between runs sharing ctx.cache)."""
+    return not e.free and "row" not in e.code and "ctx" not in e.code and \
+        not any(n.startswith("__") for n in _PARAM_NAMES.findall(e.code))

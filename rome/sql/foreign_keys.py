@@ -1,9 +1,17 @@
-"""FOREIGN KEY enforcement, as PostgreSQL does it: always on, checked as each row changes.
+"""FOREIGN KEY enforcement, as SQLite does it when ``PRAGMA foreign_keys`` is on.
 
 A child row's key must exist in the parent (found through the parent's primary key or a unique index
 on the referenced columns). When a parent row is deleted or its referenced key changes, the children are
 found (through an index whose leading columns are the foreign key's, when there is one) and ON DELETE /
-ON UPDATE act: CASCADE, SET NULL, SET DEFAULT, or refuse (RESTRICT / NO ACTION, the default).
+ON UPDATE act: CASCADE, SET NULL, SET DEFAULT, or refuse (RESTRICT at once; NO ACTION, the default, at
+the end of the statement).
+
+As SQLite's immediate constraints, a statement may pass through states that break a key as long as it
+ends in one that does not: ``DELETE FROM project WHERE id IN (parent, child, grandchild)`` over a
+self-referencing key, a multi-row INSERT whose child comes before its parent. A key found broken while
+the statement runs is noted in ``session.fk_pending`` as (foreign key, values, child table) and checked
+again at its end (:func:`check_pending`): it fails if a child row still holds the values and no parent
+row has them.
 """
 from rome.errors import IntegrityError
 from rome.encoding.keycode import encode_tuple, prefix_end
@@ -86,8 +94,11 @@ def on_parent_change(session, table, old, new):
         if not children:
             continue
         action = ((fk.on_delete if new is None else fk.on_update) or "NO ACTION").upper()
-        if action in ("NO ACTION", "RESTRICT"):
+        if action == "RESTRICT":
             raise IntegrityError("FOREIGN KEY constraint failed")
+        if action == "NO ACTION":
+            session.fk_pending.setdefault((id(fk), old_vals), (fk, old_vals, child))
+            continue
         for k, r in children:
             if new is None and action == "CASCADE":
                 if rows.txn.get(k) is not None:
@@ -105,3 +116,13 @@ def on_parent_change(session, table, old, new):
                 for c in cpos:
                     updated[c] = defaults[c]((), None) if defaults[c] is not None else None
             rows.update(k, r, tuple(updated))
+
+
+def check_pending(session, pending):
+    """End of statement: each (foreign key, values, child table) noted while it ran must hold now."""
+    for fk, values, child in pending:
+        if parent_exists(session, fk, values):
+            continue
+        positions = [child.column_index(c) for c in fk.columns]
+        for _ in find(session, child, positions, values):
+            raise IntegrityError("FOREIGN KEY constraint failed")

@@ -1,6 +1,7 @@
 """Key layout: where the catalog, rows and index entries live in the ordered store.
 
-    00 'catalog'                              -> the Catalog (JSON), see rome.sql.catalog
+    00 'catalog'                              -> the catalog's header (JSON), see rome.sql.catalog
+    00 'table' <table id:4>                   -> one table's definition (JSON)
     00 'seq' <table id:4>                     -> AUTOINCREMENT counter (Store.allocate)
     01 <table id:4> 00 <pk tuple>             -> row value (rome.encoding.rowcode)
     01 <table id:4> 01 <index id:4> <values> [<pk tuple>]  -> pk tuple
@@ -15,10 +16,13 @@ ranges (TiDB's and CockroachDB's layouts, with SQLite's ordering).
 """
 import struct
 
-from rome.encoding.keycode import encode_tuple, prefix_end  # noqa: F401 (re-exported for the layers above)
-
 CATALOG = b"\x00catalog"
+TABLE_DEFS = b"\x00table"
 _ID = struct.Struct(">I")
+
+
+def table_def_key(table_id):
+    return TABLE_DEFS + _ID.pack(table_id)
 
 
 def sequence_key(table_id):
@@ -31,10 +35,6 @@ def table_prefix(table_id):
 
 def rows_prefix(table_id):
     return b"\x01" + _ID.pack(table_id) + b"\x00"
-
-
-def row_key(table_id, pk_values):
-    return b"\x01" + _ID.pack(table_id) + b"\x00" + encode_tuple(pk_values)
 
 
 def index_prefix(table_id, index_id):

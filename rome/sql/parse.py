@@ -2,16 +2,28 @@
 
 Positional parameters (`?`) are renamed `:p1`, `:p2`… in textual order before parsing (sqlglot's tree
 does not keep textual order), so the executor binds every parameter by name. Parsed statements are
-cached per SQL string: SQLAlchemy sends the same strings over and over.
+cached per SQL string (SQLAlchemy sends the same strings over and over), within a memory budget.
 """
 import functools
 import re
+import sys
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenizerCore, TokenType
 
-from rome.errors import ProgrammingError
+from rome.errors import OperationalError, ProgrammingError
+from rome.sql.semantics.values import check_text
+from rome.sql.textcache import TextCache
+
+# SQLite's parser stack (100 entries) takes parentheses nested some 90 deep, deeper ones are refused with
+# OperationalError "parser stack overflow"; ROME refuses past 99. sqlglot and the planner recurse some
+# 20 Python frames per level, hence the higher recursion limit.
+MAX_NESTING = 99
+if sys.getrecursionlimit() < 6000:
+    sys.setrecursionlimit(6000)
 
 _CONTROL = [
     ("begin", re.compile(r"^\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I)),
@@ -22,6 +34,50 @@ _CONTROL = [
     ("release", re.compile(r"^\s*RELEASE(\s+SAVEPOINT)?\s+\"?(?P<name>[\w$]+)\"?\s*;?\s*$", re.I)),
     ("explain", re.compile(r"^\s*EXPLAIN(\s+QUERY\s+PLAN)?\s+(?P<rest>.*)$", re.I | re.S)),
 ]
+
+
+_EXPONENT = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+
+
+class _Core(TokenizerCore):
+    __slots__ = ()
+
+    def _scan_number(self):
+        n = len(self.tokens)
+        super()._scan_number()
+        if len(self.tokens) == n or self.tokens[n].token_type != TokenType.NUMBER:
+            return
+        m = _EXPONENT.match(self.tokens[n].text)
+        if m is None or (m.end() == len(self.tokens[n].text) and len(self.tokens) == n + 1):
+            return
+        del self.tokens[n:]          # rescan from just after the exponent's digits
+        back = self._current - (self._start + m.end())
+        self._current -= back
+        self._col -= back
+        self._end = False
+        self._char, self._peek = self.sql[self._current - 1], self.sql[self._current]
+        self._add(TokenType.NUMBER)
+
+
+class RomeSQLite(SQLite):
+    """SQLite's dialect, with exponent literals read as SQLite reads them: sqlglot's tokenizer takes a
+    sign after the exponent's digits into the number (``1e3+1`` as one token)."""
+
+    class Tokenizer(SQLite.Tokenizer):
+        def _init_core(self):
+            core = super()._init_core()
+            if type(core) is TokenizerCore:   # the pure-Python core (a compiled one is left alone)
+                core.__class__ = _Core
+            return core
+
+
+# What an SQLite statement starts with; anything else is a syntax error (sqlglot would read some of it
+# as an expression). ProgrammingError, the class of every syntax error: oslo.db re-raises an
+# OperationalError as it is, and ROME's OperationalErrors mean a store or a conflict, which are retried.
+_STATEMENTS = {"ALTER", "ANALYZE", "ATTACH", "BEGIN", "COMMIT", "CREATE", "DELETE", "DETACH", "DROP", "END",
+               "EXPLAIN", "INSERT", "PRAGMA", "REINDEX", "RELEASE", "REPLACE", "ROLLBACK", "SAVEPOINT",
+               "SELECT", "UPDATE", "VACUUM", "VALUES", "WITH"}
+_LEADING_WORD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(\w+|[^\s\w;]|)", re.S)
 
 
 class Control:
@@ -87,20 +143,41 @@ def number_placeholders(sql):
     return "".join(out), n
 
 
-@functools.lru_cache(maxsize=4096)
+# A parsed tree costs about 140 bytes per character of SQL (a 2,000-parameter IN list: some 800 kB).
+PARSED = TextCache(64 << 20, bytes_per_char=140)
+
+
 def parse(sql):
-    """(statement, number of positional parameters). statement is a Control or a sqlglot Expression."""
+    """(statement, number of positional parameters). statement is a Control or a sqlglot Expression.
+    Cached per SQL text (see TextCache); the statement is shared: it must not be changed."""
+    e = PARSED.get(sql)
+    if e is None:
+        e = _parse(sql)
+        PARSED.put(sql, e)
+    return e
+
+
+def _parse(sql):
     for kind, rx in _CONTROL:
         m = rx.match(sql)
         if m:
             d = m.groupdict()
             return Control(kind, d.get("name"), d.get("rest")), 0
+    if not sql.isascii():
+        check_text(sql)
+    word = _LEADING_WORD.match(sql).group(1)
+    if word and word.upper() not in _STATEMENTS:
+        raise ProgrammingError('near "%s": syntax error' % word[:40])
     sql, conflict = _or_clause(sql)
     text, n = number_placeholders(sql)
+    if "((((" in text and _nesting(text) > MAX_NESTING:
+        raise OperationalError("parser stack overflow")
     try:
-        stmts = [s for s in sqlglot.parse(text, read="sqlite") if s is not None]
+        stmts = [s for s in sqlglot.parse(text, read=RomeSQLite) if s is not None]
     except (ParseError, TokenError) as e:
         raise ProgrammingError("syntax error: %s" % _first_line(e)) from None
+    except RecursionError:
+        raise OperationalError("parser stack overflow") from None
     if not stmts:
         raise ProgrammingError("empty statement")
     if len(stmts) > 1:
@@ -112,6 +189,24 @@ def parse(sql):
     if isinstance(stmt, exp.Command):
         raise ProgrammingError("syntax error or unsupported statement: %s" % sql.strip()[:80])
     return stmt, n
+
+
+def _nesting(sql):
+    """The deepest nesting of parentheses outside string literals and quoted names."""
+    depth = deepest = 0
+    quote = None
+    for ch in sql:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 _REPLACE = re.compile(r"^(\s*)REPLACE(\s+INTO\b)", re.I)
@@ -133,8 +228,10 @@ def _first_line(e):
     return s.splitlines()[0] if s else type(e).__name__
 
 
+@functools.lru_cache(maxsize=1024)
 def declared_types(sql):
-    """Column name -> declared type text, as written, for a CREATE TABLE or ALTER TABLE ADD COLUMN.
+    """Column name -> declared type text, as written, for a CREATE TABLE or ALTER TABLE ADD COLUMN
+    (cached per SQL text: callers only read it).
 
     sqlglot normalises type names (BLOB becomes VARBINARY, REAL becomes DOUBLE); reflection must give
     back what the DDL said, so the type text is cut from the original tokens."""

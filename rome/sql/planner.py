@@ -1,7 +1,9 @@
 """The planner: from a parsed statement to a cached, runnable plan, against one catalog version.
 
 A Planner belongs to one Catalog object (rome.sql.session), so everything it caches (plans per SQL text,
-table layouts, compiled CHECK constraints and defaults) is valid exactly as long as that schema.
+table layouts, compiled CHECK constraints and defaults) is valid exactly as long as that schema. Every
+session on that catalog, in any thread, shares it: a Planner and its plans keep no per-statement state
+(what a statement needs while it runs lives in its Ctx, what planning needs is passed along).
 """
 from sqlglot import exp
 
@@ -11,35 +13,31 @@ from rome.sql.rows import TableRows
 from rome.sql.scope import Scope
 from rome.sql.minmax import MinMaxPlan, min_max_shape
 from rome.sql.select import CompoundPlan, SelectPlan
+from rome.sql.textcache import TextCache
 
-MAX_PLANS = 2000
+# A plan holds its statement's tree and compiled code: some 800 bytes per character of SQL text.
+PLAN_BUDGET = 128 << 20
 
 
 class Planner:
     def __init__(self, catalog):
         self.catalog = catalog
-        self.plans = {}
+        self.plans = TextCache(PLAN_BUDGET, bytes_per_char=800)
         self._layouts = {}
         self._checks = {}
         self._defaults = {}
         self._referrers = None
-        self.sql_text = None
 
     # -- cache ----------------------------------------------------------------------------------
     def cached(self, key, build):
         p = self.plans.get(key)
         if p is None:
             p = build()
-            if len(self.plans) >= MAX_PLANS:
-                self.plans.clear()
-            self.plans[key] = p
+            self.plans.put(key, p)
         return p
 
     def query(self, sql, stmt):
-        def build():
-            self.sql_text = stmt.meta.get("rome_sql")   # for SQLite's result-column names
-            return self.plan_query(stmt, None)
-        return self.cached(sql, build)
+        return self.cached(sql, lambda: self.plan_query(stmt, None))
 
     # -- schema lookups -------------------------------------------------------------------------
     def table(self, name):
@@ -105,7 +103,9 @@ class Planner:
         raise ProgrammingError("not a query: %s" % node.sql(dialect="sqlite")[:80])
 
     def plan_subquery(self, node, scope):
-        """A correlated-or-not subquery: returns run(row, ctx) -> list of rows."""
+        """A correlated-or-not subquery: returns run(row, ctx) -> list of rows (its ``plan`` and
+        whether it is ``correlated`` attached, for EXPLAIN). An uncorrelated one runs once per
+        statement; a correlated one once per outer row, the outer columns as its parameters."""
         plan = self.plan_query(node, scope)
         refs = plan.outer_refs()
         if not refs:
@@ -116,14 +116,14 @@ class Planner:
                 if r is None:
                     r = ctx.cache[key] = list(plan.run(ctx))
                 return r
-            return run
-
-        def run_correlated(row, ctx):
-            params = dict(ctx.params)
-            for name, f in refs:
-                params[name] = f(row, ctx)
-            return list(plan.run(ctx.child(params)))
-        return run_correlated
+        else:
+            def run(row, ctx):
+                params = dict(ctx.params)
+                for name, f in refs:
+                    params[name] = f(row, ctx)
+                return list(plan.run(ctx.child(params)))
+        run.plan, run.correlated = plan, bool(refs)
+        return run
 
     def compile_const(self, node):
         return compile_expr(node, Scope(planner=self))

@@ -3,9 +3,10 @@
 A :class:`TableRows` turns SQL rows (tuples in the table's column order) into the keys of
 :mod:`rome.sql.keys` and back, and is the only place that writes them: every insert, update and delete
 goes through it, so index entries always match rows, and PRIMARY KEY, UNIQUE, NOT NULL, CHECK and
-FOREIGN KEY constraints are checked in one place. FOREIGN KEYs are enforced as PostgreSQL does (always
-on, checked as each row changes); ON DELETE CASCADE / SET NULL act on the child rows, found through an
-index on the child columns when there is one.
+FOREIGN KEY constraints are checked in one place. FOREIGN KEYs are enforced when the connection's
+``PRAGMA foreign_keys`` is on, as SQLite's immediate constraints: a key without its parent is noted and
+checked again at the end of the statement (rome.sql.foreign_keys); ON DELETE CASCADE / SET NULL act on
+the child rows at once, found through an index on the child columns when there is one.
 
 Error messages are SQLite's ("UNIQUE constraint failed: t.a, t.b"), which oslo.db's filters parse.
 """
@@ -175,7 +176,7 @@ class TableRows:
                 if v is not None:
                     raise IntegrityError("UNIQUE constraint failed: %s" % self._names(idx))
         self._check_row(row)
-        if t.foreign_keys:
+        if t.foreign_keys and self.session.foreign_keys:
             self._check_parents(row, None)
         txn.put_many(wk, wv)
         return key
@@ -213,10 +214,11 @@ class TableRows:
             return None
         if not all(txn.expect_absent(k) for k in expected):
             return None
-        if t.checks or t.foreign_keys:
+        fks = t.foreign_keys and self.session.foreign_keys
+        if t.checks or fks:
             for row in batch:
                 self._check_row(row)
-                if t.foreign_keys:
+                if fks:
                     self._check_parents(row, None)
         txn.put_many(wk, wv)
         return out
@@ -263,7 +265,7 @@ class TableRows:
             elif new_key != key:
                 changes.append((ok, nk))
         self._check_row(new)
-        if self.table.foreign_keys:
+        if self.table.foreign_keys and self.session.foreign_keys:
             self._check_parents(new, old)
         self.session.fk_on_parent_change(self.table, old, new)
         if new_key != key:
@@ -315,6 +317,5 @@ class TableRows:
                 continue
             if fk.ref_table.lower() == t.name.lower() and tuple(new[t.column_index(c)] for c in fk.ref_columns) == vals:
                 continue  # a row that references itself
-            if not self.session.parent_exists(fk, vals):
-                raise IntegrityError("FOREIGN KEY constraint failed")
-
+            if not self.session.parent_exists(fk, vals):   # it may come later in the statement
+                self.session.fk_pending.setdefault((id(fk), vals), (fk, vals, t))

@@ -38,16 +38,12 @@ class Scope:
         self.slots = {}          # expression -> position (aggregates, group keys)
         self.outer_refs = []     # (param name, compiled getter in the outer scope)
         self._outer_names = {}
+        self.subqueries = []     # the subqueries compiled in this scope, for EXPLAIN (run functions)
         self.aliases = {}        # select-list alias -> expression (for ORDER BY/GROUP BY/HAVING)
 
     def add_source(self, source):
         self.sources.append(source)
         self.width += len(source.columns)
-
-    def add_slot(self, node):
-        i = self.width + len(self.slots)
-        self.slots[node] = i
-        return i
 
     def source(self, alias):
         a = alias.lower()
@@ -74,9 +70,6 @@ class Scope:
                 found = s.offset + i
         return found
 
-    def resolves_locally(self, node):
-        return isinstance(node, exp.Column) and not isinstance(node.this, exp.Star) and self.resolve(node) is not None
-
     # -- the protocol of rome.sql.expressions.compile_expr --------------------------------------
     def slot(self, node):
         if self.slots:
@@ -98,7 +91,9 @@ class Scope:
         return i
 
     def subquery(self, node):
-        return self.planner.plan_subquery(node, self)
+        run = self.planner.plan_subquery(node, self)
+        self.subqueries.append(run)
+        return run
 
     def _outer(self, node):
         if self.outer is None or not self.outer.can_resolve(node):

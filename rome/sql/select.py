@@ -19,7 +19,7 @@ import re
 
 from sqlglot import exp
 
-from rome.errors import ProgrammingError
+from rome.errors import IntegrityError, NotSupportedError, ProgrammingError
 from rome.sql import prefetch
 from rome.sql.access import Access, choose, classify
 from rome.sql.expressions import compile_expr, expr_name
@@ -27,7 +27,8 @@ from rome.sql.semantics.functions import make_aggregate
 from rome.sql.parse import table_name
 from rome.sql.tree import collation_of, columns_in, conjuncts, find_aggregates, has_subquery
 from rome.sql.scope import Scope, Source
-from rome.sql.semantics.values import collation_folds, fold_values, order_rows
+from rome.sql.semantics.values import (INT_MAX, INT_MIN, collation_folds, fold_values, numeric_text,
+                                       order_rows)
 
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 FIRST_CHUNK = 64  # the first chunk: a store's first scan batch (a LIMIT may need no more)
@@ -61,6 +62,7 @@ class Level:
         self.access = None
         self.derived = None
         self.hash_key = None      # (column position in source, compiled probe) for hash joins
+        self.hash_on = None       # the conjunct the hash join consumes
         self.probe_depth = 0      # the last earlier level its probe values read
         self.warm_at = None       # the level whose chunks send this level's probes (0: at the start)
         self.chained = None       # when the store runs its probes (rome.sql.prefetch): whether each is a point
@@ -68,6 +70,9 @@ class Level:
         self.filter = None
         self.post_filter = None
         self.describe = ""
+        self.group_end = None     # a LEFT joined (b JOIN c ...): the index of the group's last level
+        self.group_on = []        # its ON conjuncts on a level LEFT joined inside the group
+        self.group_filter = None
 
 
 class SelectPlan(Plan):
@@ -83,31 +88,33 @@ class SelectPlan(Plan):
 
     # -- planning -------------------------------------------------------------------------------
     def _build(self):
+        """Plan the block in one pass, each decision a function of its own:
+
+        1. join order: ``_reorder`` (inner joins over tables only; else the written order);
+        2. the FROM sources become levels: ``_add_source`` (a subquery is planned here, recursively);
+        3. filter placement: ``_place`` puts each WHERE conjunct at the first level that has its columns;
+        4. per level, ``_plan_levels``: the usable bounds (``_bounds``), the access path
+           (``_plan_table``) or a hash join (``_hash_join``, ``_plan_derived``), the leftover filter;
+           then the networked-store prefetch bookkeeping (rome.sql.prefetch);
+        5. output: ``_plan_output`` (grouping and aggregates, projection, the sort unless the first
+           level's path already returns rows in ORDER BY order), then LIMIT / OFFSET.
+        """
         node, scope, planner = self.node, self.scope, self.planner
         if node.args.get("with_"):
             raise ProgrammingError("WITH (common table expressions) is not supported")
         frm = node.args.get("from_")
         joins = node.args.get("joins") or []
+        self.late = []   # ON conjuncts of inner joins that must wait as WHERE's do (see _add_joined)
         reordered = frm is not None and self._reorder(frm, joins)
         if reordered:
             for src in reordered:
                 self._add_source(src, "inner")
         elif frm is not None:
-            self._add_source(frm.this, "inner")
+            self._add_joined(frm.this, "inner", None)
             for j in joins:
-                side = (j.side or "").upper()
-                kind = "left" if side == "LEFT" else "inner"
-                if side in ("RIGHT", "FULL"):
-                    raise ProgrammingError("%s JOIN is not supported" % side)
-                lvl = self._add_source(j.this, kind)
-                if j.args.get("using"):
-                    for ident in j.args["using"]:
-                        prev = self._find_earlier(ident.name, len(self.levels) - 1)
-                        lvl.conds.append(exp.EQ(this=exp.column(ident.name, table=prev),
-                                                expression=exp.column(ident.name, table=lvl.source.alias)))
-                lvl.conds.extend(conjuncts(j.args.get("on")))
+                self._add_joined(j.this, _join_kind(j), j)
         self.items, self.columns = self._expand_select()
-        where = conjuncts(node.args["where"].this) if node.args.get("where") else []
+        where = (conjuncts(node.args["where"].this) if node.args.get("where") else []) + self.late
         if reordered:
             for j in joins:
                 where += conjuncts(j.args.get("on"))
@@ -131,16 +138,19 @@ class SelectPlan(Plan):
         order_cols = self._order_columns(order) if (order is not None and not self.grouped) else None
         self._plan_levels(order_cols)
         self._plan_output(group, having, order)
+        if node.args.get("offset") and not node.args.get("limit"):
+            raise ProgrammingError('near "OFFSET": syntax error (OFFSET needs a LIMIT; LIMIT -1 for none)')
         self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
         self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
         self.distinct = bool(node.args.get("distinct"))
 
     def _reorder(self, frm, joins):
         """For a FROM of inner joins over tables only, the order to join them in (or None to keep
-        the written one). Greedy, as SQLite's planner does for small joins: first the table with
-        the best access path given the constants alone, then, each time, the one best reached from
-        the tables already placed (an index on the join key beats a scan). Ties keep the written
-        order; the output columns of * keep it too."""
+        the written one). For each table as the first, a greedy order as SQLite's planner builds for
+        small joins: then, each time, the table best reached from those already placed (an index on
+        the join key beats a scan); the order whose steps score best in sum wins (with a LIMIT, only
+        the table best reached from the constants is tried first). Ties keep the written order; the
+        output columns of * keep it too."""
         srcs = [frm.this] + [j.this for j in joins]
         self.textual = [s.alias_or_name.lower() for s in srcs]
         if len(srcs) < 2 or not all(isinstance(s, exp.Table) and not isinstance(s.this, exp.Anonymous)
@@ -167,35 +177,87 @@ class SelectPlan(Plan):
             if pos is None:
                 return -1
             return next(i for i, s in enumerate(tmp.sources) if s.offset <= pos < s.offset + len(s.columns))
-        order, placed = [], set()
-        while len(order) < len(srcs):
-            best = None
-            for i, t in enumerate(tables):
-                if i in placed:
-                    continue
 
-                def table_col(node, i=i):
-                    return tmp.resolve(node) - tmp.sources[i].offset if owner(node) == i else None
+        def score(i, placed):
+            """Table i's best access score once the tables in ``placed`` are joined before it."""
+            def table_col(node):
+                return tmp.resolve(node) - tmp.sources[i].offset if owner(node) == i else None
 
-                def is_const(node):
-                    if has_subquery(node) or find_aggregates(node):
-                        return False
-                    return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
-                bounds = [b for b in (classify(c, table_col, is_const, tmp.collation) for c in conds) if b is not None]
-                score = choose(t, planner.layout(t), bounds).score()
-                if best is None or score > best[0]:
-                    best = (score, i)
-            order.append(best[1])
-            placed.add(best[1])
+            def is_const(node):
+                if has_subquery(node) or find_aggregates(node):
+                    return False
+                return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
+            bounds = [b for b in (classify(c, table_col, is_const, tmp.collation) for c in conds) if b is not None]
+            return choose(tables[i], planner.layout(tables[i]), bounds).score()
+
+        def greedy(first):
+            """The order that starts with ``first`` and then takes, each time, the table best reached
+            from those placed; with the sum of the scores of its steps."""
+            order = [first]
+            total = head = score(first, set())
+            while len(order) < len(srcs):
+                placed = set(order)
+                s, i = max((score(i, placed), -i) for i in range(len(srcs)) if i not in placed)
+                order.append(-i)
+                total += s
+            return (total, head), order
+        # every table tried first (joins here are small): the best sum of steps wins, then the best
+        # first step, then the written order. One look past the first step is what puts a
+        # selective-looking table that must then be probed per row (visibility = ? on images, then image_members per image) after
+        # a table whose rows each reach the other by its primary key.
+        firsts = range(len(srcs))
+        if self.node.args.get("limit") is not None:
+            # with a LIMIT the first table stays the one best reached from the constants alone: its
+            # path may return rows in ORDER BY order and stop early, which the sum does not weigh
+            firsts = [-max((score(i, set()), -i) for i in firsts)[1]]
+        order = max((greedy(i) for i in firsts), key=lambda t: t[0])[1]
         if order == list(range(len(srcs))):
             return None
         return [srcs[i] for i in order]
 
-    def _find_earlier(self, name, upto):
-        for lvl in self.levels[:upto]:
+    def _add_joined(self, src, kind, join):
+        """Add a FROM item joined by ``join`` (None for the first): a source, or a parenthesised
+        join ``(b JOIN c ON ...)`` whose tables become levels like any others. A group LEFT joined
+        is marked on its first level (Level.group_end): it is null-extended as a whole, and its
+        levels read through their own access paths. The join's ON conjuncts go to the level where
+        their columns are, never before the item's first level."""
+        first = len(self.levels)
+        nested = _nested_join(src)
+        if nested is None:
+            self._add_source(src, kind)
+        else:
+            head, inner = nested
+            self._add_joined(head, "inner", None)
+            for j in inner:
+                self._add_joined(j.this, _join_kind(j), j)
+            if kind == "left" and len(self.levels) - 1 > first:
+                self.levels[first].group_end = len(self.levels) - 1
+            self.levels[first].kind = kind
+        if join is None:
+            return
+        conds = []
+        for ident in join.args.get("using") or []:
+            prev = self._find_earlier(ident.name, first)
+            mine = self._find_in(ident.name, first, len(self.levels))
+            conds.append(exp.EQ(this=exp.column(ident.name, table=prev),
+                                expression=exp.column(ident.name, table=mine)))
+        for c in conds + conjuncts(join.args.get("on")):
+            at = max(first, self._level_of(c))
+            if not any(lv.kind == "left" for lv in self.levels[first + 1:at + 1]):
+                self.levels[at].conds.append(c)
+            elif kind == "left":   # on a LEFT level inside the group: checked on the group's rows
+                self.levels[first].group_on.append(c)
+            else:                  # an inner join's ON is a WHERE conjunct
+                self.late.append(c)
+
+    def _find_in(self, name, start, end):
+        for lvl in self.levels[start:end]:
             if lvl.source.find(name) is not None:
                 return lvl.source.alias
         raise ProgrammingError("cannot join using column %s" % name)
+
+    def _find_earlier(self, name, upto):
+        return self._find_in(name, 0, upto)
 
     def _add_source(self, src, kind):
         scope, planner = self.scope, self.planner
@@ -204,6 +266,9 @@ class SelectPlan(Plan):
             alias = src.alias_or_name
             source = Source(alias, [c.name for c in table.columns], scope.width, table)
         elif isinstance(src, exp.Subquery):
+            if isinstance(src.this, exp.Table) or (isinstance(src.this, exp.Subquery) and src.this.args.get("joins")):
+                raise NotSupportedError("a parenthesised join with an alias is not supported: %s"
+                                        % src.sql(dialect="sqlite")[:80])
             sub = planner.plan_query(src.this, None)
             alias = src.alias_or_name or "subquery_%d" % len(self.levels)
             source = Source(alias, list(sub.columns), scope.width)
@@ -251,7 +316,7 @@ class SelectPlan(Plan):
                     s = lvl.source
                     if s.offset <= pos < s.offset + len(s.columns):
                         return s.columns[pos - s.offset]
-        return _PARAM.sub("?", expr_name(e, self.planner.sql_text))
+        return _PARAM.sub("?", expr_name(e, e.root().meta.get("rome_sql")))
 
     def _position(self, node):
         """The position of column node in this block's rows, or None (an outer column, or an
@@ -274,12 +339,26 @@ class SelectPlan(Plan):
                     last = max(last, i)
         return last
 
+    def _group_heads(self):
+        """Per level: the first level of the outermost LEFT joined group it belongs to, or None."""
+        heads = [None] * len(self.levels)
+        for h, lvl in enumerate(self.levels):
+            if lvl.group_end is not None:
+                for k in range(h, lvl.group_end + 1):
+                    if heads[k] is None:
+                        heads[k] = h
+        return heads
+
     def _place(self, where):
         self.pre = []   # conjuncts that need no source: checked once per row of the first level
+        heads = self._group_heads()
         for c in where:
             i = self._level_of(c)
             if i < 0:
                 self.pre.append(c)
+                continue
+            if heads[i] is not None:   # checked once the group is joined or null-extended
+                self.levels[heads[i]].post.append(c)
                 continue
             lvl = self.levels[i]
             # A WHERE conjunct on a LEFT level must see the null-extended row; when an earlier-level
@@ -326,10 +405,10 @@ class SelectPlan(Plan):
     def _decode_needed(self, i, source, rest):
         """Columns of level i's source that the query still reads once its access path has done its
         part (consumed conjuncts and an ORDER BY the path satisfies need no decoding)."""
-        nodes = list(self.items) + list(rest) + list(self.pre) + list(self.levels[i].post)
+        nodes = list(self.items) + list(rest) + list(self.pre) + self.levels[i].post + self.levels[i].group_on
         for j, lvl in enumerate(self.levels):
             if j != i:
-                nodes += lvl.conds + lvl.post
+                nodes += lvl.conds + lvl.post + lvl.group_on
         for arg in ("group", "having"):
             if self.node.args.get(arg) is not None:
                 nodes.append(self.node.args[arg])
@@ -345,69 +424,101 @@ class SelectPlan(Plan):
         return not self.planner.plan_query(node, self.scope).outer_refs()
 
     def _plan_levels(self, order_cols):
+        """Per level, in one pass: the bounds its conjuncts give (_bounds), then its access path or
+        hash join (_plan_table / _plan_derived), then the filter of the conjuncts left; at the end the
+        networked-store prefetch bookkeeping (rome.sql.prefetch)."""
         scope, planner = self.scope, self.planner
         for i, lvl in enumerate(self.levels):
-            s = lvl.source
-            lo, hi = s.offset, s.offset + len(s.columns)
-
-            def table_col(node, lo=lo, hi=hi):
-                pos = scope.resolve(node)
-                return pos - lo if pos is not None and lo <= pos < hi else None
-
-            def is_const(node, lo=lo):
-                if isinstance(node, exp.Subquery) and self._uncorrelated(node):
-                    return True   # a scalar subquery: one value per statement (cached in ctx)
-                if has_subquery(node) or find_aggregates(node):
-                    return False
-                for c in columns_in(node):
-                    try:
-                        pos = scope.resolve(c)
-                    except ProgrammingError:
-                        return False
-                    if pos is not None and pos >= lo:
-                        return False
-                return True
-            bounds = [b for b in (classify(c, table_col, is_const, scope.collation) for c in lvl.conds)
-                      if b is not None]
+            bounds = self._bounds(lvl)
             lvl.probe_depth = max([self._level_of(b.node if b.op is not exp.EQ else b.value)
                                    for b in bounds] + [0])
-            compile_const = lambda n: compile_expr(n, scope)  # noqa: E731 - probes read earlier levels
-            if s.table is not None:
-                rows = planner.layout(s.table)
-                path = choose(s.table, rows, bounds, order_cols if i == 0 else None, self._needed(s),
-                              self.node.args.get("limit") is not None)
-                if i == 0 and order_cols and path.ordered:
-                    self.ordered_by_path = True
-                eqs = [b for b in bounds if b.op is exp.EQ and b.coll is None]   # hash tables compare as BINARY
-                if path.kind == "scan" and i > 0 and eqs:
-                    b = eqs[0]
-                    lvl.hash_key = (b.col, compile_const(b.value))
-                    rest = [c for c in lvl.conds if c is not b.node]
-                    lvl.describe = "SCAN %s (HASH JOIN ON %s)" % (s.alias, s.columns[b.col])
-                    lvl.access = Access(rows, path, compile_const)
-                else:
-                    lvl.access = Access(rows, path, compile_const)
-                    lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias), s.columns)
-                    used = {id(n) for n in path.used}
-                    rest = [c for c in lvl.conds if id(c) not in used]
-                    lvl.probe_nodes = prefetch.path_values(path)
-                    if i > 0 and path.kind != "scan":
-                        lvl.warm_at = lvl.probe_depth + 1
-                    if path.covering:
-                        path.needed = self._decode_needed(i, s, rest)
+            if lvl.source.table is not None:
+                rest = self._plan_table(i, lvl, bounds, order_cols if i == 0 else None)
             else:
-                eqs = [b for b in bounds if b.op is exp.EQ and b.coll is None]   # hash tables compare as BINARY
-                rest = lvl.conds
-                if eqs:
-                    b = eqs[0]
-                    lvl.hash_key = (b.col, compile_const(b.value))
-                    rest = [c for c in lvl.conds if c is not b.node]
-                lvl.describe = "SCAN SUBQUERY %s%s" % (s.alias, " (HASH JOIN ON %s)" % s.columns[lvl.hash_key[0]] if lvl.hash_key else "")
+                rest = self._plan_derived(lvl, bounds)
             lvl.filter = planner.compile_predicate(rest, scope)
             lvl.post_filter = planner.compile_predicate(lvl.post, scope)
+            lvl.group_filter = planner.compile_predicate(lvl.group_on, scope)
         self.pre_filter = planner.compile_predicate(self.pre, scope)
         prefetch.plan_start_reads(self)
         prefetch.plan_chains(self)
+
+    def _bounds(self, lvl):
+        """The conjuncts placed at this level that an access path can use: <column of its source> op
+        <something known before its rows are read> (constants, parameters, earlier levels)."""
+        scope = self.scope
+        s = lvl.source
+        lo, hi = s.offset, s.offset + len(s.columns)
+
+        def table_col(node):
+            pos = scope.resolve(node)
+            return pos - lo if pos is not None and lo <= pos < hi else None
+
+        def is_const(node):
+            if isinstance(node, exp.Subquery) and self._uncorrelated(node):
+                return True   # a scalar subquery: one value per statement (cached in ctx)
+            if has_subquery(node) or find_aggregates(node):
+                return False
+            for c in columns_in(node):
+                try:
+                    pos = scope.resolve(c)
+                except ProgrammingError:
+                    return False
+                if pos is not None and pos >= lo:
+                    return False
+            return True
+        return [b for b in (classify(c, table_col, is_const, scope.collation) for c in lvl.conds)
+                if b is not None]
+
+    def _compile_probe(self, node):
+        """A probe value: compiled in this block's scope, as it reads earlier levels' columns."""
+        return compile_expr(node, self.scope)
+
+    def _plan_table(self, i, lvl, bounds, order_cols):
+        """A table level: its access path (rome.sql.access.choose), or a hash join when the path would
+        read the whole table (a scan, or a primary key or index read end to end) once per outer row. Returns the conjuncts the path does not consume."""
+        s = lvl.source
+        rows = self.planner.layout(s.table)
+        path = choose(s.table, rows, bounds, order_cols, self._needed(s), self.node.args.get("limit") is not None)
+        if i == 0 and order_cols and path.ordered:
+            self.ordered_by_path = True
+        lvl.access = Access(rows, path, self._compile_probe)
+        whole = not path.eq and path.lo is None and path.hi is None   # every row, once per outer row
+        if i > 0 and whole and self._hash_join(lvl, bounds):
+            return [c for c in lvl.conds if c is not lvl.hash_on]
+        lvl.describe = path.describe(s.alias if s.alias == s.table.name else "%s AS %s" % (s.table.name, s.alias),
+                                     s.columns)
+        used = {id(n) for n in path.used}
+        rest = [c for c in lvl.conds if id(c) not in used]
+        lvl.probe_nodes = prefetch.path_values(path)
+        if i > 0 and path.kind != "scan":
+            lvl.warm_at = lvl.probe_depth + 1
+        if path.covering:
+            path.needed = self._decode_needed(i, s, rest)
+        return rest
+
+    def _plan_derived(self, lvl, bounds):
+        """A subquery level: run once per statement, then probed through a hash table on an equality
+        with earlier levels when there is one. Returns the conjuncts left to filter."""
+        s = lvl.source
+        if not self._hash_join(lvl, bounds):
+            lvl.describe = "SCAN SUBQUERY %s" % s.alias
+            return lvl.conds
+        lvl.describe = "SCAN SUBQUERY %s (HASH JOIN ON %s)" % (s.alias, s.columns[lvl.hash_key[0]])
+        return [c for c in lvl.conds if c is not lvl.hash_on]
+
+    def _hash_join(self, lvl, bounds):
+        """Read the level's rows once and probe them through a hash table keyed on the first equality
+        with an earlier level (lvl.hash_key: column position, compiled probe). False when there is no
+        equality to key it on."""
+        eqs = [b for b in bounds if b.op is exp.EQ and b.coll is None]   # hash tables compare as BINARY
+        if not eqs:
+            return False
+        b = eqs[0]
+        lvl.hash_key, lvl.hash_on = (b.col, self._compile_probe(b.value)), b.node
+        if lvl.source.table is not None:
+            lvl.describe = "SCAN %s (HASH JOIN ON %s)" % (lvl.source.alias, lvl.source.columns[b.col])
+        return True
 
     def _plan_output(self, group, having, order):
         scope, planner = self.scope, self.planner
@@ -598,14 +709,58 @@ class SelectPlan(Plan):
         without a match). On a store with round trips, a chunk's probes are sent together first
         (Transaction.warm): one round trip per level per chunk instead of one per outer row."""
         warm = getattr(ctx.session.txn, "can_warm", False)
-        rows = self._extend(0, iter(((),)), ctx, False)
-        for i in range(1, len(self.levels)):
-            rows = self._extend(i, rows, ctx, warm and any(lv.warm_at == i for lv in self.levels[i:]))
+        return self._through(0, len(self.levels), iter(((),)), ctx, warm)
+
+    def _through(self, start, end, rows, ctx, warm, group=False):
+        """rows extended by levels start..end-1; ``group``: those of a LEFT joined group, whose
+        first level is then joined as an inner one (the group is null-extended as a whole)."""
+        i = start
+        while i < end:
+            lvl = self.levels[i]
+            w = warm and i > 0 and any(lv.warm_at == i for lv in self.levels[i:])
+            if lvl.group_end is not None and not (group and i == start):
+                rows = self._extend_group(i, rows, ctx, w)
+                i = lvl.group_end + 1
+            else:
+                rows = self._extend(i, rows, ctx, w, inner=group and i == start)
+                i += 1
         return rows
 
-    def _extend(self, i, lefts, ctx, warm):
+    def _extend_group(self, h, lefts, ctx, warm):
+        """A LEFT JOIN (b JOIN c ...): each row joined through the group's levels, or null-extended
+        over all of them when none match; then the WHERE conjuncts on the group's columns."""
+        head = self.levels[h]
+        levels = self.levels[h:head.group_end + 1]
+        post, on = head.post_filter, head.group_filter
+        nulls = (None,) * sum(len(lv.source.columns) for lv in levels)
+        size = FIRST_CHUNK
+        while True:
+            chunk = list(itertools.islice(lefts, size)) if warm else lefts
+            if warm:
+                if not chunk:
+                    return
+                size = JOIN_CHUNK
+                prefetch.warm(self, h, chunk, ctx)
+            for left in chunk:
+                matched = False
+                for row in self._through(h, head.group_end + 1, iter((left,)), ctx, False, group=True):
+                    if on is not None and not on(row, ctx):
+                        continue
+                    matched = True
+                    if post is None or post(row, ctx):
+                        yield row
+                if not matched:
+                    row = left + nulls
+                    if post is None or post(row, ctx):
+                        yield row
+            if not warm:
+                return
+
+    def _extend(self, i, lefts, ctx, warm, inner=False):
         lvl = self.levels[i]
         flt, post, left_join = lvl.filter, lvl.post_filter, lvl.kind == "left"
+        if inner:   # the first level of a group: its WHERE conjuncts wait for the whole group
+            post, left_join = None, False
         nulls = (None,) * len(lvl.source.columns)
         size = FIRST_CHUNK
         # Levels the store probes itself (chained) are warm already: small chunks then pull no more
@@ -661,10 +816,7 @@ class SelectPlan(Plan):
             yield row + k + tuple(a.result() for a in accs)
 
     def run(self, ctx):
-        limit = self.limit(None, ctx) if self.limit is not None else None
-        offset = self.offset(None, ctx) if self.offset is not None else 0
-        limit = None if limit is None or limit < 0 else int(limit)
-        offset = 0 if offset is None or offset < 0 else int(offset)
+        limit, offset = limit_offset(self, ctx)
         if self.grouped:
             rows = self._grouped_rows(ctx)
         else:
@@ -673,22 +825,19 @@ class SelectPlan(Plan):
         if self.having is not None:
             having = self.having
             rows = (r for r in rows if having(r, ctx))
-        project = self.project
+        project, pr = self.project, self.project_row
+        projected = map(pr, rows) if pr is not None else (tuple([f(r, ctx) for f in project]) for r in rows)
         if self.sort is None and not self.distinct:
-            pr = self.project_row
-            if pr is not None:
-                out = map(pr, rows)
-            else:
-                out = (tuple([f(r, ctx) for f in project]) for r in rows)
+            out = projected
         elif self.sort is None:
-            out = _distinct((tuple([f(r, ctx) for f in project]) for r in rows), self.distinct_folds)
+            out = _distinct(projected, self.distinct_folds)
         else:
             decorated = []
             row_keys = [(i, k[1]) for i, (k, _d, _n, _c) in enumerate(self.sort) if k[0] == "row"]
             seen = set() if self.distinct else None
             folds = self.distinct_folds
             for r in rows:
-                o = tuple([f(r, ctx) for f in project])
+                o = pr(r) if pr is not None else tuple([f(r, ctx) for f in project])
                 if seen is not None:
                     d = o if folds is None else fold_values(folds, o)
                     if d in seen:
@@ -712,10 +861,20 @@ class SelectPlan(Plan):
     def explain(self, depth=0):
         pad = "  " * depth
         lines = []
-        for lvl in self.levels:
-            lines.append(pad + ("LEFT JOIN " if lvl.kind == "left" else "") + lvl.describe)
+        ends = []   # the last levels of the LEFT joined groups open at this line
+        for i, lvl in enumerate(self.levels):
+            inset = pad + "  " * len(ends)
+            if lvl.group_end is not None:
+                lines.append(inset + "LEFT JOIN (")
+                ends.append(lvl.group_end)
+                lines.append(inset + "  " + lvl.describe)
+            else:
+                lines.append(inset + ("LEFT JOIN " if lvl.kind == "left" else "") + lvl.describe)
             if lvl.derived is not None:
-                lines += lvl.derived.explain(depth + 1)
+                lines += lvl.derived.explain(depth + 1 + len(ends))
+            while ends and ends[-1] == i:
+                ends.pop()
+                lines.append(pad + "  " * len(ends) + ")")
         if not self.levels:
             lines.append(pad + "SCAN CONSTANT ROW")
         if self.grouped:
@@ -728,7 +887,60 @@ class SelectPlan(Plan):
             lines.append(pad + "ORDER BY FROM INDEX (no sort)")
         if self.limit is not None:
             lines.append(pad + "LIMIT")
+        return lines + self._explain_subqueries(depth)
+
+    def _explain_subqueries(self, depth):
+        """The plans of the subqueries in expressions (WHERE, ON, the select list, HAVING, ...)."""
+        lines, seen = [], set()
+        for scope in (self.scope, self.out_scope):
+            for run in scope.subqueries:
+                if id(run.plan) in seen:
+                    continue
+                seen.add(id(run.plan))
+                lines.append("  " * depth + ("CORRELATED SUBQUERY" if run.correlated else "SUBQUERY"))
+                lines += run.plan.explain(depth + 1)
         return lines
+
+
+def _join_kind(join):
+    side = (join.side or "").upper()
+    if side in ("RIGHT", "FULL"):
+        raise ProgrammingError("%s JOIN is not supported" % side)
+    return "left" if side == "LEFT" else "inner"
+
+
+def _nested_join(src):
+    """(first FROM item, its joins) of a parenthesised join ``(b JOIN c ON ...)`` written without
+    an alias; None for any other FROM item (a table, a derived table)."""
+    if not isinstance(src, exp.Subquery) or src.alias:
+        return None
+    inner = src.this
+    if isinstance(inner, exp.Subquery) and not inner.args.get("joins"):
+        return _nested_join(inner) if not inner.alias else (inner, [])
+    if isinstance(inner, exp.Table) or (isinstance(inner, exp.Subquery) and inner.args.get("joins")):
+        head = inner.copy()
+        joins = head.args.get("joins") or []
+        head.set("joins", None)
+        return head, joins
+    return None
+
+
+def limit_offset(plan, ctx):
+    """(limit or None, offset) of a plan's LIMIT/OFFSET, as SQLite takes them: integers, integral
+    reals and numeric text; anything else (NULL, 2.5, 'a') is IntegrityError "datatype mismatch"."""
+    limit = _count(plan.limit(None, ctx)) if plan.limit is not None else -1
+    offset = _count(plan.offset(None, ctx)) if plan.offset is not None else 0
+    return (None if limit < 0 else limit), max(offset, 0)
+
+
+def _count(v):
+    if type(v) is str:
+        v = numeric_text(v.strip())
+    if type(v) is float and v.is_integer() and INT_MIN <= v <= INT_MAX:
+        v = int(v)
+    if type(v) is not int:
+        raise IntegrityError("datatype mismatch")
+    return v
 
 
 def _distinct(rows, folds=None):
@@ -769,6 +981,8 @@ class CompoundPlan(Plan):
                         raise ProgrammingError("ORDER BY term does not match any column in the result set")
                     i = names.index(name)
                 self.sort.append((i, bool(o.args.get("desc")), o.args.get("nulls_first")))
+        if node.args.get("offset") and not node.args.get("limit"):
+            raise ProgrammingError('near "OFFSET": syntax error (OFFSET needs a LIMIT; LIMIT -1 for none)')
         self.limit = planner.compile_const(node.args["limit"].expression) if node.args.get("limit") else None
         self.offset = planner.compile_const(node.args["offset"].expression) if node.args.get("offset") else None
 
@@ -799,10 +1013,7 @@ class CompoundPlan(Plan):
             rows = _distinct(x for x in left if x not in r)
         if self.sort:
             rows = order_rows(list(rows), [((lambda t, i=i: t[i]), d, n) for i, d, n in self.sort])
-        limit = self.limit(None, ctx) if self.limit is not None else None
-        offset = self.offset(None, ctx) if self.offset is not None else 0
-        limit = None if limit is None or limit < 0 else int(limit)
-        offset = 0 if offset is None or offset < 0 else int(offset)
+        limit, offset = limit_offset(self, ctx)
         if offset or limit is not None:
             rows = itertools.islice(rows, offset, None if limit is None else offset + limit)
         return rows

@@ -4,9 +4,10 @@ Every statement runs inside a transaction (begun implicitly, as PEP 249 wants) a
 savepoint: if it fails, its writes and catalog changes are undone and the transaction goes on as before
 the statement (statement atomicity). SAVEPOINT / ROLLBACK TO / RELEASE map to the transaction's undo log.
 
-The catalog is read at the start of each transaction (one key, recorded as a read, so DDL committed by
-someone else makes this transaction's commit fail rather than write with a stale schema); parsed
-catalogs are shared per store and reused while the key's bytes are unchanged. Plans are cached on the
+The catalog's header key is read at the start of each transaction (a small key, recorded as a read, so
+DDL committed by someone else makes this transaction's commit fail rather than write with a stale
+schema); parsed catalogs are shared per store and reused while the header's bytes are unchanged (the
+table keys are read only when it changed, see rome.sql.catalog). Plans are cached on the
 catalog object, keyed by SQL text: a new catalog version starts with an empty plan cache.
 """
 import threading
@@ -15,7 +16,7 @@ from sqlglot import exp
 
 from rome.errors import (ConflictError, DatabaseError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
-from rome.sql import ddl, dml, foreign_keys, keys
+from rome.sql import copymark, ddl, dml, foreign_keys, keys
 from rome.sql.catalog import Catalog
 from rome.sql.context import Ctx, Result  # noqa: F401 (Result: re-exported for callers)
 from rome.sql.parse import Control, parse
@@ -58,8 +59,13 @@ class Session:
         self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
+        self.foreign_keys = True   # PRAGMA foreign_keys (per connection; see docs/limitations.md)
+        self.fk_pending = {}       # foreign key values to check at the end of the statement
+        self.changes = 0          # rows changed by the last INSERT/UPDATE/DELETE: changes()
+        self.total_changes = 0    # by all of them on this connection: total_changes()
         if store.follow is None:
             store.follow = keys.row_of_entry   # stores with round trips read rows along with their entries
+        self.open_unfinished = False   # may use a database marked as an unfinished copy (copymark)
 
     # -- transactions ---------------------------------------------------------------------------
     def begin(self, verify=False):
@@ -79,10 +85,10 @@ class Session:
                 self.catalog = cached[1]
                 return
             data = txn.get(keys.CATALOG)
+            self.catalog = _shared_catalog(self.store, data, txn)
         except StoreError as e:
             self.txn = None
-            raise OperationalError("store unavailable: %s" % e) from None
-        self.catalog = _shared_catalog(self.store, data)
+            raise e.to_dbapi() from None
 
     def _catalog_is_stale(self, force=False):
         """After a statement of a transaction begun on an assumed catalog: False once the catalog
@@ -94,12 +100,9 @@ class Session:
             try:
                 data = self.txn.read_through(keys.CATALOG)
             except StoreError as e:
-                raise OperationalError("store unavailable: %s" % e) from None
+                raise e.to_dbapi() from None
         assumed, self._unverified = self._unverified, _VERIFIED
-        if data == assumed:
-            return False
-        _shared_catalog(self.store, data)
-        return True
+        return data != assumed
 
     def commit(self):
         txn, self.txn = self.txn, None
@@ -109,16 +112,19 @@ class Session:
         written = txn.writes.get(keys.CATALOG) if txn.has_writes else None
         try:
             txn.commit()
-            if written is not None:   # DDL committed: later transactions start from this catalog
-                cat = self.catalog if self.catalog.to_bytes() == written else Catalog.from_bytes(written)
+            if written is not None and written == self.catalog.header_bytes():
+                # DDL committed: later transactions start from this catalog
                 with _catalog_lock:
-                    self.store._rome_catalog = (written, cat)
+                    self.store._rome_catalog = (written, self.catalog)
         except Conflict as e:
+            # perhaps a generated key another process had taken (on a store with round trips it is
+            # checked at commit): the retry draws keys above the largest stored
+            self._sequences.synced.clear()
             raise ConflictError("write conflict: %s; the transaction was rolled back, retry it" % e) from None
         except Refused as e:
             raise OperationalError("%s; the transaction was rolled back" % e) from None
         except StoreError as e:
-            raise OperationalError("store unavailable: %s" % e) from None
+            raise e.to_dbapi() from None
 
     def rollback(self):
         txn, self.txn = self.txn, None
@@ -145,14 +151,23 @@ class Session:
     def planner(self):
         cat = self.catalog
         p = cat.__dict__.get("_planner")
-        if p is None:
-            p = cat.__dict__["_planner"] = Planner(cat)
+        if p is None:   # setdefault: two threads planning on a new catalog share one planner
+            p = cat.__dict__.setdefault("_planner", Planner(cat))
         return p
 
     def set_catalog(self, catalog):
-        """Install a changed catalog in this transaction (DDL)."""
+        """Install a changed catalog in this transaction (DDL): its header and the tables that
+        differ from the current catalog's are written."""
+        txn = self.txn
+        changed, dropped = catalog.changes(self.catalog)
+        catalog.changed()
         catalog.version += 1
-        self.txn.put(keys.CATALOG, catalog.to_bytes())
+        catalog.whole = False
+        txn.put(keys.CATALOG, catalog.header_bytes())
+        for t in changed:
+            txn.put(keys.table_def_key(t.id), t.to_bytes())
+        for i in dropped:
+            txn.delete(keys.table_def_key(i))
         self.catalog = catalog
         self._rows = {}
 
@@ -163,14 +178,41 @@ class Session:
         return foreign_keys.parent_exists(self, fk, values)
 
     def fk_on_parent_change(self, table, old, new):
-        if self.planner().referrers(table):
+        if self.foreign_keys and self.planner().referrers(table):
             foreign_keys.on_parent_change(self, table, old, new)
 
-    def next_id(self, table, at_least=0):
-        return self._sequences.next(table.id, at_least)
+    def _statement_done(self):
+        """End of a writing statement: its foreign keys must hold (SQLite's immediate constraints)."""
+        if self.fk_pending:
+            pending, self.fk_pending = self.fk_pending, {}
+            foreign_keys.check_pending(self, pending.values())
+
+    def next_id(self, table, at_least=0, resync=False):
+        """The next generated key of table. The first time this process draws one for a table (and
+        when ``resync``: the drawn key turned out taken), it starts above the largest key stored,
+        as SQLite's max(rowid)+1: rows copied in, inserted with explicit ids by another process or
+        restored never make the counter hand out taken keys."""
+        seq = self._sequences
+        if resync or table.id not in seq.synced:
+            at_least = max(at_least, self._last_key(table) + 1)
+            seq.synced.add(table.id)
+        return seq.next(table.id, at_least)
 
     def next_rowid(self, table):
-        return self._sequences.next(table.id, 0)
+        return self.next_id(table)
+
+    def _last_key(self, table):
+        """The largest integer primary key committed in table (0 if none), read from a snapshot of
+        its own: not a read of this transaction (it would conflict with every concurrent insert)."""
+        rows = self.rows(table)
+        snap = self.store.snapshot()
+        try:
+            for k, _v in snap.scan(rows.prefix, rows.end, reverse=True):
+                v = rows.pk_from_key(k)[0]
+                return v if type(v) is int else 0
+        finally:
+            snap.close()
+        return 0
 
     def saw_id(self, table, value):
         self._sequences.saw(table.id, value)
@@ -180,23 +222,47 @@ class Session:
         stmt, n = parse(sql)
         if isinstance(stmt, Control):
             return self._control(stmt, params)
+        if isinstance(stmt, exp.Pragma) and pragma_parts(stmt)[0] == "foreign_keys":
+            return self._foreign_keys_pragma(stmt)
         return self._checked_run(sql, stmt, n, (params,))
 
+    def _foreign_keys_pragma(self, stmt):
+        """PRAGMA foreign_keys [= ON|OFF]: this connection's setting, as SQLite's (and, as there, a
+        no-op inside a transaction that has written or holds a savepoint)."""
+        _name, value = pragma_parts(stmt)
+        if value is None:
+            return Result(("foreign_keys",), [(int(self.foreign_keys),)])
+        on = PRAGMA_BOOLEANS.get(value)
+        if on is None:
+            raise ProgrammingError("PRAGMA foreign_keys needs ON or OFF, not %s" % value)
+        if not self.savepoints and (self.txn is None or not self.txn.has_writes):
+            self.foreign_keys = on
+        return Result(rowcount=-1)
+
     def _checked_run(self, sql, stmt, n, seq):
+        try:
+            return self._verified_run(sql, stmt, n, seq)
+        finally:
+            if self.txn is not None:  # between statements: pin no snapshot
+                self.txn.release()
+
+    def _verified_run(self, sql, stmt, n, seq):
+        """_run, and once more in a fresh transaction if it was the first statement of a transaction
+        begun on an assumed catalog that turns out stale (see begin): whether it failed (the stale
+        schema may be why; the catalog is then read for sure) or not."""
         fresh = self.txn is None
+        error = None
         try:
             result = self._run(sql, stmt, n, seq)
-        except DatabaseError:
-            if fresh and self.txn is not None and self._unverified is not _VERIFIED and \
-                    self._catalog_is_stale(force=True):
-                self.rollback()
-                self.begin(verify=True)
-                return self._run(sql, stmt, n, seq)
-            raise
-        if fresh and self.txn is not None and self._unverified is not _VERIFIED and self._catalog_is_stale():
+        except DatabaseError as e:
+            error = e
+        if fresh and self.txn is not None and self._unverified is not _VERIFIED and \
+                self._catalog_is_stale(force=error is not None):
             self.rollback()
             self.begin(verify=True)
             return self._run(sql, stmt, n, seq)
+        if error is not None:
+            raise error
         return result
 
     def executemany(self, sql, seq_of_params):
@@ -214,6 +280,8 @@ class Session:
         if self.txn is None:
             self.begin()
         txn = self.txn
+        if not isinstance(stmt, exp.Pragma):
+            copymark.check(self)
         try:
             if isinstance(stmt, QUERIES):
                 (params,) = seq_of_params
@@ -227,6 +295,7 @@ class Session:
                         seq_of_params, result = (), self._insert_many(sql, stmt, n, seq_of_params)
                     for params in seq_of_params:
                         r = self._write(sql, stmt, Ctx(self, bind(params, n)))
+                        self._statement_done()
                         if result is None:
                             result = r
                         else:
@@ -236,7 +305,11 @@ class Session:
                                 result.lastrowid = r.lastrowid
                     if result is None:
                         result = Result(rowcount=0)
+                    if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete)):
+                        self.changes = max(result.rowcount, 0)
+                        self.total_changes += self.changes
                 except BaseException:
+                    self.fk_pending = {}
                     txn.rollback_to(token)
                     if self.catalog is not catalog:
                         self.catalog = catalog
@@ -249,7 +322,7 @@ class Session:
         except Refused as e:
             raise OperationalError(str(e)) from None
         except StoreError as e:
-            raise OperationalError("store unavailable: %s" % e) from None
+            raise e.to_dbapi() from None
         except RecursionError:
             raise OperationalError("statement too deeply nested") from None
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
@@ -266,8 +339,12 @@ class Session:
         plan = dml.insert_plan(self, sql, stmt)
         ctx = Ctx(self, {})
         order = plan.param_order(n)
-        if order is not None and all(type(p) in (tuple, list) and len(p) == n for p in seq_of_params):
+        if order is not None and not plan.self_referencing and \
+                all(type(p) in (tuple, list) and len(p) == n for p in seq_of_params):
+            # one table, no row referencing another of the batch: checking its foreign keys at
+            # the end of the batch is checking them at the end of each row's statement
             count, last = plan.insert_values(self, ctx, ([p[i] for i in order] for p in seq_of_params))
+            self._statement_done()
             return Result(rowcount=count, lastrowid=last)
         count, last = 0, None
         for params in seq_of_params:
@@ -275,6 +352,7 @@ class Session:
             if ctx.cache:
                 ctx.cache = {}
             c, lr = plan.run(self, ctx, True)
+            self._statement_done()
             count += c
             if lr is not None:
                 last = lr
@@ -287,7 +365,7 @@ class Session:
             ddl.execute(self, stmt, sql)
             return Result(rowcount=-1)
         if isinstance(stmt, exp.Pragma):
-            return Result(rowcount=-1)
+            return copymark.pragma(self, stmt) or Result(rowcount=-1)
         raise NotSupportedError("unsupported statement: %s" % sql.strip()[:80])
 
     def _control(self, c, params):
@@ -330,12 +408,30 @@ class Session:
         return Result(rowcount=-1)
 
 
-def _shared_catalog(store, data):
-    """The parsed catalog for these bytes, shared by every session of the store."""
+PRAGMA_BOOLEANS = {"on": True, "1": True, "true": True, "yes": True,
+                   "off": False, "0": False, "false": False, "no": False}
+
+
+def pragma_parts(stmt):
+    """(lower-cased pragma name, lower-cased value text or None) of a parsed PRAGMA."""
+    node = stmt.this
+    value = None
+    if isinstance(node, exp.EQ):
+        node, v = node.this, node.expression
+        value = (v.name if isinstance(v, (exp.Var, exp.Column, exp.Literal, exp.Identifier))
+                 else v.sql()).lower()
+    if isinstance(node, exp.Dot):   # main.foreign_keys
+        node = node.expression
+    return node.name.lower(), value
+
+
+def _shared_catalog(store, data, txn):
+    """The parsed catalog for these header bytes, shared by every session of the store; on a miss,
+    its tables are read in txn."""
     cached = getattr(store, "_rome_catalog", None)
     if cached is not None and cached[0] == data:
         return cached[1]
-    cat = Catalog() if data is None else Catalog.from_bytes(data)
+    cat = Catalog.read(txn, data)
     with _catalog_lock:
         store._rome_catalog = (data, cat)
     return cat
@@ -344,8 +440,8 @@ def _shared_catalog(store, data):
 class _Sequences:
     """AUTOINCREMENT values, taken from the store's counters in blocks (as PostgreSQL's sequence
     caches do): a value is never handed out twice, values of rolled-back inserts are not reused.
-    Explicitly inserted integer keys raise this process's floor (SQLite's max(rowid)+1 rule); a value
-    another process inserted explicitly is skipped by the insert itself, which finds the key taken."""
+    Explicitly inserted integer keys raise this process's floor (SQLite's max(rowid)+1 rule); keys
+    stored by others (another process, a copy, a restore) are looked up by Session.next_id."""
 
     def __init__(self, store):
         self.store = store
@@ -353,6 +449,7 @@ class _Sequences:
         self.lock = threading.Lock()
         self.ranges = {}   # table id -> [next, limit)
         self.floor = {}    # table id -> lowest value still allowed
+        self.synced = set()   # table ids whose largest stored key this process has looked up
 
     def next(self, table_id, at_least=0):
         with self.lock:

@@ -34,18 +34,61 @@ import urllib.parse
 from abc import ABC, abstractmethod
 from itertools import islice
 
+from rome.errors import ConflictError, DatabaseError, DataError, OperationalError
+
 
 class StoreError(Exception):
-    """The store failed or cannot be reached (mapped to OperationalError)."""
+    """The store cannot be reached or failed: OperationalError "store unavailable: ..." (oslo.db's
+    DBConnectionError: drop the connection and retry). Subclasses name what else went wrong, with
+    the PEP 249 class and SQLite's words for it."""
+
+    error_class = OperationalError
+    prefix = "store unavailable: "
+
+    def to_dbapi(self):
+        """The PEP 249 exception the engine raises for this failure."""
+        return self.error_class(self.prefix + str(self))
 
 
 class Conflict(StoreError):
     """Validation failed: a concurrent transaction changed what this one read (mapped to ConflictError)."""
 
+    def to_dbapi(self):
+        return ConflictError("write conflict: %s; retry the transaction" % self)
+
+
+class StoreFull(StoreError):
+    """No room for the commit's writes (nothing written)."""
+    prefix = "database or disk is full: "
+
+
+class TooBig(StoreError):
+    """A value larger than the store can hold (nothing written)."""
+    error_class = DataError
+    prefix = "string or blob too big: "
+
+
+class StoreChanged(StoreError):
+    """The store is not the one a running transaction started reading: it went back to an older
+    state or was replaced (a server restarted empty). What was read so far cannot be completed."""
+    prefix = "store changed under a running transaction: "
+
+
+class StoreCorrupt(StoreError):
+    """The store's own structure is damaged (keys of its layout missing or inconsistent)."""
+    error_class = DatabaseError
+    prefix = "database disk image is malformed: "
+
+
+class StoreRefused(StoreError):
+    """The store is set up in a way ROME cannot use safely (the message says what to change)."""
+    prefix = "unusable store: "
+
 
 class Refused(StoreError):
     """The store was reached and refused the request for what it is (e.g. a transaction larger than
     it accepts): an OperationalError that says so, not "store unavailable" (which means unreachable)."""
+    prefix = ""
 
 
 class BadLocation(StoreError, ValueError):

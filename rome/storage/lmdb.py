@@ -12,24 +12,33 @@ process-wide table by real path and reference-counted: every LmdbStore on one di
 Location: a directory path; ``?map_size=BYTES`` sets the map size (the largest the database can
 grow) when this process first opens the environment (default ROME_LMDB_MAP_SIZE, else 64 GiB).
 
-Limits: keys are 1..511 bytes (``max_key_size``); a long-open snapshot keeps the pages it sees alive,
-so the file grows while it stays open.
+Keys may be of any length (at least 1 byte): LMDB takes at most 511, so a longer key is kept in the
+bucket of its first 510 bytes, which sorts where its keys do (:mod:`rome.storage.overflow`).
+
+An open read transaction pins the pages it sees: the file grows while one stays open. So a
+transaction gives its snapshot back between statements (:meth:`LmdbSnapshot.release`) and takes the
+latest one at its next read, re-validating what it read if the store changed meanwhile; and writers
+sweep the reader table for dead processes' slots every READER_CHECK seconds, not only at open.
 """
 import os
 import shutil
 import threading
+import time
 from bisect import bisect_left
 from itertools import islice
 
 import lmdb
 
-from rome.storage.base import BadLocation, Snapshot, Store, StoreError, join_options, split_options
+from rome.storage import overflow
+from rome.storage.base import (BadLocation, Snapshot, Store, StoreCorrupt, StoreError, StoreFull, join_options,
+                               split_options)
 
 # Address space reserved per environment, not disk used, and the largest the database can grow. A
 # process can map about 128 TiB in all, so this also bounds how many databases one process may keep
 # open (2,048 at 64 GiB; Glance's API suite opens one per test). ROME_LMDB_MAP_SIZE (bytes) changes it.
 MAP_SIZE = int(os.environ.get("ROME_LMDB_MAP_SIZE", 1 << 36))
 MAX_READERS = 1024
+READER_CHECK = 1.0  # seconds between two sweeps for readers left by dead processes
 _FIRST_CHUNK, _MAX_CHUNK = 16, 1024
 
 _envs = {}  # real path -> _Env
@@ -37,7 +46,7 @@ _envs_lock = threading.Lock()
 
 
 class _Env:
-    __slots__ = ("path", "env", "users", "map_size")
+    __slots__ = ("path", "env", "users", "map_size", "next_check")
 
     def __init__(self, path, map_size):
         self.path = path
@@ -46,10 +55,20 @@ class _Env:
                              readahead=False, meminit=False, max_spare_txns=16)
         self.env.reader_check()  # free reader slots left by crashed processes
         self.users = 0
+        self.next_check = time.monotonic() + READER_CHECK
+
+    def check_readers(self):
+        """Free the reader slots of dead processes (a reader killed with -9 pins the pages its
+        snapshot sees, and the file grows behind it), at most once per READER_CHECK seconds."""
+        now = time.monotonic()
+        if now >= self.next_check:
+            self.next_check = now + READER_CHECK
+            self.env.reader_check()
 
 
 def _fail(path, e):
-    return StoreError("LMDB store at %s: %s" % (path, e))
+    damaged = isinstance(e, (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.InvalidError))
+    return (StoreCorrupt if damaged else StoreError)("LMDB store at %s: %s" % (path, e))
 
 
 def _norm(location):
@@ -68,25 +87,57 @@ def _norm(location):
 
 
 class LmdbSnapshot(Snapshot):
-    """A read transaction (or, for validation, a view over the open write transaction)."""
+    """A read transaction (or, for validation, a view over the open write transaction). Keys longer
+    than ``p`` bytes live in buckets (:mod:`rome.storage.overflow`)."""
 
-    def __init__(self, txn, path, max_key, owned=True):
+    def __init__(self, txn, path, p, owned=True, env=None):
+        self._env = env      # to begin the next read transaction after release (owned snapshots)
         self._txn = txn
         self._path = path
-        self._max_key = max_key
+        self._p = p
         self._owned = owned
         self._get = txn.get
+        self._check = None   # while released: what to run on the state the next read takes
+        self._released_at = None
+
+    def release(self, check):
+        """Give the LMDB read snapshot back (between statements: an idle connection must not pin
+        pages, or the file grows behind it). The next read takes the latest state and, if the store
+        changed meanwhile, first calls ``check(self)`` (the transaction re-validates its reads)."""
+        if self._owned and self._txn is not None and self._check is None:
+            self._released_at = self._txn.id()
+            self._txn.abort()
+            self._check = check
+
+    def _resume(self):
+        check, self._check = self._check, None
+        try:
+            self._txn = self._env.begin(buffers=False)
+            self._get = self._txn.get
+        except lmdb.Error as e:
+            raise _fail(self._path, e) from None
+        if self._txn.id() != self._released_at:
+            check(self)
+
+    def _value(self, key):
+        if len(key) > self._p:
+            return overflow.lookup(self._get(overflow.bucket_key(key, self._p)), key[self._p:])
+        return self._get(key)
 
     def get(self, key):
+        if self._check is not None:
+            self._resume()
         try:
-            return self._get(key)
+            return self._value(key)
         except lmdb.Error as e:
             raise _fail(self._path, e) from None
 
     def get_many(self, keys):
+        if self._check is not None:
+            self._resume()
         try:
-            get = self._get
-            return [get(k) for k in keys]
+            p, get = self._p, self._get
+            return [get(k) if len(k) <= p else self._value(k) for k in keys]
         except lmdb.Error as e:
             raise _fail(self._path, e) from None
 
@@ -94,31 +145,45 @@ class LmdbSnapshot(Snapshot):
         for chunk in self.chunks(start, end, reverse):
             yield from chunk
 
+    def _seek(self, cur, start, end, reverse):
+        """Put the cursor on the first stored key the scan must read; False if there is none. A
+        bucket at the near bound may hold keys outside the range (the caller drops them)."""
+        p = self._p
+        if not reverse:
+            return cur.set_range(start[:p])
+        if end is None:
+            return cur.last()
+        seek = overflow.bucket_key(end, p) if len(end) > p else end
+        if not cur.set_range(seek):
+            return cur.last()
+        return (cur.key() == seek and len(seek) > p) or cur.prev()
+
     def chunks(self, start, end, reverse=False):
         """Lists of (key, value) pairs in scan order, read from one cursor in growing batches."""
-        # A bound longer than LMDB's longest key is sought by its longest prefix; at most one key
-        # (that prefix itself) then lies between the two.
-        m = self._max_key
+        if self._check is not None:
+            self._resume()
+        p = self._p
         try:
             cur = self._txn.cursor()
-            if reverse:
-                if end is None or not cur.set_range(end[:m]):
-                    found = cur.last()
-                else:
-                    found = cur.key() < end or cur.prev()
-                if not found:
-                    return
-                pairs = cur.iterprev()
-            else:
-                if not cur.set_range(start[:m]) or (cur.key() < start and not cur.next()):
-                    return
-                pairs = cur.iternext()
+            if not self._seek(cur, start, end, reverse):
+                return
+            pairs = cur.iterprev() if reverse else cur.iternext()
             n = _FIRST_CHUNK
+            first = True
             while True:
                 chunk = list(islice(pairs, n))
                 more = len(chunk) == n
+                if any(len(kv[0]) > p for kv in chunk):
+                    chunk = overflow.unfold_chunk(chunk, p, reverse)
+                if first:  # the seek may land before the near bound: drop what is outside
+                    first = False
+                    if reverse:
+                        if end is not None and chunk and chunk[0][0] >= end:
+                            chunk = chunk[bisect_left(chunk, True, key=lambda kv: kv[0] < end):]
+                    elif chunk and chunk[0][0] < start:
+                        chunk = chunk[bisect_left(chunk, (start,)):]
                 if chunk and (chunk[-1][0] < start if reverse else end is not None and chunk[-1][0] >= end):
-                    more = False  # the bound is inside this chunk: cut it there
+                    more = False  # the far bound is inside this chunk: cut it there
                     chunk = chunk[:bisect_left(chunk, True, key=lambda kv: kv[0] < start) if reverse
                                   else bisect_left(chunk, (end,))]
                 if chunk:
@@ -131,8 +196,24 @@ class LmdbSnapshot(Snapshot):
 
     def close(self):
         if self._owned and self._txn is not None:
-            self._txn.abort()  # a leaked snapshot's transaction is aborted when py-lmdb frees it
+            if self._check is None:
+                self._txn.abort()
+            self._check = None  # a leaked snapshot's transaction is aborted when py-lmdb frees it
         self._txn = None
+
+
+def _stored_writes(w, writes, p):
+    """The writes as stored keys: long keys merged into their buckets (read from ``w``)."""
+    buckets = {}
+    for k in writes:
+        if len(k) > p:
+            buckets.setdefault(overflow.bucket_key(k, p), {})[k[p:]] = writes[k]
+    if not buckets:
+        return writes
+    stored = {k: v for k, v in writes.items() if len(k) <= p}
+    for bk, changes in buckets.items():
+        stored[bk] = overflow.apply(w.get(bk), changes)
+    return stored
 
 
 class LmdbStore(Store):
@@ -154,7 +235,7 @@ class LmdbStore(Store):
             entry.users += 1
         self._entry = entry
         self._env = entry.env
-        self._max_key = entry.env.max_key_size()
+        self._p = entry.env.max_key_size() - 1  # longer keys go to buckets
 
     @classmethod
     def url_location(cls, rest):
@@ -186,20 +267,22 @@ class LmdbStore(Store):
 
     def snapshot(self):
         try:
-            return LmdbSnapshot(self._environment().begin(buffers=False), self.path, self._max_key)
+            env = self._environment()
+            return LmdbSnapshot(env.begin(buffers=False), self.path, self._p, env=env)
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
 
     def commit(self, reads, writes):
         def body(w):
             if reads:
-                reads.validate(LmdbSnapshot(w, self.path, self._max_key, owned=False))
-            keys = sorted(writes)  # B-tree order: fewer pages touched
-            if None in writes.values():
-                for k in [k for k in keys if writes[k] is None]:
+                reads.validate(LmdbSnapshot(w, self.path, self._p, owned=False))
+            stored = _stored_writes(w, writes, self._p)
+            keys = sorted(stored)  # B-tree order: fewer pages touched
+            if None in stored.values():
+                for k in [k for k in keys if stored[k] is None]:
                     w.delete(k)
-                keys = [k for k in keys if writes[k] is not None]
-            w.cursor().putmulti(zip(keys, map(writes.__getitem__, keys)))
+                keys = [k for k in keys if stored[k] is not None]
+            w.cursor().putmulti(zip(keys, map(stored.__getitem__, keys)))
         self._write(body)
 
     def allocate(self, key, count=1, at_least=0):
@@ -213,16 +296,14 @@ class LmdbStore(Store):
     def _write(self, body):
         """body(write transaction) in one write transaction, committed."""
         try:
+            self._entry.check_readers()
             with self._environment().begin(write=True, buffers=False) as w:
                 return body(w)
         except lmdb.MapFullError:
-            raise StoreError("LMDB store at %s is full: its map size (%d bytes) is reached; reopen it "
-                             "with a higher ?map_size= (or ROME_LMDB_MAP_SIZE)" % (self.path, self._entry.map_size)) from None
+            raise StoreFull("LMDB store at %s is full: its map size (%d bytes) is reached; reopen it "
+                            "with a higher ?map_size= (or ROME_LMDB_MAP_SIZE)" % (self.path, self._entry.map_size)) from None
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
-
-    def max_key_size(self):
-        return self._max_key
 
     def close(self):
         """Release this store's share of the environment; the last one closes it."""

@@ -13,7 +13,8 @@ the same URLs):
 ``ssl_cert_reqs`` (none|optional|required), ``ssl_check_hostname`` (true|false),
 ``socket_timeout`` / ``socket_connect_timeout`` (seconds, default 60 / 5),
 ``sequence_block=N`` (AUTOINCREMENT values reserved per round trip, default 64),
-``follow_rows`` (true|false, default true: see FOLLOWING). Passwords and
+``follow_rows`` (true|false, default true: see FOLLOWING), ``policy_check`` (true|false, default
+true: see DAMAGE; false only where CONFIG GET is not allowed and the policy is known). Passwords and
 usernames are percent-decoded; error messages name the address, never the credentials.
 
 LAYOUT. Under the prefix P (inside a hash tag, so that a Redis Cluster keeps one database in one slot):
@@ -23,6 +24,9 @@ LAYOUT. Under the prefix P (inside a hash tag, so that a Redis Cluster keeps one
     {P}:h   hash, key -> value (HMGET fetches any batch of keys at once)
     {P}:v   commit version: incremented by every commit that writes
     {P}:q   hash, AUTOINCREMENT counters (Store.allocate): outside the data, never scanned
+    {P}:i   the store's identity: a random value, written by the first commit (or, for a database of
+            an earlier version, at connect)
+    {P}:n   how many keys the store holds (as {P}:z and {P}:h do)
     {P}:t:<id>  a commit's receipt (its version), kept socket_timeout + 30 s: makes a commit safe to
             resend (about 100 bytes per commit while it lives)
 
@@ -82,6 +86,24 @@ FAULTS. Any connection error or server error is a StoreError naming the address 
 after the server restarted), and so are commits and allocations (the receipt makes a resent one run
 at most once).
 Nothing else is retried: the next use after the server is back reconnects.
+A server that came back without the data (restarted empty, or from an older copy) must not look
+like a shorter result: every read returns the store's identity and commit version, and a snapshot
+raises StoreChanged (OperationalError) when a later read sees another identity, none, or an older
+version (rome.storage.lineage).
+
+DAMAGE. A server that evicts keys (maxmemory-policy other than noeviction) would drop committed rows,
+or a structure key, silently. At connect (and after a lost connection) the store reads the policy
+with CONFIG GET and refuses any other (StoreRefused, saying what to set; where CONFIG is not allowed,
+``policy_check=false`` skips it). Every script also checks the layout first: {P}:z, {P}:h and {P}:n
+agree on the number of keys, and {P}:i, {P}:v and {P}:n exist together (or, in an empty store,
+none of them). If not, nothing is read or written: StoreCorrupt (DatabaseError "database disk image
+is malformed"), never an empty or partial database.
+
+FULL. At maxmemory (noeviction) Redis refuses the commit script: StoreFull (OperationalError "database
+or disk is full"). The commit is then sent once more with a script allowed to run at maxmemory that
+applies it only if it frees more than it adds (DELETE, DROP TABLE, an UPDATE that shortens values),
+so that space can be freed through ROME. A value over the server's ``proto-max-bulk-len`` or a commit
+over its ``client-query-buffer-limit`` (both read at connect) is TooBig (DataError), before sending.
 
 ROUND TRIPS are counted on the store (``store.round_trips``): one per read call or commit or block
 of AUTOINCREMENT values; two when the server had lost the scripts (NOSCRIPT); a new pooled connection
@@ -98,6 +120,7 @@ LIMITS. A commit is one command: a huge transaction is one big request and holds
 its script runs. Range validation re-reads the ranges the transaction scanned, on the server.
 """
 import hashlib
+import os
 import threading
 
 import redis
@@ -105,9 +128,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+_OutOfMemory = getattr(redis.exceptions, "OutOfMemoryError", ())
+
 from rome.encoding.keycode import prefix_end
 from rome.storage import remote
-from rome.storage.base import BadLocation, Conflict, Snapshot, Store, StoreError
+from rome.storage.base import (BadLocation, Conflict, Snapshot, Store, StoreCorrupt, StoreError, StoreFull,
+                               StoreRefused, TooBig)
+from rome.storage.lineage import Lineage
 from rome.storage.remote import CACHE_LIMIT, RECEIPT_MARGIN, TOP as _TOP, ReadCache, receipt_id
 
 DEFAULT_PORT = 6379
@@ -117,9 +144,29 @@ CHUNK = 256            # pairs per SHA1 chunk of a range digest (the Lua and Pyt
 GET_BATCH = 4000       # keys per HMGET inside a script (Lua's unpack limit is ~8000)
 
 _OPTIONS = {"prefix", "unix_socket", "ssl", "socket_timeout", "socket_connect_timeout",
-            "sequence_block", "follow_rows", "db", *remote.SSL_OPTIONS}
+            "sequence_block", "follow_rows", "db", "policy_check", *remote.SSL_OPTIONS}
 
 # -- Lua ---------------------------------------------------------------------------------------------
+
+_LUA_INTACT = r"""
+-- the layout's invariants (see DAMAGE) -> the store's identity ('' before its first commit), or
+-- false and what is wrong
+local function intact(z, h, v, i, n)
+  local id, count = redis.call('GET', i), redis.call('GET', n)
+  local nz, nh = redis.call('ZCARD', z), redis.call('HLEN', h)
+  local hasv = redis.call('EXISTS', v) == 1
+  if not id then
+    if hasv or count or nz > 0 or nh > 0 then return false, 'the identity key is missing' end
+    return ''
+  end
+  if not hasv then return false, 'the commit version is missing' end
+  if not count then return false, 'the key count is missing' end
+  if nz ~= nh or nh ~= tonumber(count) then
+    return false, count .. ' keys committed, ' .. nz .. ' in the sorted set, ' .. nh .. ' in the hash'
+  end
+  return id
+end
+"""
 
 _LUA_DIGEST = r"""
 local CHUNK = %d
@@ -147,17 +194,20 @@ end
 """ % CHUNK
 
 READ_LUA = r"""#!lua flags=no-writes
--- KEYS: z, h, v.  ARGV[1] is the operation, '+' appended to follow index entries to their rows;
+-- KEYS: z, h, v, i, n.  ARGV[1] is the operation, '+' appended to follow index entries to their rows;
 -- ARGV[2] = A, ARGV[3 .. 2 + A] keys to fetch along (prefetch); then the operation's arguments:
 --   'g', keys...
 --   'f' | 'r', min, max, limit, C, chain x C
 --   'm', (min, max, limit, '0' | '1', C, chain x C) x R
 -- chain (see CHAINS): 'v' | 'k', prefix, suffix, limit ('0': a point)
--- -> {version, R, n1..nR, CH, data, chained, followed}: data the values ('g') or the (key, value)
+-- -> {version, identity, R, n1..nR, CH, data, chained, followed}: data the values ('g') or the (key, value)
 -- pairs of the ranges; chained CH items: per range, per chain, per pair of the range, the value (a
 -- point) or n then n (key, value) pairs (a range); followed: (key, value or nil) pairs, the keys
 -- fetched along, then the rows the index entries read point to
 local z, h = KEYS[1], KEYS[2]
+""" + _LUA_INTACT + r"""
+local id, damage = intact(z, h, KEYS[3], KEYS[4], KEYS[5])
+if not id then return redis.error_reply('ROMEDAMAGED ' .. damage) end
 local op = string.sub(ARGV[1], 1, 1)
 local follow = string.sub(ARGV[1], 2, 2) == '+'
 local counts, data, rk, chained = {}, {}, {}, {}
@@ -258,7 +308,7 @@ else
   local c = tonumber(ARGV[o + 4])
   range(ARGV[o + 1], ARGV[o + 2], tonumber(ARGV[o + 3]), op == 'r', c, o + 5)
 end
-local out = {redis.call('GET', KEYS[3]) or '0', #counts}
+local out = {redis.call('GET', KEYS[3]) or '0', id, #counts}
 for j = 1, #counts do out[#out + 1] = counts[j] end
 out[#out + 1] = #chained
 local b = #out
@@ -285,15 +335,18 @@ return out
 """ % (GET_BATCH, GET_BATCH, GET_BATCH)
 
 COMMIT_LUA = r"""#!lua
--- KEYS: z, h, v, receipt.  ARGV: npoints, nranges, nwrites, ttl, then
+-- KEYS: z, h, v, receipt, i, n.  ARGV: npoints, nranges, nwrites, ttl, identity (the store's if it has
+--   none yet), free ('1': write only if the commit frees memory), then
 --   npoints x (key, '-' absent | '=' value), nranges x (min, max, digest), nwrites x (key, '-' | '=' value)
--- -> the new version (an integer), or 'point' / 'range' (a conflict: nothing written)
+-- -> the new version (an integer), or 'point' / 'range' (a conflict: nothing written), or 'full'
 local z, h = KEYS[1], KEYS[2]
 local done = redis.call('GET', KEYS[4])
 if done then return tonumber(done) end
-""" + _LUA_DIGEST + r"""
+""" + _LUA_INTACT + _LUA_DIGEST + r"""
+local id, damage = intact(z, h, KEYS[3], KEYS[5], KEYS[6])
+if not id then return redis.error_reply('ROMEDAMAGED ' .. damage) end
 local np, nr, nw = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local i = 5
+local i = 7
 local p = 0
 while p < np do
   local m = math.min(np - p, %d)
@@ -315,19 +368,56 @@ for r = 1, nr do
   if digest(z, h, ARGV[i], ARGV[i + 1]) ~= ARGV[i + 2] then return 'range' end
   i = i + 3
 end
+if ARGV[6] == '1' then  -- at maxmemory: only a commit that frees more than it adds
+  local grow, j = 0, i
+  for w = 1, nw do
+    local k, e = ARGV[j], ARGV[j + 1]
+    j = j + 2
+    local old = redis.call('HEXISTS', h, k) == 1 and redis.call('HSTRLEN', h, k) or -1
+    if string.byte(e, 1) == 61 then
+      grow = grow + #e - 1 - (old >= 0 and old or -2 * #k - 64)
+    elseif old >= 0 then
+      grow = grow - old - 2 * #k
+    end
+  end
+  if grow > 0 then return 'full' end
+end
+local delta = 0
 for w = 1, nw do
   local k, e = ARGV[i], ARGV[i + 1]
   i = i + 2
   if string.byte(e, 1) == 61 then
-    if redis.call('HSET', h, k, string.sub(e, 2)) == 1 then redis.call('ZADD', z, 0, k) end
+    if redis.call('HSET', h, k, string.sub(e, 2)) == 1 then
+      redis.call('ZADD', z, 0, k)
+      delta = delta + 1
+    end
   elseif redis.call('HDEL', h, k) == 1 then
     redis.call('ZREM', z, k)
+    delta = delta - 1
   end
 end
+if id == '' then redis.call('SET', KEYS[5], ARGV[5]) end
+redis.call('INCRBY', KEYS[6], delta)
 local v = redis.call('INCR', KEYS[3])
 redis.call('SET', KEYS[4], v, 'EX', tonumber(ARGV[4]))
 return v
 """ % (GET_BATCH // 2)
+
+# the same commit, let run when the server is over maxmemory (see FULL)
+COMMIT_FREE_LUA = COMMIT_LUA.replace("#!lua\n", "#!lua flags=allow-oom\n", 1)
+
+# At connect: gives a database of an earlier ROME version (or a new one) its identity, so that every
+# database in use has one (see DAMAGE).
+INIT_LUA = r"""#!lua flags=allow-oom
+-- KEYS: z, h, v, i, n.  ARGV: identity
+local nh = redis.call('HLEN', KEYS[2])
+if redis.call('EXISTS', KEYS[4]) == 0 and redis.call('ZCARD', KEYS[1]) == nh and nh > 0 then
+  redis.call('SET', KEYS[4], ARGV[1])
+  redis.call('SET', KEYS[5], nh)
+  redis.call('SETNX', KEYS[3], '0')
+end
+return 1
+"""
 
 ALLOCATE_LUA = r"""#!lua
 -- KEYS: q, receipt.  ARGV: counter, count, at_least (decimal, >= 1), ttl -> the first value (decimal)
@@ -353,6 +443,8 @@ class _Script:
 
 READ = _Script("read", READ_LUA)
 COMMIT = _Script("commit", COMMIT_LUA)
+COMMIT_FREE = _Script("commit-free", COMMIT_FREE_LUA)
+INIT = _Script("init", INIT_LUA)
 ALLOCATE = _Script("allocate", ALLOCATE_LUA)
 
 
@@ -387,6 +479,7 @@ def parse_location(location, tls=False):
         "tls": tls,
         "sequence_block": int(query.pop("sequence_block", 64)),
         "follow_rows": remote.flag(query.pop("follow_rows", "true"), "follow_rows"),
+        "policy_check": remote.flag(query.pop("policy_check", "true"), "policy_check"),
         "socket_timeout": float(query.pop("socket_timeout", 60)),
         "socket_connect_timeout": float(query.pop("socket_connect_timeout", 5)),
     }
@@ -416,6 +509,8 @@ def format_location(s):
         query["ssl"] = "true"
     if not s["follow_rows"]:
         query["follow_rows"] = "false"
+    if not s["policy_check"]:
+        query["policy_check"] = "false"
     if s["sequence_block"] != 64:
         query["sequence_block"] = str(s["sequence_block"])
     if s["socket_timeout"] != 60:
@@ -463,6 +558,7 @@ class RedisSnapshot(ReadCache, Snapshot):
         self._chains = {}    # (start, end) -> chain specs sent with every read of that range
         self.first_version = self.last_version = None  # commit versions seen by the first/last call
         self.stable = True   # every call saw the same committed state
+        self._lineage = Lineage("redis at %s" % store.address)
 
     def _call(self, args):
         """One round trip: -> (counts, data, chained): the values, or (key, value) pairs flattened,
@@ -471,16 +567,17 @@ class RedisSnapshot(ReadCache, Snapshot):
         also, self._also = self._also, []
         res = self._store._read([args[0], len(also), *also, *args[1:]])
         v = int(res[0])
+        self._lineage.see(res[1], v)
         if self.first_version is None:
             self.first_version = v
         elif v != self.last_version:
             self.stable = False
         self.last_version = v
-        r = res[1]
-        counts = res[2:2 + r]
-        ch = res[2 + r]
+        r = res[2]
+        counts = res[3:3 + r]
+        ch = res[3 + r]
         width = sum(counts) if args[0][0] == 103 else 2 * sum(counts)  # b"g": values only
-        start = 3 + r
+        start = 4 + r
         extra = res[start + width + ch:]
         if extra:
             self._remember_points(zip(extra[0::2], extra[1::2]))
@@ -645,14 +742,58 @@ class RedisStore(Store):
         self.sequence_block = s["sequence_block"]
         self.follow_rows = s["follow_rows"]
         tag = "{%s}" % s["prefix"]
-        self._z, self._h, self._v, self._q = (("%s:%s" % (tag, x)).encode() for x in "zhvq")
+        self._z, self._h, self._v, self._q, self._i, self._n = (("%s:%s" % (tag, x)).encode() for x in "zhvqin")
         self._receipt = ("%s:t:" % tag).encode()
         self._receipt_ttl = int(s["socket_timeout"]) + RECEIPT_MARGIN
-        self._read_keys = (self._z, self._h, self._v)
+        self._read_keys = (self._z, self._h, self._v, self._i, self._n)
         self.round_trips = 0
         self._loaded = set()   # shas of the scripts this process has sent with EVAL
         self._lock = threading.Lock()
         self._client = self._connect(s)
+        self._limits = None    # (largest argument, largest command) the server takes; None: not checked
+        try:
+            self._check_server()
+        except StoreError as e:
+            if type(e) is not StoreError:
+                raise
+            # not reachable now: checked at the first use (rome.connect does not need the server up)
+
+    def _check_server(self):
+        """At connect (and after a lost connection): refuse a server that may evict keys, learn its
+        size limits, give an older database its identity (see DAMAGE). One round trip."""
+        pipe = self._client.pipeline(transaction=False)
+        if self.settings["policy_check"]:
+            pipe.execute_command("CONFIG", "GET", "maxmemory-policy", "proto-max-bulk-len",
+                                 "client-query-buffer-limit")
+        pipe.execute_command("EVAL", INIT.text, 5, *self._read_keys, os.urandom(12).hex())
+        self.round_trips += 1
+        try:
+            replies = pipe.execute(raise_on_error=False)
+        except RedisError as e:
+            self._drop_idle_connections()
+            raise self._fail(e) from None
+        for reply in replies[1:]:
+            if isinstance(reply, Exception):
+                raise self._fail(reply)
+        limits = (512 << 20, 1 << 30)   # Redis's defaults
+        if self.settings["policy_check"]:
+            config = replies[0]
+            if isinstance(config, Exception):
+                raise StoreRefused(
+                    "redis at %s: cannot read its maxmemory-policy (%s). A server that may evict keys "
+                    "loses committed rows; allow CONFIG GET for this user (ACL: +config|get), or make sure "
+                    "the server runs with maxmemory-policy noeviction and add policy_check=false to the "
+                    "URL" % (self.address, config))
+            config = dict(zip(config[0::2], config[1::2]))
+            policy = config.get(b"maxmemory-policy", b"noeviction").decode()
+            if policy != "noeviction":
+                raise StoreRefused(
+                    "redis at %s has maxmemory-policy %s: at maxmemory it evicts keys, which loses "
+                    "committed rows and breaks the database; set maxmemory-policy noeviction (CONFIG SET "
+                    "maxmemory-policy noeviction, and in redis.conf)" % (self.address, policy))
+            limits = (int(config.get(b"proto-max-bulk-len", limits[0])),
+                      int(config.get(b"client-query-buffer-limit", limits[1])))
+        self._limits = limits
 
     @staticmethod
     def _connect(s):
@@ -709,7 +850,7 @@ class RedisStore(Store):
     def _delete_all(self):
         c = self._client
         try:
-            c.unlink(self._z, self._h, self._v, self._q)
+            c.unlink(self._z, self._h, self._v, self._q, self._i, self._n)
             for k in c.scan_iter(match=self._receipt + b"*", count=1000):
                 c.unlink(k)
         except RedisError as e:
@@ -717,12 +858,23 @@ class RedisStore(Store):
 
     # -- round trips
 
+    def _full(self):
+        return StoreFull("redis at %s is over its maxmemory: only commits that free memory (DELETE, DROP "
+                         "TABLE) are let through; delete rows, or raise maxmemory" % self.address)
+
     def _fail(self, e):
         msg = str(e) or type(e).__name__
+        if msg.startswith("ROMEDAMAGED "):
+            return StoreCorrupt("redis at %s, prefix %s: %s (keys evicted or deleted outside ROME?); "
+                                "restore it from a backup" % (self.address, self.prefix, msg[12:]))
+        if isinstance(e, _OutOfMemory):
+            return self._full()
         return StoreError("redis at %s: %s" % (self.address, msg))
 
     def _eval(self, script, keys, args, resend):
         """Run a script: one round trip (two if the server lost its script cache)."""
+        if self._limits is None:
+            self._check_server()
         execute = self._client.execute_command
         attempt = 0
         while True:
@@ -740,7 +892,9 @@ class RedisStore(Store):
                 return res
             except (RedisConnectionError, RedisTimeoutError) as e:
                 self._drop_idle_connections()
+                self._limits = None  # the server may have restarted with another configuration
                 if resend and attempt == 1 and not isinstance(e, redis.AuthenticationError):
+                    self._check_server()
                     continue  # a stale pooled connection (server restarted): once more, on a new one
                 raise self._fail(e) from None
             except RedisError as e:
@@ -779,20 +933,43 @@ class RedisStore(Store):
         if not writes:
             return  # nothing to apply; a read-only transaction's reads need no validation
         points, ranges = reads.points, reads.ranges
-        args = [len(points), len(ranges), len(writes), self._receipt_ttl]
+        args = [len(points), len(ranges), len(writes), self._receipt_ttl, os.urandom(12).hex(), b"0"]
         for k, v in points.items():
             args += (k, b"-" if v is None else b"=" + v)
         for lo, hi, d in ranges:
             if type(d) is list:  # pairs not digested yet (a ReadSet filled by hand)
                 d = self.digest(d)
             args += (_bound_min(lo), _bound_max(hi), d)
+        size = 0
         for k, v in writes.items():
             args += (k, b"-" if v is None else b"=" + v)
-        keys = (self._z, self._h, self._v, self._receipt + receipt_id())
-        res = self._eval(COMMIT, keys, args, True)
+            size += len(k) + (0 if v is None else len(v))
+        self._check_size(args, size)
+        keys = (self._z, self._h, self._v, self._receipt + receipt_id(), self._i, self._n)
+        try:
+            res = self._eval(COMMIT, keys, args, True)
+        except StoreFull:
+            args[5] = b"1"   # over maxmemory: let it through if it frees memory
+            res = self._eval(COMMIT_FREE, keys, args, True)
+            if res == b"full":
+                raise self._full() from None
         if type(res) is bytes:
             what = res.decode()
             raise Conflict("%s changed by a concurrent transaction" % ("key" if what == "point" else what))
+
+    def _check_size(self, args, size):
+        """TooBig for a commit the server would refuse as a protocol error (and drop the connection)."""
+        if self._limits is None:
+            self._check_server()
+        arg, command = self._limits
+        if size + 64 * len(args) > command:
+            raise TooBig("a commit of %d bytes is over the client-query-buffer-limit of redis at %s (%d)"
+                         % (size, self.address, command))
+        if size + 1 > arg:
+            big = max(len(a) for a in args if isinstance(a, bytes))
+            if big > arg:
+                raise TooBig("a value of %d bytes is over the proto-max-bulk-len of redis at %s (%d)"
+                             % (big - 1, self.address, arg))
 
     def allocate(self, key, count=1, at_least=0):
         receipt = self._receipt + receipt_id()

@@ -6,7 +6,9 @@ recorded in a ReadSet (point reads with the value seen, range scans with a diges
 commit asks the store to validate that set against its latest state and apply the writes in one atomic
 step. A transaction whose reads are no longer true gets Conflict and leaves nothing behind: commits are
 serializable. A transaction that wrote nothing needs no validation (its snapshot was consistent) and
-costs the store nothing at commit.
+costs the store nothing at commit. Between statements the snapshot may be given back (:meth:`release`,
+LMDB); the next read then takes the latest state, after checking that every earlier read still holds
+there (Conflict otherwise), so all the transaction's reads remain one consistent state.
 
 MEMORY. What validation keeps of a scan is bounded by what it needs, not by what was scanned: a range
 already recorded (the same bounds, read from the same snapshot) is recorded once, so a nested loop
@@ -419,6 +421,19 @@ class Transaction:
         if writes:
             self._digest_ranges()
             self.store.commit(self.reads, writes)
+
+    def release(self):
+        """Between statements: let a store that can (LMDB) give back the snapshot, so that an idle
+        transaction pins nothing. Its next read takes the latest state; if the store changed, what
+        the transaction read is validated there first (Conflict if it no longer holds), so the
+        transaction still reads one consistent state."""
+        snap = self._snap
+        if snap is not None and not self._scans and hasattr(snap, "release"):
+            snap.release(self._revalidate)
+
+    def _revalidate(self, latest):
+        self._digest_ranges()
+        self.reads.validate(latest)
 
     def rollback(self):
         if not self._done:

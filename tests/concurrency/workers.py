@@ -279,3 +279,47 @@ def race_worker(barrier, url, via, what, worker, rounds, deadline_s):
     finally:
         cleanup()
     return {"outcomes": outcomes}
+
+
+# ---------------------------------------------------------------------------------------------------
+# rome.retry: read-modify-write increments, each a whole transaction run again on a conflict
+
+def retry_counter_worker(barrier, url, via, n_tx, attempts, deadline_s, seed, max_sleep=0.0005):
+    """n_tx increments of counter 1 through rome.retry(engine or sessionmaker, fn, attempts). Counts
+    the calls that returned, the ones that gave up (a conflict raised after ``attempts`` tries), the
+    runs of fn, and the most runs one call took."""
+    import rome
+    from sqlalchemy.orm import sessionmaker
+    rnd = random.Random(seed)
+    eng = make_engine(url)
+    target = eng if via == "engine" else sessionmaker(eng)
+    out = {"done": 0, "gave_up": 0, "runs": 0, "most_runs": 0, "errors": []}
+    sel = sa.text("SELECT n FROM counter WHERE id = 1")
+    upd = sa.text("UPDATE counter SET n = :n WHERE id = 1")
+
+    def increment(handle):
+        runs[0] += 1
+        n = handle.execute(sel).scalar_one()
+        time.sleep(rnd.uniform(0, max_sleep))
+        handle.execute(upd, {"n": n + 1})
+        return n + 1
+
+    barrier.wait(BARRIER_TIMEOUT)
+    end = time.monotonic() + deadline_s
+    try:
+        for _ in range(n_tx):
+            if time.monotonic() > end:
+                break
+            runs = [0]
+            try:
+                rome.retry(target, increment, attempts=attempts, base_delay=0.001, max_delay=0.05)
+                out["done"] += 1
+            except Exception as e:
+                if not is_conflict(e):
+                    raise
+                out["gave_up"] += 1
+            out["runs"] += runs[0]
+            out["most_runs"] = max(out["most_runs"], runs[0])
+    finally:
+        eng.dispose()
+    return out

@@ -6,7 +6,9 @@ parameters (LIMIT/OFFSET included, ``LIMIT ? OFFSET ?`` with -1 for "no limit"),
 SQLAlchemy's empty-IN subselect, ``a / (? + 0.0)`` for true division, ``||``, ``NOT (EXISTS (...))`` ...
 
 Generation is typed, so both engines see well-typed SQL: every expression has a kind, ``int`` (an
-integer or NULL), ``real`` (any number) or ``text``, and columns only receive values of their kind.
+integer or NULL), ``real`` (any number) or ``text``, and columns receive values of their kind (under
+declared types of every affinity), except that int columns sometimes get a text that is no number (a
+UUID), which SQLite's affinity keeps as text.
 What is deliberately NOT generated, because SQLite's answer is an accident rather than a contract or the
 answer legitimately depends on evaluation order:
 
@@ -27,10 +29,46 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from hypothesis import strategies as st
+from sqlalchemy.ext.compiler import compiles
 
 from .harness import DIALECT
 
 TYPES = {"int": sa.Integer(), "real": sa.Float(), "text": sa.String()}
+# Declared types a column of each kind may have: SQLite's affinity comes from the declared name
+# (INTEGER/BIGINT/BOOLEAN: INTEGER; VARCHAR/CHAR/TEXT: TEXT; FLOAT/REAL: REAL; NUMERIC/DATETIME:
+# NUMERIC), and a NUMERIC column stores 3.0 as 3 and '12' as 12.
+class _DeclaredInt(sa.Integer):
+    cache_ok = True
+
+
+class _DeclaredReal(sa.Float):
+    cache_ok = True
+
+
+class _DeclaredText(sa.String):
+    cache_ok = True
+
+
+def declared(kind, name):
+    """A column type of ``kind`` for expressions whose DDL says ``name``."""
+    t = {"int": _DeclaredInt, "real": _DeclaredReal, "text": _DeclaredText}[kind]()
+    t.declared_name = name
+    return t
+
+
+@compiles(_DeclaredInt)
+@compiles(_DeclaredReal)
+@compiles(_DeclaredText)
+def _declared_ddl(type_, compiler, **kw):
+    return type_.declared_name
+
+
+DECLARED = {"int": ["INTEGER", "BIGINT", "SMALLINT", "BOOLEAN", "INT"],
+            "real": ["FLOAT", "REAL", "NUMERIC", "DOUBLE PRECISION", "DECIMAL(10, 2)"],
+            "text": ["VARCHAR", "VARCHAR(36)", "TEXT", "CHAR(4)", "DATETIME", "JSON"]}
+# Text that is not a number, stored in an int column: SQLite keeps it as TEXT (a UUID where Nova's
+# tests put one into an INTEGER column).
+UUIDS = st.sampled_from(["0e8c1f8e-6a5d-4c8e-9f4a-2b7d3c1e5f60", "a", "12abc"])
 NUM = ("int", "real")
 TEXT_ALPHABET = "abAB_%' é"
 
@@ -45,6 +83,7 @@ REALS = st.one_of(
     st.sampled_from([-0.0, 1e9, 1e9 + 0.5, -1e9, 0.125, 3.0]))
 TEXTS = st.text(alphabet=TEXT_ALPHABET, max_size=4)
 VALUES = {"int": INTS, "real": REALS, "text": TEXTS}
+EXPONENTS = ["(2e1+3)", "(1.5e1-2)", "(.5e1+1e0)", "(1e0-2.5e-1)", "(2E2-1e+2)", "1e3", "(-1e1)"]
 
 
 def fits(kind, want):
@@ -132,10 +171,13 @@ def schemas(draw):
             if draw(st.integers(0, 99)) >= 75:
                 info.default, kw["server_default"] = _draw_default(draw, kind)
             cols.append(info)
-            sacols.append(sa.Column(info.name, TYPES[kind], nullable=info.nullable, **kw))
+            ctype = declared(kind, draw(st.sampled_from(DECLARED[kind])))
+            sacols.append(sa.Column(info.name, ctype, nullable=info.nullable, **kw))
         fk = ondelete = None
-        if ti > 0 and draw(st.booleans()):
-            parent = "t%d" % draw(st.integers(0, ti - 1))
+        if ti > 0 and draw(st.booleans()) or draw(st.integers(0, 99)) >= 85:
+            # a parent table before this one, or this one (a tree, as Keystone's projects): keys are
+            # checked at the end of each statement, so the order a statement visits rows is moot
+            parent = "t%d" % draw(st.integers(0, ti))
             ondelete = draw(st.sampled_from([None, "CASCADE", "SET NULL"]))
             fk = ColInfo("pid", "int", nullable=True, fk_parent=parent)
             cols.append(fk)
@@ -174,6 +216,8 @@ def row_values(draw, info, parent_ids, violate_pct=0):
             row[c.name] = draw(VALUES[c.kind])
         else:
             row[c.name] = draw(st.one_of(st.none(), VALUES[c.kind]))
+        if c.kind == "int" and not c.fk_parent and draw(st.integers(0, 99)) >= 94:
+            row[c.name] = draw(UUIDS)
     return row
 
 
@@ -212,8 +256,9 @@ CMP = [operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator
 class QGen:
     """Draws one statement. ``draw`` is Hypothesis's; every choice shrinks toward the simplest."""
 
-    def __init__(self, draw, schema, pool=None):
+    def __init__(self, draw, schema, pool=None, unnamed=False):
         self.draw = draw
+        self.unnamed = unnamed           # top-level items mostly without AS: named by their text
         self.schema = schema
         self.pool = pool or {}           # kind -> values present in the data (so predicates hit)
         self.n_alias = 0
@@ -333,7 +378,16 @@ class QGen:
         items = [self.from_item(depth, used)]
         j = items[0].sel
         n = self.draw(st.integers(0, 99))
-        for _ in range(min(max_joins, 0 if n < 50 else 1 if n < 85 else 2)):
+        joins = min(max_joins, 0 if n < 50 else 1 if n < 85 else 2)
+        if joins == 2 and self.coin(35):
+            # a nested join, as SQLAlchemy writes for an eager load through an association table:
+            # a LEFT OUTER JOIN (b JOIN c ON ...) ON ...
+            b = self.from_item(depth, used)
+            c = self.from_item(depth, used)
+            inner = sa.join(b.sel, c.sel, self.join_on([b], c), isouter=self.coin(25))
+            on = self.join_on(items, self.pick([b, c]))
+            return Scope(items + [b, c], sa.join(j, inner, on, isouter=self.coin(60)))
+        for _ in range(joins):
             new = self.from_item(depth, used)
             on = self.join_on(items, new)
             j = sa.join(j, new.sel, on, isouter=self.coin(40))
@@ -353,6 +407,8 @@ class QGen:
         if o == "col":
             return self.pick(cols)
         if o == "lit":
+            if want != "text" and self.coin(15):   # exponent literals, signs right after them
+                return sa.literal_column(self.pick(EXPONENTS), sa.Float()), "real"
             return self.lit(want)
         d = depth - 1
         if o == "arith":
@@ -595,6 +651,8 @@ class QGen:
     def select(self, depth, kinds=None, top=True):
         scope = self.from_clause(depth)
         labels, out = self.select_items(scope, depth, kinds)
+        if top and self.unnamed:
+            labels = [self.as_written(e) if self.coin(70) else e for e in labels]
         q = sa.select(*labels).select_from(scope.from_obj)
         if self.coin(60):
             q = q.where(self.cond(scope, depth))
@@ -614,6 +672,14 @@ class QGen:
             keys += labels if distinct else [k for it in scope.items for k in it.keys]
             q = self.limit_offset(q.order_by(*keys))
         return q, ordered
+
+    def as_written(self, label):
+        """The labelled item as text with its values inline and no AS (SQLAlchemy labels any other
+        expression): SQLite names such a column by its text. Items with a subquery keep their label
+        (inline text would lose the correlation), so do numbers (ORDER BY 2 names a column)."""
+        text = str(label.element.compile(dialect=DIALECT, compile_kwargs={"literal_binds": True}))
+        number = text.lstrip("-").replace(".", "", 1).isdigit()
+        return label if number or "SELECT" in text else sa.literal_column(text)
 
     def group_key(self, scope):
         c, k = self.pick(scope.cols)
@@ -682,14 +748,22 @@ class QGen:
 
     # -- DML -------------------------------------------------------------------------------------
     def dml(self, ids):
-        """One write: ("sql", sql, params) or ("many", sql, seq) or ("commit",) / ("rollback",).
+        """One write: ("sql", sql, params) or ("many", sql, seq) or ("commit",) / ("rollback",), or
+        ("syntax", sql, ()): a syntax error (sqlite3: OperationalError, ROME: ProgrammingError).
         ``ids``: table name -> the ids now in the reference database (for PK and FK collisions)."""
         op = self.pick(["insert", "insert", "update", "update", "delete", "insert_multi",
-                        "insert_many", "insert_select", "upsert", "commit", "rollback"])
+                        "insert_many", "insert_select", "upsert", "commit", "rollback", "bad"])
         if op in ("commit", "rollback"):
             return (op,)
         info = self.pick(self.schema.tables)
         t = info.table
+        if op == "bad":     # refused by both: a non-integer into the INTEGER PRIMARY KEY, a syntax error
+            if self.coin(50):
+                row = self.dml_row(info, ids)
+                row["id"] = self.pick([2.5, -0.5, 1e9 + 0.5])
+                return ("sql",) + compile_stmt(t.insert().values(**row))
+            return ("syntax", self.pick(["SELEC * FRM %s", "INSERT INTO %s VALUES", "(SELECT 1)",
+                                         "UPDATE %s SET", "DELETE %s"]).replace("%s", info.name), ())
         if op == "insert":
             return ("sql",) + compile_stmt(t.insert().values(**self.dml_row(info, ids)))
         if op == "insert_multi":
@@ -792,9 +866,10 @@ class QGen:
 
 
 @st.composite
-def queries(draw, schema, pool=None):
-    """(sql, params, ordered): ordered means the result order is total and must match."""
-    stmt, ordered = QGen(draw, schema, pool).query()
+def queries(draw, schema, pool=None, unnamed=False):
+    """(sql, params, ordered): ordered means the result order is total and must match. unnamed:
+    top-level items mostly without AS, their column names SQLite's text of them."""
+    stmt, ordered = QGen(draw, schema, pool, unnamed).query()
     sql, params = compile_stmt(stmt)
     return sql, params, ordered
 
@@ -812,7 +887,7 @@ def value_pool(tables_rows):
         kinds = [("int", "id")] + [(c.kind, c.name) for c in info.cols]
         for r in rows:
             for (k, name), v in zip(kinds, r):
-                if v is not None:
+                if v is not None and (k == "text") == (type(v) is str):
                     pool[k].add(v)
                     pool.setdefault((k, name), set()).add(v)
     return {k: sorted(v, key=lambda x: (type(x).__name__, x)) for k, v in pool.items()}

@@ -183,6 +183,14 @@ class Pair:
             return
         sql, params = op[1], op[2]
         note("%s: %s  params=%r" % (kind, sql, params))
+        if kind == "syntax":   # sqlite3's class is OperationalError, ROME's ProgrammingError (see rome.errors)
+            with pytest.raises(self.ref.module.OperationalError, match="syntax error|incomplete input"):
+                self.ref.execute(sql, params)
+            with pytest.raises(self.sut.module.ProgrammingError if self.sut.module is not self.ref.module
+                               else self.ref.module.OperationalError, match="syntax error"):
+                self.sut.execute(sql, params)
+            self.compare_tables("after " + sql)
+            return
         run = (lambda side: side.execute(sql, params)[1]) if kind == "sql" else \
             (lambda side: side.executemany(sql, params))
         exp = got = None

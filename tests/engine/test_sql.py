@@ -200,3 +200,19 @@ def test_drop_table_and_index(db):
         c.execute("DROP TABLE t")
     c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
     assert c.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+
+
+def test_in_list_of_parameters_is_read_per_statement(both):
+    """An IN list of parameters is built once per statement: each execution sees its own values, and a
+    correlated subquery's list, which reads the outer row, is built again for each outer row."""
+    both.same("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, n INTEGER)")
+    both.rome.cursor().executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, str(i % 5), i % 3) for i in range(30)])
+    both.ref.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, str(i % 5), i % 3) for i in range(30)])
+    for params in [("1", 2, None, 1), ("3", 4, "0", 0), (None, None, None, 2)]:
+        both.same("SELECT id FROM t WHERE s IN (?, ?, ?) AND n IN (?, 7) ORDER BY id", params)
+        both.same("SELECT id, s NOT IN (?, ?, ?), n IN (?, NULL) FROM t ORDER BY id", params)
+    for k in (0, 1, 2):
+        both.same("SELECT id FROM t AS a WHERE EXISTS (SELECT 1 FROM t AS b WHERE b.id = a.id + 3 "
+                  "AND b.n IN (a.n, ?)) ORDER BY id", (k,))
+        both.same("SELECT id, (SELECT count(*) FROM t AS b WHERE b.s IN (a.s, ?)) FROM t AS a ORDER BY id",
+                  (str(k),))

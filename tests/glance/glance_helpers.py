@@ -40,14 +40,17 @@ def free_port():
 class GlanceServer:
     """`rome glance serve` in its own process group; always stopped by the fixture that made it."""
 
-    def __init__(self, data_dir, connection=None, workers=1, extra_args=(), port=None):
-        self.data_dir = str(data_dir)
+    def __init__(self, data_dir, connection=None, workers=1, extra_args=(), port=None, env=None,
+                 log_dir=None):
+        """``data_dir`` None: no --data-dir (the default folder; give ``log_dir`` then)."""
+        self.data_dir = None if data_dir is None else str(data_dir)
         self.connection = connection
         self.workers = workers
         self.extra_args = list(extra_args)
         self.port = port or free_port()
+        self.env = env
         self.proc = None
-        self.log_path = os.path.join(self.data_dir + "-logs", "serve.log")
+        self.log_path = os.path.join(str(log_dir) if log_dir else self.data_dir + "-logs", "serve.log")
         self.starts = 0
 
     @property
@@ -56,8 +59,9 @@ class GlanceServer:
 
     def command(self):
         cmd = [sys.executable, "-c", "from rome.cli import main; main()", "glance", "serve",
-               "--data-dir", self.data_dir, "--host", "127.0.0.1", "--port", str(self.port),
-               "--workers", str(self.workers)]
+               "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        if self.data_dir is not None:
+            cmd += ["--data-dir", self.data_dir]
         if self.connection:
             cmd += ["--connection", self.connection]
         return cmd + self.extra_args
@@ -67,11 +71,12 @@ class GlanceServer:
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self.starts += 1
         log = open(self.log_path, "a")
-        log.write("\n===== start %d: %s\n" % (self.starts, " ".join(self.command())))
+        from rome.dialect.urls import scrub
+        log.write("\n===== start %d: %s\n" % (self.starts, scrub(" ".join(self.command()), self.connection or "")))
         log.flush()
         self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
-                                     cwd=os.path.dirname(self.log_path))
+                                     cwd=os.path.dirname(self.log_path), env=self.env)
         log.close()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -106,6 +111,10 @@ class GlanceServer:
     def restart(self):
         self.stop()
         return self.start()
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
 
     def log_tail(self, n=60):
         try:

@@ -6,6 +6,7 @@ needed); the destination URL can be switched with ROME_COPY_TEST_DST (a template
 import datetime
 import decimal
 import os
+import sqlite3
 
 import pytest
 import sqlalchemy as sa
@@ -169,6 +170,7 @@ def test_cli(tmp_path):
 
 
 def test_empty_source_is_an_error(tmp_path):
+    sqlite3.connect(str(tmp_path / "empty.db")).close()
     with pytest.raises(CopyError, match="no tables"):
         copy_database("sqlite:///%s/empty.db" % tmp_path, dst_url(tmp_path), progress=False,
                       echo=lambda m: None)

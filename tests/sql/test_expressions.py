@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from rome.dbapi.exceptions import DatabaseError, DataError, ProgrammingError
+from rome.dbapi.exceptions import DatabaseError, DataError, OperationalError, ProgrammingError
 from rome.sql.semantics import values as V
 from rome.sql.expressions import compile_expr, compile_predicate, constant_value, expr_name, is_constant
 from rome.sql.semantics.functions import make_aggregate
@@ -30,6 +30,7 @@ class Ctx:
         self.params = params or {}
         self.now = now
         self.session = None
+        self.cache = {}
 
 
 class Scope:
@@ -347,7 +348,7 @@ def test_aggregate_names_as_the_planner_passes_them():
 
 
 def test_data_errors():
-    with pytest.raises(DataError):
+    with pytest.raises(OperationalError, match="integer overflow"):   # sqlite3's class
         rome("abs(-9223372036854775808)")
     with pytest.raises(DataError):
         rome("'a' LIKE 'a' ESCAPE 'xy'")
@@ -538,10 +539,6 @@ def test_affinity_matches_sqlite(v):
     conn.execute("INSERT INTO t VALUES (?, ?, ?, ?, ?)", (v,) * 5)
     stored = conn.execute("SELECT * FROM t").fetchone()
     for aff, want in zip(("INTEGER", "REAL", "NUMERIC", "TEXT", "BLOB"), stored):
-        if aff == "INTEGER" and isinstance(want, str):
-            with pytest.raises(DataError, match="column c"):
-                V.apply_affinity(v, aff, "c")
-            continue
         assert same(V.apply_affinity(v, aff, "c"), want), aff
 
 
@@ -558,8 +555,7 @@ def test_affinity_of_python_values():
     assert V.apply_affinity(memoryview(b"ab"), "TEXT") == b"ab"
     with pytest.raises(DataError):
         V.apply_affinity(2 ** 63, "INTEGER", "c")
-    with pytest.raises(DataError, match="column qty"):
-        V.apply_affinity("many", "INTEGER", "qty")
+    assert V.apply_affinity("many", "INTEGER", "qty") == "many"      # as SQLite: stays TEXT
     assert V.apply_affinity("2024-01-01", "NUMERIC") == "2024-01-01"
 
 

@@ -439,3 +439,43 @@ def test_allocate_concurrently(store):
     for th in threads:
         th.join()
     assert sorted(got) == list(range(1, 1200, 3))
+
+
+def test_keys_of_any_length_in_key_order(store):
+    """Every store takes keys longer than LMDB's 511 bytes, and scans them in key order: keys that
+    share 510 or more bytes, keys one byte either side of the limit, bounds cutting inside them."""
+    base = b"p" * 505
+    keys = [base[:n] for n in (1, 300, 505)]
+    for tail in (b"", b"\x00", b"\x00\x00", b"a", b"ab", b"a\xff", b"b", b"\xff"):
+        for extra in (0, 4, 5, 6, 7, 40, 700):
+            keys.append(base + b"x" * extra + tail)
+    keys += [base + b"y" * 6 + bytes([i]) + b"z" * 600 for i in (0, 1, 200, 255)]
+    keys = sorted(set(keys))
+    assert {len(k) for k in keys} >= {509, 510, 511, 512, 513, 1205, 1206}
+    items = {k: b"v%d" % i for i, k in enumerate(keys)}
+    load(store, items)
+    assert scan(store, b"", None) == sorted(items.items())
+    assert scan(store, b"", None, reverse=True) == sorted(items.items(), reverse=True)
+    bounds = [b""] + keys[::7] + [k + b"\x00" for k in keys[3::11]] + [base + b"x" * 5, base + b"x" * 6]
+    for lo in bounds:
+        for hi in bounds[::3] + [None]:
+            want = [(k, items[k]) for k in keys if k >= lo and (hi is None or k < hi)]
+            assert scan(store, lo, hi) == want, (len(lo), hi and len(hi))
+            assert scan(store, lo, hi, reverse=True) == want[::-1], (len(lo), hi and len(hi))
+    snap = store.snapshot()
+    assert snap.get_many(keys[::-1]) == [items[k] for k in keys[::-1]]
+    assert snap.get(base + b"x" * 6 + b"q") is None and snap.get(base + b"y" * 700) is None
+    snap.close()
+    # rewrite and delete some long keys, one transaction scanning them concurrently with another
+    gone, changed = keys[5::4], keys[6::4]
+    load(store, {**{k: None for k in gone}, **{k: b"new" for k in changed}})
+    for k in gone:
+        items.pop(k)
+    items.update({k: b"new" for k in changed})
+    assert scan(store, b"", None) == sorted(items.items())
+    t = Transaction(store)
+    assert [k for k, _ in t.scan(base, None)] == sorted(k for k in items if k >= base)
+    t.put(b"w", b"")
+    load(store, {base + b"x" * 6 + b"\x01": b"phantom"})  # a new long key inside the scanned range
+    with pytest.raises(Conflict):
+        t.commit()

@@ -1,7 +1,7 @@
 """Aggregate accumulators with SQLite's semantics, for the planner: ``make_aggregate(name, distinct)``
 gives an object with ``step(value[, separator])`` and ``result()``.
 """
-from rome.errors import DataError, ProgrammingError
+from rome.errors import OperationalError, ProgrammingError
 from rome.sql.semantics import values as V
 from rome.sql.semantics.operators import utf8
 from rome.sql.semantics.values import INT_MAX, INT_MIN, to_real, to_text
@@ -56,7 +56,7 @@ class _Sum:
         if self.kind == "avg":
             return self.rsum / self.cnt
         if self.overflow:
-            raise DataError("integer overflow")
+            raise OperationalError("integer overflow")
         return self.rsum if self.approx else self.isum
 
 

@@ -10,7 +10,7 @@ import os
 import random as _random
 import re
 
-from rome.errors import DataError, ProgrammingError
+from rome.errors import DataError, OperationalError, ProgrammingError
 from rome.sql.semantics import datetimes, jsonfuncs
 from rome.sql.semantics import values as V
 from rome.sql.semantics.aggregates import make_aggregate  # noqa: F401 (the planner imports it from here)
@@ -60,7 +60,7 @@ def f_abs(v):
     t = type(v)
     if t is int:
         if v == INT_MIN:
-            raise DataError("integer overflow")
+            raise OperationalError("integer overflow")
         return -v if v < 0 else v
     if v is None:
         return None

@@ -249,10 +249,23 @@ def to_blob(v):
 # Python values -> storage classes, affinity, CAST
 
 
+def check_text(s):
+    """s, if it can be stored as UTF-8 text; DataError for a lone UTF-16 surrogate (which sqlite3 and
+    the MySQL drivers refuse too: stored, it could never be read back as text)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise DataError("text with a lone UTF-16 surrogate (U+%04X at position %d) is not valid "
+                        "Unicode: store it as a BLOB or repair it" % (ord(s[e.start]), e.start)) from None
+    return s
+
+
 def adapt(v):
     """Convert a Python parameter value to a storage class, as sqlite3's default adapters do."""
     t = type(v)
-    if v is None or t is int or t is str or t is bytes:
+    if t is str:
+        return v if v.isascii() else check_text(v)
+    if v is None or t is int or t is bytes:
         return v
     if t is float:
         return None if v != v else v
@@ -273,7 +286,7 @@ def adapt(v):
     if isinstance(v, float):
         return float(v)
     if isinstance(v, str):
-        return str(v)
+        return check_text(str(v))
     raise ProgrammingError("type %r is not supported as an SQL value" % type(v).__name__)
 
 
@@ -303,7 +316,8 @@ def numeric_text(s):
 
 def apply_affinity(value, affinity, column="?"):
     """The value SQLite stores for ``value`` in a column of ``affinity`` (INTEGER, TEXT, BLOB, REAL,
-    NUMERIC). Deviations: non-numeric text into INTEGER raises DataError; ints beyond 64 bits raise."""
+    NUMERIC): text that is not a well-formed number stays text whatever the affinity, as in SQLite
+    (a rowid alias refuses it: see :func:`rowid_value`). Ints beyond 64 bits raise DataError."""
     t = type(value)
     if t is not int and t is not str and t is not float and t is not bytes and value is not None:
         if isinstance(value, decimal.Decimal) and affinity == "TEXT":
@@ -329,12 +343,12 @@ def apply_affinity(value, affinity, column="?"):
             return 0.0                              # SQLite stores integral reals as integers
         return value
     if t is str:
+        if not value.isascii():
+            check_text(value)
         if affinity == "TEXT" or affinity == "BLOB":
             return value
         n = numeric_text(value)
         if n is None:
-            if affinity == "INTEGER":
-                raise DataError("value %r is not an integer, for column %s" % (value[:50], column))
             return value
         if affinity == "REAL":
             return float(n) if n else 0.0

@@ -1,0 +1,81 @@
+"""SQLite's type affinity for every declared type, compared with sqlite3: text that is not a number
+stays text in a column of any type (a UUID into INTEGER), and an INTEGER PRIMARY KEY (the rowid
+alias) refuses what is not an integer with IntegrityError "datatype mismatch"."""
+import pytest
+import sqlalchemy as sa
+
+DECLARED = ["INTEGER", "INT", "BIGINT", "SMALLINT", "TINYINT", "VARCHAR(36)", "CHAR(4)", "TEXT", "CLOB",
+            "BLOB", "REAL", "FLOAT", "DOUBLE", "DOUBLE PRECISION", "NUMERIC", "DECIMAL(10,2)",
+            "BOOLEAN", "DATE", "DATETIME", "JSON", "STRING", "BIGINT UNSIGNED", "POINT"]
+VALUES = ["0e8c1f8e-6a5d-4c8e-9f4a-2b7d3c1e5f60", "12", " 12 ", "1e3", "3.0", "3.5", "-0", "0x10",
+          "12abc", "", 7, -2, 2.0, 2.5, b"\x00\x01", None]
+
+
+def test_every_declared_type_stores_as_sqlite(both):
+    cols = ", ".join('"c%d" %s' % (i, t) for i, t in enumerate(DECLARED))
+    both.run("CREATE TABLE t (id INTEGER PRIMARY KEY, %s)" % cols)
+    marks = ", ".join("?" * (len(DECLARED) + 1))
+    for n, v in enumerate(VALUES):
+        both.same("INSERT INTO t VALUES (%s)" % marks, (n,) + (v,) * len(DECLARED))
+    typed = ", ".join('"c%d", typeof("c%d")' % (i, i) for i in range(len(DECLARED)))
+    both.same("SELECT id, %s FROM t ORDER BY id" % typed)
+    uuid = VALUES[0]
+    both.same("SELECT id FROM t WHERE c0 = ? ORDER BY id", (uuid,))
+    both.same("SELECT id, typeof(c2) FROM t WHERE c2 > 5 ORDER BY id")
+    both.same("UPDATE t SET c0 = ?, c2 = 'x' || c2 WHERE id < 4", (uuid,))
+    both.same("SELECT id, c0, typeof(c0), c2, typeof(c2) FROM t ORDER BY id")
+
+
+def test_uuid_in_an_indexed_integer_column(both):
+    both.run("CREATE TABLE r (id INTEGER NOT NULL, ref INTEGER, PRIMARY KEY (id))")
+    both.run("CREATE INDEX ix_r_ref ON r (ref)")
+    ids = ["8d4b5a3e-0f1c-4a7b-b6d2-9e3f1a2c4b5d", 5, "17", None]
+    for i, v in enumerate(ids):
+        both.same("INSERT INTO r (id, ref) VALUES (?, ?)", (i, v))
+    both.same("SELECT id, ref, typeof(ref) FROM r WHERE ref = ?", (ids[0],))
+    both.same("SELECT id FROM r WHERE ref = 17")
+    both.same("SELECT id FROM r WHERE ref >= 5 ORDER BY ref")
+
+
+@pytest.mark.parametrize("sql, params", [
+    ("INSERT INTO k (id, v) VALUES (?, 1)", ("abc",)),
+    ("INSERT INTO k (id, v) VALUES (?, 1)", (1.5,)),
+    ("INSERT INTO k (id, v) VALUES (?, 1)", (b"\x01",)),
+    ("INSERT INTO k (id, v) VALUES (1, 1), (?, 2)", ("x",)),
+    ("UPDATE k SET id = ? WHERE id = 10", ("abc",)),
+    ("UPDATE k SET id = id || 'x'", ()),
+])
+def test_rowid_alias_refuses_non_integers(both, sql, params):
+    both.run("CREATE TABLE k (id INTEGER PRIMARY KEY, v INT)")
+    both.same("INSERT INTO k (id, v) VALUES (10, 0)")
+    both.rome.commit()
+    both.ref.commit()
+    err = both.run(sql, params)
+    assert type(err).__name__ == "IntegrityError" and "datatype mismatch" in str(err)
+    both.same("SELECT id, v, typeof(id) FROM k")
+    both.same("INSERT INTO k (id, v) VALUES (?, 2)", ("11",))      # a numeric text is an integer
+    both.same("SELECT id, typeof(id) FROM k ORDER BY id")
+
+
+def test_other_integer_primary_keys_keep_text(both):
+    both.run("CREATE TABLE b (id BIGINT NOT NULL, v INT, PRIMARY KEY (id))")
+    both.same("INSERT INTO b (id, v) VALUES (?, 1)", ("abc",))
+    both.same("SELECT id, typeof(id) FROM b")
+
+
+def test_orm_stores_a_uuid_in_an_integer_column(url):
+    """What Nova's tests do: a UUID string bound to an Integer column through SQLAlchemy."""
+    md = sa.MetaData()
+    t = sa.Table("inst", md, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("host_id", sa.Integer, index=True))
+    results = []
+    for u in (url, "sqlite://"):
+        engine = sa.create_engine(u)
+        md.create_all(engine)
+        with engine.begin() as c:
+            c.execute(t.insert(), [{"host_id": "5a0f3c1e-0000-4a7b-b6d2-9e3f1a2c4b5d"}, {"host_id": 3}])
+            results.append(c.execute(sa.select(t.c.id, t.c.host_id, sa.func.typeof(t.c.host_id))
+                                     .order_by(t.c.id)).all())
+        engine.dispose()
+    assert results[0] == results[1]
+    assert results[0][0][2] == "text"
