@@ -18,6 +18,8 @@
 #   3. concurrency        tests/concurrency: processes on rome+lmdb, threads on rome+memory (serial)
 #   4. sqla compliance    SQLAlchemy's and alembic's dialect suites (tests/sqla, wired in setup.cfg)
 #   5. glance suites      scripts/glance_suites.sh: Glance's DB and v2 API suites on ROME, tests/glance
+#   6. openstack suites   scripts/openstack_suites.sh: Keystone's and Nova's SQL suites on sqlite and
+#                         ROME, compared test by test; tests/openstack (rome keystone serve, ...)
 #
 # Environment: PYTHON (default: .venv/bin/python if present, else python3), ROME_TEST_JOBS (xdist
 # workers, default auto), and the knobs of each suite (ROME_DIFF_EXAMPLES, ROME_CONC_TX, ...).
@@ -77,10 +79,12 @@ XDIST=(-n "$JOBS")
 
 if [[ $QUICK == 1 ]]; then
   ROME_DIFF_EXAMPLES=${ROME_DIFF_EXAMPLES:-15} run_step "quick: project tests (not slow)" \
-    "${PYTEST[@]}" tests "${XDIST[@]}" -x -m "not slow and not glance" --ignore=tests/sqla
+    "${PYTEST[@]}" tests "${XDIST[@]}" -x -m "not slow and not glance" --ignore=tests/sqla \
+    --ignore=tests/openstack
 else
   run_step "project tests" \
-    "${PYTEST[@]}" tests "${XDIST[@]}" --ignore=tests/sqla --ignore=tests/concurrency --ignore=tests/glance
+    "${PYTEST[@]}" tests "${XDIST[@]}" --ignore=tests/sqla --ignore=tests/concurrency --ignore=tests/glance \
+      --ignore=tests/openstack
 
   # {tmp}: the harness puts each pytest (xdist) worker's LMDB in its own temporary folder
   ROME_TEST_URL='rome+lmdb:///{tmp}/diff' ROME_DIFF_EXAMPLES=${ROME_DIFF_LMDB_EXAMPLES:-25} \
@@ -129,6 +133,10 @@ else
   else
     skip_step "glance suites" "scripts/glance_suites.sh is missing"
   fi
+
+  # ---- Keystone and Nova (issue 8): their SQL suites on sqlite, rome+memory and rome+lmdb, and
+  # tests/openstack, in the venv scripts/openstack_suites.sh builds (.openstack-venv)
+  run_step "openstack suites" scripts/openstack_suites.sh
 fi
 
 echo

@@ -11,7 +11,7 @@ import click
 
 from rome.version import VERSION
 
-SUBCOMMANDS = ("glance", "copy", "sql")
+SUBCOMMANDS = ("glance", "copy", "sql", "keystone")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

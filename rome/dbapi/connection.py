@@ -3,6 +3,8 @@ import threading
 
 from rome.dbapi.cursor import Cursor
 from rome.dbapi.exceptions import InterfaceError, OperationalError, ProgrammingError
+from rome.sql.dump import dump, split_script
+from rome.sql.parse import Control, parse
 from rome.sql.session import Session
 from rome.storage.base import StoreError
 
@@ -89,6 +91,57 @@ class Connection:
 
     def executemany(self, sql, seq_of_params):
         return self.cursor().executemany(sql, seq_of_params)
+
+    def executescript(self, sql_script):
+        """Run an SQL script (statements separated by ``;``), as sqlite3's ``executescript``: a pending
+        transaction is committed first; each statement outside an explicit BEGIN ... COMMIT commits
+        on its own. If a statement fails, the open transaction (an explicit one included) is rolled
+        back and the error raised: statements committed before it stay. Returns a cursor."""
+        self._check()
+        if not isinstance(sql_script, str):
+            raise TypeError("executescript() argument must be str, not %s" % type(sql_script).__name__)
+        session = self.session
+        with self.lock:
+            if session.in_transaction:
+                session.commit()
+            explicit = False
+            try:
+                for sql in split_script(sql_script):
+                    stmt, _ = parse(sql)
+                    session.execute(sql)
+                    if isinstance(stmt, Control) and stmt.kind in ("begin", "commit", "rollback"):
+                        explicit = stmt.kind == "begin"
+                    if not explicit and session.in_transaction and not session.savepoints:
+                        session.commit()
+            except BaseException:
+                if session.in_transaction:
+                    session.rollback()
+                raise
+        return self.cursor()
+
+    def iterdump(self):
+        """The database as SQL statements that ROME and SQLite both replay (see rome.sql.dump), read
+        in one transaction; as sqlite3's ``iterdump``, each item is one statement ending with ``;``.
+        A transaction of this connection that has written is dumped as it sees the data; one that
+        has only read is ended first, so that the dump shows what is committed now (as sqlite3, where
+        reads do not open a transaction)."""
+        self._check()
+        session = self.session
+        with self.lock:
+            if session.in_transaction and not session.txn.has_writes and not session.savepoints:
+                session.rollback()
+            began = not session.in_transaction
+            if began:
+                session.begin()
+            try:
+                def select(sql):
+                    result = session.execute(sql)
+                    return result.columns, result.rows
+                lines = list(dump(session.catalog, select))
+            finally:
+                if began:
+                    session.rollback()
+        return iter(lines)
 
     def commit(self):
         self._check()

@@ -23,5 +23,11 @@ try:  # oslo.db integration (exception filters, ...), when oslo.db is installed
     _oslo_db.register()
 except ImportError:
     pass
+try:  # oslo.db test provisioning (provision.BackendImpl for rome), when oslo.db's test extras are there
+    from rome.dialect import oslo_provision as _oslo_provision
+
+    _oslo_provision.register()
+except ImportError:
+    pass
 
 __all__ = ["RomeDialect", "RomeDialect_memory", "RomeDialect_lmdb"]

@@ -87,6 +87,24 @@ class Control:
         self.kind, self.name, self.rest = kind, name, rest
 
 
+QUOTES = "'\"`["
+
+
+def quoted_end(sql, i):
+    """The index just past the quoted string, identifier or [name] that starts at ``sql[i]`` (in
+    QUOTES); a doubled quote inside stands for itself. Unterminated: the end of ``sql``."""
+    close = "]" if sql[i] == "[" else sql[i]
+    j, n = i + 1, len(sql)
+    while j < n:
+        if sql[j] == close:
+            if close != "]" and j + 1 < n and sql[j + 1] == close:
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    return n
+
+
 def number_placeholders(sql):
     """Rename each `?` outside quotes to `:pN`; returns (sql, count)."""
     if "?" not in sql:
@@ -94,18 +112,10 @@ def number_placeholders(sql):
     out, n, i, L = [], 0, 0, len(sql)
     while i < L:
         ch = sql[i]
-        if ch in "'\"`[":
-            close = "]" if ch == "[" else ch
-            j = i + 1
-            while j < L:
-                if sql[j] == close:
-                    if j + 1 < L and sql[j + 1] == close and close != "]":
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append(sql[i:j + 1])
-            i = j + 1
+        if ch in QUOTES:
+            j = quoted_end(sql, i)
+            out.append(sql[i:j])
+            i = j
             continue
         if ch == "-" and sql.startswith("--", i):
             j = sql.find("\n", i)
