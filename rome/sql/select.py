@@ -180,6 +180,10 @@ class SelectPlan(Plan):
 
         def score(i, placed):
             """Table i's best access score once the tables in ``placed`` are joined before it."""
+            return path(i, placed).score()
+
+        def path(i, placed):
+            """Table i's best access path once the tables in ``placed`` are joined before it."""
             def table_col(node):
                 return tmp.resolve(node) - tmp.sources[i].offset if owner(node) == i else None
 
@@ -188,7 +192,7 @@ class SelectPlan(Plan):
                     return False
                 return all(owner(c) in placed or owner(c) == -1 for c in columns_in(node))
             bounds = [b for b in (classify(c, table_col, is_const, tmp.collation) for c in conds) if b is not None]
-            return choose(tables[i], planner.layout(tables[i]), bounds).score()
+            return choose(tables[i], planner.layout(tables[i]), bounds)
 
         def greedy(first):
             """The order that starts with ``first`` and then takes, each time, the table best reached
@@ -207,7 +211,7 @@ class SelectPlan(Plan):
         # a table whose rows each reach the other by its primary key.
         # A table that the constants reach by no key is never tried first when another is: a scan
         # of all its rows costs what no later primary-key step wins back on a large table.
-        firsts = [i for i in range(len(srcs)) if score(i, set()) > 0] or range(len(srcs))
+        firsts = [i for i in range(len(srcs)) if path(i, set()).used] or range(len(srcs))
         if self.node.args.get("limit") is not None:
             # with a LIMIT the first table stays the one best reached from the constants alone: its
             # path may return rows in ORDER BY order and stop early, which the sum does not weigh
