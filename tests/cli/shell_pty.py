@@ -17,6 +17,9 @@ class PtyProcess:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the pty is its controlling terminal
             try:
+                # as from a login shell: pytest-xdist's workers ignore SIGINT, which a child would
+                # inherit, and then Ctrl-C on the terminal would do nothing
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 if cwd:
                     os.chdir(cwd)
                 os.execve(argv[0], argv, env or os.environ)
