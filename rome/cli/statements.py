@@ -1,8 +1,7 @@
 """Splitting SQL text into statements, as sqlite3's shell does: a ``;`` ends a statement unless it is
 inside a string literal, a quoted identifier or a comment.
 """
-
-_CLOSERS = {"'": "'", '"': '"', "`": "`", "[": "]"}
+from rome.sql.parse import QUOTES, quoted_end
 
 
 def _scan(text):
@@ -11,8 +10,8 @@ def _scan(text):
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if ch in _CLOSERS:
-            i = _after_quoted(text, i, _CLOSERS[ch])
+        if ch in QUOTES:
+            i = quoted_end(text, i, n + 1)
             if i > n:
                 yield None
                 return
@@ -30,20 +29,6 @@ def _scan(text):
                 yield i
             i += 1
     yield n
-
-
-def _after_quoted(text, i, close):
-    """Index just after the quoted run opening at ``i`` (a doubled quote stays inside); len+1 when
-    the text ends first."""
-    j, n = i + 1, len(text)
-    while j < n:
-        if text[j] == close:
-            if close != "]" and j + 1 < n and text[j + 1] == close:
-                j += 2
-                continue
-            return j + 1
-        j += 1
-    return n + 1
 
 
 def split(text):

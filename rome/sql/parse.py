@@ -90,9 +90,10 @@ class Control:
 QUOTES = "'\"`["
 
 
-def quoted_end(sql, i):
+def quoted_end(sql, i, unterminated=None):
     """The index just past the quoted string, identifier or [name] that starts at ``sql[i]`` (in
-    QUOTES); a doubled quote inside stands for itself. Unterminated: the end of ``sql``."""
+    QUOTES); a doubled quote inside stands for itself. Unterminated: ``unterminated``, by default the
+    end of ``sql``."""
     close = "]" if sql[i] == "[" else sql[i]
     j, n = i + 1, len(sql)
     while j < n:
@@ -102,7 +103,7 @@ def quoted_end(sql, i):
                 continue
             return j + 1
         j += 1
-    return n
+    return n if unterminated is None else unterminated
 
 
 def number_placeholders(sql):
