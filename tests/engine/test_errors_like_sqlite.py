@@ -35,6 +35,11 @@ CASES = [
     ("INSERT INTO m (id, v) VALUES (4.0, 'x'), ('5', x'00')", ()),
     ("INSERT INTO m (id) VALUES (x'01')", ()),
     ("INSERT INTO b (id) VALUES (3.5)", ()),
+    # a ? inside a comment or a literal is not a parameter
+    ("SELECT 1 AS x /* ? */", ()),
+    ("SELECT ? /* ?, ? */ + 1 AS x", (1,)),
+    ("SELECT '?' AS x, a AS \"?\" FROM t -- ?\n WHERE a = ?", (2,)),
+    ("SELECT ? AS x /* ? */", ()),
 ]
 
 
