@@ -56,6 +56,7 @@ class Session:
         self.catalog = None
         self.autocommit = False
         self.savepoints = []      # (name, undo token, catalog)
+        self.explicit = False     # a BEGIN opened the transaction: autocommit waits for COMMIT/ROLLBACK
         self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
@@ -107,6 +108,7 @@ class Session:
     def commit(self):
         txn, self.txn = self.txn, None
         self.savepoints = []
+        self.explicit = False
         if txn is None:
             return
         written = txn.writes.get(keys.CATALOG) if txn.has_writes else None
@@ -129,6 +131,7 @@ class Session:
     def rollback(self):
         txn, self.txn = self.txn, None
         self.savepoints = []
+        self.explicit = False
         if txn is not None:
             txn.rollback()
 
@@ -258,8 +261,10 @@ class Session:
             error = e
         if fresh and self.txn is not None and self._unverified is not _VERIFIED and \
                 self._catalog_is_stale(force=error is not None):
+            explicit = self.explicit
             self.rollback()
             self.begin(verify=True)
+            self.explicit = explicit
             return self._run(sql, stmt, n, seq)
         if error is not None:
             raise error
@@ -329,9 +334,14 @@ class Session:
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
                 ZeroDivisionError) as e:
             raise InternalError("%s: %s" % (type(e).__name__, e)) from e
-        if self.autocommit and not self.savepoints:
+        if self._autocommits():
             self.commit()
         return result
+
+    def _autocommits(self):
+        """Whether a statement just done commits: in autocommit mode, unless a BEGIN or a
+        SAVEPOINT holds the transaction open (as SQLite's autocommit mode)."""
+        return self.autocommit and not self.savepoints and not self.explicit
 
     def _insert_many(self, sql, stmt, n, seq_of_params):
         """executemany of an INSERT: one plan and one context for all the parameter sets. When the
@@ -374,6 +384,7 @@ class Session:
         if k == "begin":
             if self.txn is None:
                 self.begin()
+            self.explicit = True
         elif k == "commit":
             self.commit()
         elif k == "rollback":
@@ -396,7 +407,7 @@ class Session:
                 del self.savepoints[i + 1:]
             else:
                 del self.savepoints[i:]
-                if self.autocommit and not self.savepoints:
+                if self._autocommits():
                     self.commit()
         elif k == "explain":
             stmt, n = parse(c.rest)

@@ -1,0 +1,60 @@
+"""Transactions through the driver, compared with sqlite3 doing the same: explicit BEGIN in
+autocommit mode, and DDL undone by ROLLBACK."""
+import sqlite3
+
+import pytest
+
+import rome
+
+
+def _count(conn, table="t"):
+    return conn.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
+
+
+@pytest.mark.parametrize("end, kept", [("ROLLBACK", 0), ("COMMIT", 1)])
+def test_begin_in_autocommit_mode_holds_the_transaction(url, end, kept):
+    """In autocommit mode (sqlite3's autocommit=True / isolation_level=None) a BEGIN opens a
+    transaction that lasts until COMMIT or ROLLBACK: what ROLLBACK ends is undone, also for
+    another connection."""
+    ref = sqlite3.connect(":memory:", isolation_level=None)
+    conn = rome.connect(url, autocommit=True)
+    other = rome.connect(url, autocommit=True)
+    try:
+        for c in (ref, conn):
+            c.execute("CREATE TABLE t (a)")
+            c.execute("BEGIN")
+            c.execute("INSERT INTO t VALUES (1)")
+            c.execute("CREATE TABLE u (a)")
+            c.execute("INSERT INTO u VALUES (1)")
+        assert conn.in_transaction
+        assert _count(other) == 0, "another connection saw an uncommitted row"
+        for c in (ref, conn):
+            c.execute(end)
+        assert not conn.in_transaction
+        assert _count(conn) == _count(ref) == kept
+        assert _count(other) == kept
+        if kept:
+            assert _count(other, "u") == 1
+        else:
+            with pytest.raises(rome.ProgrammingError, match="no such table: u"):
+                other.execute("SELECT * FROM u")
+    finally:
+        conn.close()
+        other.close()
+
+
+@pytest.mark.parametrize("ddl", ["DROP TABLE t", "ALTER TABLE t ADD COLUMN b DEFAULT 5",
+                                 "ALTER TABLE t RENAME TO v", "ALTER TABLE t RENAME COLUMN a TO z",
+                                 "CREATE INDEX i ON t (a)", "DELETE FROM t"])
+def test_rollback_undoes_ddl_after_begin_in_autocommit_mode(url, ddl):
+    conn = rome.connect(url, autocommit=True)
+    try:
+        conn.execute("CREATE TABLE t (a)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.execute("BEGIN")
+        conn.execute(ddl)
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT * FROM t WHERE a = 1").fetchall() == [(1,)]
+        assert [d[0] for d in conn.execute("SELECT * FROM t").description] == ["a"]
+    finally:
+        conn.close()
