@@ -5,8 +5,10 @@ The schema is read by SQLAlchemy reflection from the source and created on the d
 dialects differ, so a MySQL ``TINYINT`` or a PostgreSQL ``TIMESTAMP`` arrives as what the destination
 calls Boolean/Integer/DateTime); then the rows are copied table by table in foreign-key dependency
 order (parents first), in batches, all read inside one source transaction; ``alembic_version`` is a
-table like any other, so the migration state moves too. At the end every table's row count on the
-destination is compared with the source's.
+table like any other, so the migration state moves too. Between two databases that keep any value in
+any column (SQLite and ROME), values move as stored, without SQLAlchemy's type conversions (which
+would turn an integer in a BLOB column into zero bytes, or fail on text in a DATETIME column). At
+the end every table's row count on the destination is compared with the source's.
 
 A destination that holds data, or already has one of the tables to copy, is refused unless
 ``--force``, which drops those tables (children first) before re-creating them. Tables of the
@@ -22,6 +24,7 @@ import time
 
 import click
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 
 from rome.dialect import unfinished_copy as copy_mark
 from rome.cli.urls import lmdb_path, lmdb_problem
@@ -70,6 +73,16 @@ def _portable(md, src_dialect, dst_dialect):
             if sd is not None and "nextval(" in str(getattr(sd, "arg", "")):
                 col.server_default = None  # a PostgreSQL sequence: autoincrement covers it
         # dialect-specific keyword arguments of indexes (mysql_length...) are ignored elsewhere
+
+
+def _keeps_any_value(dialect):
+    """SQLite and ROME store a value of any type in any column (type affinity only)."""
+    return isinstance(dialect, SQLiteDialect)
+
+
+def _untyped(table):
+    """The table with columns of no type: rows read and written as the drivers give them."""
+    return sa.table(table.name, *[sa.column(c.name) for c in table.columns])
 
 
 def _count(conn, table):
@@ -222,16 +235,19 @@ def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT
                 counts[t.name] = _count(sconn, t)
             todo = _resume_plan(dst, ordered, counts, echo) if resume else ordered
             bar = _Progress(progress, sum(counts[t.name] for t in todo), len(todo))
+            as_stored = _keeps_any_value(src.dialect) and _keeps_any_value(dst.dialect)
             with bar:
                 for t in todo:
                     bar.table(t.name, counts[t.name])
+                    moved = _untyped(t) if as_stored else t
+                    order = [moved.c[c.element.name].asc() for c in _ordered_pk(t)]
                     result = sconn.execution_options(stream_results=True, yield_per=batch_size) \
-                        .execute(sa.select(t).order_by(*_ordered_pk(t)))
-                    keys = [c.key for c in t.columns]
+                        .execute(sa.select(moved).order_by(*order))
+                    keys = [c.name if as_stored else c.key for c in t.columns]
                     for chunk in result.partitions(batch_size):
                         rows = [dict(zip(keys, row)) for row in chunk]
                         with dst.begin() as dconn:
-                            dconn.execute(t.insert(), rows)
+                            dconn.execute(moved.insert(), rows)
                         bar.advance(len(rows))
         with dst.begin() as dconn:
             _reset_sequences(dconn, md)
