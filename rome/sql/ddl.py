@@ -350,13 +350,18 @@ def _add_column(session, cat, t, cdef, sql):
     cname = cdef.name
     if t.column(cname) is not None:
         raise OperationalError("duplicate column name: %s" % cname)
+    references = len(t.foreign_keys)
     col, pk, uniques = _column_def(t, cdef, declared_types(sql))
+    references = len(t.foreign_keys) > references
     if pk is not None:
         raise OperationalError("Cannot add a PRIMARY KEY column")
     unique = bool(uniques)
     if col.default is not None:
         v = Planner(cat).compile_const(sqlglot.parse_one(col.default, read="sqlite"))((), Ctx(session, {}))
         col.fill = None if v is None else apply_affinity(v, col.affinity, cname)
+    if references and col.fill is not None and session.foreign_keys:
+        # every existing row would reference a parent that may not exist (SQLite's rule)
+        raise OperationalError("Cannot add a REFERENCES column with non-NULL default value")
     if not col.nullable and col.fill is None:
         rows = session.rows(session.catalog.table(t.name))
         for _ in rows.scan():

@@ -58,3 +58,19 @@ def test_rollback_undoes_ddl_after_begin_in_autocommit_mode(url, ddl):
         assert [d[0] for d in conn.execute("SELECT * FROM t").description] == ["a"]
     finally:
         conn.close()
+
+
+def test_add_references_column_with_a_default_is_refused_as_sqlite(both):
+    """Each existing row would reference parent 3, which does not exist: SQLite refuses the column
+    (OperationalError) and the table stays as it was."""
+    for sql in ["CREATE TABLE p (id INTEGER PRIMARY KEY)", "CREATE TABLE t (a)", "INSERT INTO t VALUES (1)"]:
+        both.run(sql)
+    both.rome.commit()
+    both.ref.commit()
+    e = both.run("ALTER TABLE t ADD COLUMN b REFERENCES p (id) DEFAULT 3")
+    assert isinstance(e, rome.OperationalError) and "non-NULL default" in str(e)
+    both.same("SELECT * FROM t")
+    both.run("ALTER TABLE t ADD COLUMN c REFERENCES p (id) DEFAULT NULL")
+    both.same("SELECT * FROM t")
+    both.same("INSERT INTO t VALUES (2, NULL)")
+    assert isinstance(both.run("INSERT INTO t VALUES (3, 3)"), rome.IntegrityError)
