@@ -41,7 +41,7 @@ def _make_engine(url):
     try:
         return sa.create_engine(url)
     except Exception as e:  # unknown dialect, bad URL, missing driver
-        raise CopyError("cannot open %s: %s: %s" % (safe_url(url), type(e).__name__, e))
+        raise CopyError("cannot open %s: %s: %s" % (safe_url(url), type(e).__name__, scrub(str(e), url)))
 
 
 def reflect(engine, tables=None):

@@ -90,6 +90,21 @@ def test_non_rome_url_is_one_line(tmp_path, bad):
     assert os.listdir(tmp_path) == []
 
 
+
+@pytest.mark.parametrize("bad", ["rome+redis://127.0.0.1:1/0?password=S3cr3tPw",
+                                 "rome+redis://127.0.0.1:1/0?prefix=p&token=S3cr3tPw",
+                                 "rome+etcd://127.0.0.1:1/?secret=S3cr3tPw"])
+def test_a_secret_given_as_a_url_option_is_not_printed(bad):
+    """A password written as ?password= (as other drivers take it) is refused as an unknown
+    option, and the message that names the URL does not show it."""
+    for args in (("sql", bad, "-c", "SELECT 1"), ("copy", bad, "rome+memory:///x"),
+                 ("copy", "rome+memory:///x", bad)):
+        r = subprocess.run(rome_argv(*args), capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, (args, r.stderr)
+        assert "S3cr3tPw" not in r.stdout + r.stderr, (args, r.stderr)
+        assert "***" in r.stderr or "cannot open" in r.stderr, (args, r.stderr)
+
+
 # --- formats --------------------------------------------------------------------------------------
 
 def test_formats_and_no_truncation_when_piped(url):
