@@ -49,6 +49,9 @@ def bind(params, n):
 _NAMES = [["p%d" % (i + 1) for i in range(n)] for n in range(64)]   # positional parameters' names
 
 
+MAX_ROWID = 2 ** 63 - 1
+
+
 class Session:
     def __init__(self, store):
         self.store = store
@@ -199,7 +202,11 @@ class Session:
         if resync or table.id not in seq.synced:
             at_least = max(at_least, self._last_key(table) + 1)
             seq.synced.add(table.id)
-        return seq.next(table.id, at_least)
+        value = seq.next(table.id, at_least) if at_least <= MAX_ROWID else MAX_ROWID + 1
+        if value > MAX_ROWID:  # as SQLite's AUTOINCREMENT past the largest rowid: SQLITE_FULL
+            raise OperationalError("database or disk is full: no integer key is left above %d in %s"
+                                   % (MAX_ROWID, table.name))
+        return value
 
     def next_rowid(self, table):
         return self.next_id(table)

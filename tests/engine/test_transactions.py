@@ -74,3 +74,28 @@ def test_add_references_column_with_a_default_is_refused_as_sqlite(both):
     both.same("SELECT * FROM t")
     both.same("INSERT INTO t VALUES (2, NULL)")
     assert isinstance(both.run("INSERT INTO t VALUES (3, 3)"), rome.IntegrityError)
+
+
+def test_no_generated_key_left_is_an_operational_error_as_sqlite(url):
+    """Past the largest 64-bit key, SQLite's AUTOINCREMENT fails with 'database or disk is full'
+    (OperationalError); the table stays as it was and explicit keys still go in."""
+    ref = sqlite3.connect(":memory:", isolation_level=None)
+    conn = rome.connect(url, autocommit=True)
+    try:
+        for c in (ref, conn):
+            c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v)")
+            c.execute("INSERT INTO t VALUES (?, 'last')", (2 ** 63 - 1,))
+        errors = []
+        for c in (ref, conn):
+            with pytest.raises(Exception) as e:
+                c.execute("INSERT INTO t (v) VALUES ('next')")
+            errors.append(e.value)
+        assert type(errors[1]).__name__ == type(errors[0]).__name__ == "OperationalError"
+        assert isinstance(errors[1], rome.OperationalError)
+        assert "database or disk is full" in str(errors[0]) and "database or disk is full" in str(errors[1])
+        for c in (ref, conn):
+            c.execute("INSERT INTO t VALUES (5, 'explicit')")
+        q = "SELECT * FROM t ORDER BY id"
+        assert conn.execute(q).fetchall() == ref.execute(q).fetchall() == [(5, "explicit"), (2 ** 63 - 1, "last")]
+    finally:
+        conn.close()
