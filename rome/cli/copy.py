@@ -80,6 +80,15 @@ def _keeps_any_value(dialect):
     return isinstance(dialect, SQLiteDialect)
 
 
+def _declare_untyped(md):
+    """A column declared with no type (SQLite takes one) is reflected as NullType, which has no DDL:
+    declare it BLOB, the same affinity (none)."""
+    for table in md.tables.values():
+        for col in table.columns:
+            if isinstance(col.type, sa.types.NullType):
+                col.type = sa.types.BLOB()
+
+
 def _untyped(table):
     """The table with columns of no type: rows read and written as the drivers give them."""
     return sa.table(table.name, *[sa.column(c.name) for c in table.columns])
@@ -208,6 +217,7 @@ def copy_database(src_url, dst_url, tables=None, force=False, batch_size=DEFAULT
         if extra:
             echo("also copying %s (referenced by foreign keys)" % ", ".join(extra))
         _portable(md, src.dialect, dst.dialect)
+        _declare_untyped(md)
         ordered = md.sorted_tables  # parents before children
         mark = copy_mark.read_mark(dst)
         if resume:

@@ -150,3 +150,19 @@ def test_copy_keeps_values_as_stored_whatever_the_declared_type(tmp_path, dst, s
     r = rome_copy(src, dst, "--no-progress")
     assert r.returncode == 0, r.stderr
     assert _raw_rows(dst, "v") == _raw_rows(src, "v") == rows
+
+
+def test_copy_of_a_column_declared_without_a_type(tmp_path, dst):
+    """SQLite takes a column with no type (any value, no affinity): the copy creates it with the
+    same affinity (BLOB) and moves its values as stored; it failed ("Can't generate DDL for
+    NullType") and left an unfinished copy."""
+    rows = [(1, 1, "a"), (2, "text", 2.5), (3, b"\x01", None), (4, None, 7)]
+    src = str(tmp_path / "src.db")
+    conn = sqlite3.connect(src)
+    conn.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, x, y)")
+    conn.executemany("INSERT INTO u VALUES (?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    r = rome_copy("sqlite:///" + src, dst, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert _raw_rows(dst, "u") == rows
