@@ -99,3 +99,23 @@ def test_no_generated_key_left_is_an_operational_error_as_sqlite(url):
         assert conn.execute(q).fetchall() == ref.execute(q).fetchall() == [(5, "explicit"), (2 ** 63 - 1, "last")]
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("sql", ["SELECT * FROM t WHERE id = ?", "SELECT ?", "SELECT ? + 1",
+                                 "SELECT * FROM t WHERE v = ?", "DELETE FROM t WHERE id = ?",
+                                 "UPDATE t SET v = ?"])
+@pytest.mark.parametrize("value", [2 ** 64, -2 ** 63 - 1, 2 ** 63])
+def test_integer_parameter_beyond_64_bits_is_a_data_error(db, sql, value):
+    """sqlite3 refuses to bind such an integer (OverflowError, whatever the statement); ROME says
+    DataError, where a primary-key lookup said InternalError and SELECT ? returned it as is."""
+    ref = sqlite3.connect(":memory:")
+    for c in (ref, db):
+        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
+        c.execute("INSERT INTO t VALUES (1, 'one')")
+        c.commit()
+    with pytest.raises(OverflowError):
+        ref.execute(sql, (value,))
+    with pytest.raises(rome.DataError, match="64-bit"):
+        db.execute(sql, (value,))
+    db.rollback()
+    assert db.execute("SELECT * FROM t").fetchall() == [(1, "one")]

@@ -265,7 +265,11 @@ def adapt(v):
     t = type(v)
     if t is str:
         return v if v.isascii() else check_text(v)
-    if v is None or t is int or t is bytes:
+    if t is int:
+        if not INT_MIN <= v <= INT_MAX:   # sqlite3 refuses to bind it (OverflowError)
+            raise DataError("parameter %d is out of the 64-bit integer range" % v)
+        return v
+    if v is None or t is bytes:
         return v
     if t is float:
         return None if v != v else v
@@ -282,7 +286,7 @@ def adapt(v):
     if isinstance(v, (bytearray, memoryview)):
         return bytes(v)
     if isinstance(v, int):          # int subclasses (IntEnum, numpy ints registering as int)
-        return int(v)
+        return adapt(int(v))
     if isinstance(v, float):
         return float(v)
     if isinstance(v, str):
