@@ -201,9 +201,12 @@ SCHEMA_IMAGE = "{}\n"
 def write_config(c):
     """Create DIR's folders and write Glance's configuration into DIR/etc (readable by the owner
     only: glance-api.conf holds the database URL and its password); returns DIR/etc."""
-    for d in (c.data_dir, c.images_dir, c.staging_dir, c.tasks_dir):
-        os.makedirs(d, exist_ok=True)
-    os.makedirs(c.etc_dir, mode=0o700, exist_ok=True)
+    try:
+        for d in (c.data_dir, c.images_dir, c.staging_dir, c.tasks_dir):
+            os.makedirs(d, exist_ok=True)
+        os.makedirs(c.etc_dir, mode=0o700, exist_ok=True)
+    except OSError as e:   # the command line turns RuntimeError into one line
+        raise RuntimeError("cannot use the data folder %s: %s" % (c.data_dir, e.strerror or e)) from None
     os.chmod(c.etc_dir, 0o700)
     write_private(c.paste_ini,
                    PASTE_INI.format(healthcheck_disable=os.path.join(c.data_dir, "healthcheck_disable")))

@@ -97,6 +97,18 @@ def test_token_auth_on_a_reachable_address_is_refused(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("where", ["under_a_file", "in_proc"])
+def test_unusable_data_dir_is_one_line(tmp_path, where):
+    """A --data-dir that cannot be created is a one-line error naming it (it was a traceback)."""
+    (tmp_path / "afile").write_text("x")
+    data = tmp_path / "afile" / "data" if where == "under_a_file" else "/proc/rome-no-such-dir"
+    r = subprocess.run(SERVE + ["--port", str(free_port()), "--data-dir", str(data)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "cannot use the data folder %s" % data in r.stderr, r.stderr
+
+
 def test_insecure_token_auth_warns_loudly(tmp_path):
     # an address of TEST-NET-1, on no interface here: the warning comes, then the bind fails
     p = subprocess.Popen(SERVE + ["--host", "192.0.2.1", "--port", str(free_port()), "--insecure-token-auth",
