@@ -280,6 +280,8 @@ def drop_index(session, stmt):
             if stmt.args.get("exists"):
                 continue
             raise OperationalError("no such index: %s" % node.name)
+        if ix.constraint:   # dropping it would drop the constraint: SQLite refuses
+            raise OperationalError("index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped")
         t = cat.writable(t.name)
         ix = t.index(node.name)
         txn = session.txn

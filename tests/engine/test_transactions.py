@@ -119,3 +119,16 @@ def test_integer_parameter_beyond_64_bits_is_a_data_error(db, sql, value):
         db.execute(sql, (value,))
     db.rollback()
     assert db.execute("SELECT * FROM t").fetchall() == [(1, "one")]
+
+
+def test_index_of_a_unique_constraint_cannot_be_dropped(both):
+    """DROP INDEX of the index behind a UNIQUE constraint dropped the constraint: duplicates went
+    in. SQLite refuses it (OperationalError) and the constraint holds."""
+    both.run("CREATE TABLE t (a UNIQUE, b, c, UNIQUE (b, c))")
+    both.same("INSERT INTO t VALUES (1, 1, 1)")
+    for name in ("sqlite_autoindex_t_1", "sqlite_autoindex_t_2"):
+        e = both.run("DROP INDEX %s" % name)
+        assert isinstance(e, rome.OperationalError) and "cannot be dropped" in str(e)
+    assert isinstance(both.run("INSERT INTO t VALUES (1, 2, 2)"), rome.IntegrityError)
+    assert isinstance(both.run("INSERT INTO t VALUES (2, 1, 1)"), rome.IntegrityError)
+    both.same("SELECT * FROM t")
