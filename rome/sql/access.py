@@ -28,7 +28,8 @@ from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
-from rome.sql.semantics.values import collation_fold, numeric_text, to_text
+from rome.sql.parse import is_list_parameter
+from rome.sql.semantics.values import InList, collation_fold, numeric_text, to_text
 from rome.sql.tree import collation_of
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
@@ -178,6 +179,8 @@ def candidates(table, rows):
 def _weight(table, b):
     """What an equality bound is worth to a path (see the module docstring)."""
     if b.op is exp.In:
+        if any(is_list_parameter(v) for v in b.value):
+            return 5     # a list of unknown length: one plan serves every length
         return 9 - min(len(b.value), 8)
     return 3 if "BOOL" in table.columns[b.col].type.upper() else 10
 
@@ -270,6 +273,23 @@ def _converting(f, affinity):
     return lambda row, ctx: probe_value(f(row, ctx), affinity)
 
 
+def _in_values(fs, affinity, fold):
+    """A function giving the probe values of an IN list: those of the compiled constants ``fs``, a
+    list parameter (an InList) giving all of its values, converted and folded as probe values."""
+    def values(row, ctx):
+        out = []
+        for f in fs:
+            v = f(row, ctx)
+            if type(v) is InList:
+                out += v
+            else:
+                out.append(v)
+        if affinity != "BLOB":
+            out = [probe_value(v, affinity) for v in out]
+        return out if fold is None else [fold(v) for v in out]
+    return values
+
+
 class Access:
     """Runs a Path: yields (key, row) for the current probe values."""
 
@@ -283,7 +303,8 @@ class Access:
             f = _converting(compile_const(node), cols[col].affinity)
             fold = folds.get(col)
             return f if fold is None else (lambda row, ctx: fold(f(row, ctx)))
-        self.eq = [[conv(v, b.col) for v in b.value] if b.op is exp.In else
+        self.eq = [_in_values([compile_const(v) for v in b.value], cols[b.col].affinity, folds.get(b.col))
+                   if b.op is exp.In else
                    (lambda row, ctx: None) if b.op is exp.Is else conv(b.value, b.col)
                    for b in path.eq]
         self.eq_ops = [b.op for b in path.eq]
@@ -310,7 +331,7 @@ class Access:
         first_in = None
         for f, op in zip(self.eq, self.eq_ops):
             if op is exp.In:
-                first_in = [g(row, ctx) for g in f]
+                first_in = f(row, ctx)
                 vals.append(None)
                 continue
             v = f(row, ctx)

@@ -21,6 +21,7 @@ from rome.sql.semantics import functions as F
 from rome.sql.semantics import operators as O
 from rome.sql.semantics import values as V
 from rome.sql.codegen import _LIMIT, E, Compiler, NoScope, _depth, _free, type_name
+from rome.sql.parse import is_list_parameter
 
 _AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.GroupConcat, exp.Min, exp.Max)
 
@@ -142,6 +143,8 @@ class ExprCompiler(Compiler):
         items = node.expressions
         if not items:
             return self.const(0)
+        if len(items) == 1 and is_list_parameter(items[0]):
+            return self.in_list_parameter(lhs, a, items[0])
         if len(items) == 1 and isinstance(items[0], (exp.Subquery, exp.Select)):
             return self.in_(exp.In(this=lhs, query=items[0]))
         es = [self.operands(lhs, n, le=E(t, free=(t,)))[1] for n in items]
@@ -167,6 +170,25 @@ class ExprCompiler(Compiler):
         return E("(None if (%s := %s) is None else (1 if %s in (%s := %s) else (None if None in %s else 0)))" % (
             t, a.code, t, lt, tup, lt), pred="((%s := %s) is not None and %s in %s)" % (t, a.code, t, tup),
             isbool=True, depth=_depth(a, *es) + 2, free=free)
+
+    def in_list_parameter(self, lhs, a, item):
+        """``lhs IN (list parameter)``: one set, built once per statement from the list's values
+        converted and folded as each ``lhs = value`` would convert and fold them (SQLite's rules:
+        Python's equality on the converted values is SQL's, 1 = 1.0, text never equals a blob)."""
+        conv = self.conversions(lhs, item)[1]
+        convert = None if conv is None else O.numeric_affinity if conv == "num" else O.text_affinity
+        fold = V.collation_fold(self.collation(lhs, item))
+        if fold is not None:
+            a = E("%s(%s)" % ("_fold" if fold is V.fold_nocase else "_rtrim", a.code), depth=a.depth + 1,
+                  free=a.free)
+        k = self.name("_inkey", object())
+        make = self.name("_f", lambda v: O.membership_set(v, convert, fold))
+        t, st = self.tmp(), self.tmp()
+        s = "(%s if (%s := ctx.cache.get(%s)) is not None else ctx.cache.setdefault(%s, %s(P[%r])))" % (
+            st, st, k, k, make, item.name)
+        return E("(None if (%s := %s) is None else (1 if %s in (%s := %s) else (None if None in %s else 0)))" % (
+            t, a.code, t, st, s, st), pred="((%s := %s) is not None and %s in %s)" % (t, a.code, t, s),
+            isbool=True, depth=a.depth + 2, free=a.free)
 
     def in_rows(self, node):
         lhs = [self.sub(self.expr(n)) for n in node.this.expressions]
