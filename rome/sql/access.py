@@ -248,12 +248,11 @@ def probe_value(v, affinity):
     (datatype3.html 4.2), so that it encodes like the stored values it must match: 0 probes a REAL
     column as 0.0, 5.0 an INTEGER column as 5, '7' a numeric column as 7."""
     t = type(v)
-    if affinity == "REAL":
-        if t is int:
-            return float(v)
+    if affinity == "REAL":   # an integer no REAL equals (beyond 2**53) stays as it is: it matches none
         if t is str:
             n = numeric_text(v)
-            return v if n is None else float(n)
+            v, t = (v, t) if n is None else (n, type(n))
+        return float(v) if t is int and float(v) == v else v
     elif affinity == "INTEGER" or affinity == "NUMERIC":
         if t is float:
             return int(v) if v.is_integer() and -2 ** 63 <= v < 2 ** 63 else v
@@ -286,8 +285,22 @@ def _in_values(fs, affinity, fold):
                 out.append(v)
         if affinity != "BLOB":
             out = [probe_value(v, affinity) for v in out]
+        else:   # no affinity: 1 and 1.0 may both be stored, and both equal 1
+            out += [t for t in map(_numeric_twin, out) if t is not None]
         return out if fold is None else [fold(v) for v in out]
     return values
+
+
+def _numeric_twin(v):
+    """The other representation of an integral number (1 for 1.0, 1.0 for 1), which encodes to a
+    key of its own; None for anything else."""
+    t = type(v)
+    if t is int:
+        f = float(v)
+        return f if f == v else None
+    if t is float and v.is_integer() and -2 ** 63 <= v < 2 ** 63:
+        return int(v)
+    return None
 
 
 class Access:
@@ -338,15 +351,9 @@ class Access:
             if v is None and op is not exp.Is:
                 return []
             vals.append(v)
-        if first_in is not None:
-            seen, out = set(), []
-            for v in first_in:
-                if v is None or v in seen:
-                    continue
-                seen.add(v)
-                out.append([v] + vals[1:])
-            out.sort(key=lambda vs: encode_value(vs[0]))
-            return [self.prefix + encode_tuple(v) for v in out]
+        if first_in is not None:   # distinct keys, in key order (1 and 1.0 are two keys)
+            rest = encode_tuple(vals[1:])
+            return [self.prefix + k + rest for k in sorted({encode_value(v) for v in first_in if v is not None})]
         return [self.prefix + encode_tuple(vals)]
 
     def ranges(self, row, ctx):
