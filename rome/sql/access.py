@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
+from rome.sql.expressions import NOT_LITERAL, literal_value
 from rome.sql.parse import is_list_parameter
 from rome.sql.semantics.values import InList, collation_fold, numeric_text, to_text
 from rome.sql.tree import collation_of
@@ -78,7 +79,7 @@ def classify(conjunct, table_col, is_const, column_collation=lambda node: None):
             return Bound(col, exp.Between, c.args["low"], c, c.args["high"], column_collation(c.this))
     if isinstance(c, exp.In) and isinstance(c.this, exp.Column) and c.expressions and not c.args.get("query"):
         col = table_col(c.this)
-        if col is not None and all(is_const(e) for e in c.expressions):
+        if col is not None and all(literal_value(e) is not NOT_LITERAL or is_const(e) for e in c.expressions):
             return Bound(col, exp.In, c.expressions, c, coll=column_collation(c.this))
     if isinstance(c, exp.Or):
         col, values, colls = None, [], set()
@@ -272,11 +273,15 @@ def _converting(f, affinity):
     return lambda row, ctx: probe_value(f(row, ctx), affinity)
 
 
-def _in_values(fs, affinity, fold):
-    """A function giving the probe values of an IN list: those of the compiled constants ``fs``, a
-    list parameter (an InList) giving all of its values, converted and folded as probe values."""
+def _in_values(nodes, compile_const, affinity, fold):
+    """A function giving the probe values of an IN list's nodes (literals read once, the others
+    compiled, a list parameter giving all of its values), converted and folded as probe values."""
+    known = [literal_value(v) for v in nodes]
+    fs = [compile_const(v) for v, k in zip(nodes, known) if k is NOT_LITERAL]
+    known = [k for k in known if k is not NOT_LITERAL]
+
     def values(row, ctx):
-        out = []
+        out = list(known)
         for f in fs:
             v = f(row, ctx)
             if type(v) is InList:
@@ -316,7 +321,7 @@ class Access:
             f = _converting(compile_const(node), cols[col].affinity)
             fold = folds.get(col)
             return f if fold is None else (lambda row, ctx: fold(f(row, ctx)))
-        self.eq = [_in_values([compile_const(v) for v in b.value], cols[b.col].affinity, folds.get(b.col))
+        self.eq = [_in_values(b.value, compile_const, cols[b.col].affinity, folds.get(b.col))
                    if b.op is exp.In else
                    (lambda row, ctx: None) if b.op is exp.Is else conv(b.value, b.col)
                    for b in path.eq]

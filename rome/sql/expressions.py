@@ -147,12 +147,20 @@ class ExprCompiler(Compiler):
             return self.in_list_parameter(lhs, a, items[0])
         if len(items) == 1 and isinstance(items[0], (exp.Subquery, exp.Select)):
             return self.in_(exp.In(this=lhs, query=items[0]))
-        es = [self.operands(lhs, n, le=E(t, free=(t,)))[1] for n in items]
+        known = [literal_value(n) for n in items]
+        if any(v is NOT_LITERAL for v in known):
+            es = [self.operands(lhs, n, le=E(t, free=(t,)))[1] for n in items]
+        else:   # constants only: their values converted and folded as operands() would, no E each
+            es = None
+            conv = self.conversions(lhs, items[0])[1]
+            convert = O.numeric_affinity if conv == "num" else O.text_affinity if conv == "text" else None
+            fold = V.collation_fold(self.collation(lhs, items[0]))
+            known = [fold(v) if fold else v for v in (map(convert, known) if convert else known)]
         coll = self.collation(lhs)
         if coll:
             a = E("%s(%s)" % ("_fold" if coll == "NOCASE" else "_rtrim", a.code), depth=a.depth + 1, free=a.free)
-        if all(e.const for e in es):
-            vals = [e.value for e in es]
+        if es is None or all(e.const for e in es):
+            vals = known if es is None else [e.value for e in es]
             s = self.name("_set", frozenset(v for v in vals if v is not None))
             miss = "None" if None in vals else "0"
             return self.fold(E("(None if (%s := %s) is None else (1 if %s in %s else %s))" % (
@@ -396,6 +404,17 @@ _ARITH = {exp.Add: O.add, exp.Sub: O.sub, exp.Mul: O.mul, exp.Div: O.div, exp.Mo
           exp.BitwiseRightShift: O.shift_right}
 _INLINE = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*"}
 _INT_RE = re.compile(r"[0-9]+")
+
+
+NOT_LITERAL = object()
+
+
+def literal_value(node):
+    """The value of a literal (a number, a string, NULL), else NOT_LITERAL: what a long list of
+    constants is made of, read without compiling an expression per value."""
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else _number(node.this)
+    return None if isinstance(node, exp.Null) else NOT_LITERAL
 
 
 def _number(text):
