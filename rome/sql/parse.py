@@ -151,6 +151,7 @@ def number_placeholders(sql):
 LIST_MARKER = "rome_in"
 _SCAN = re.compile(r"""['"`\[]|--|\?|[:@$](?=[A-Za-z_])|\bIN\b""", re.I)
 _RUN = re.compile(r"\s*\(\s*\?(?![0-9])(?:\s*,\s*\?(?![0-9]))*\s*\)")
+_RUN_END = re.compile(r"\?\s*\)")            # cheap first test: most statements have no run
 _MAYBE_RUN = re.compile(r"\bIN\s*\(\s*\?", re.I)
 
 
@@ -198,7 +199,7 @@ def collapse_lists(sql):
     """(text, ListParams) with each run ``IN (?, ..., ?)`` outside quotes and comments (the scanner
     of number_placeholders) rewritten as one list parameter; (sql, None) when there is no run, or
     when the text also has numbered (``?NNN``) or named parameters: their numbering is left as is."""
-    if "?" not in sql or _MAYBE_RUN.search(sql) is None:
+    if "?" not in sql or _RUN_END.search(sql) is None or _MAYBE_RUN.search(sql) is None:
         return sql, None
     out, slots, runs, last, pos, n = [], [], [], 0, 0, len(sql)
     while True:
