@@ -17,7 +17,8 @@ already ordered, so the sort disappears and LIMIT stops the scan early; the plan
 index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
 
 There are no statistics, so equalities are weighed by what the schema says of them: an IN list costs
-more the longer it is (one probe per value), an equality on a BOOLEAN column selects about half the
+more the longer it is (one probe per value; a list parameter, whose length the shared plan does not
+know, as a list of four), an equality on a BOOLEAN column selects about half the
 table, and an index that returns rows in ORDER BY order beats both when a LIMIT stops the scan early.
 ``a = x OR a = y`` is read as ``a IN (x, y)``.
 """
