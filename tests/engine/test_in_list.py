@@ -198,3 +198,16 @@ def test_a_list_is_read_as_sorted_distinct_key_probes(db):
         == [(5,)]
     assert cur.execute("SELECT id FROM k WHERE score IN (?, ?, ?) ORDER BY id", ("7", 2, b"7")).fetchall() \
         == [(2,), (7,)]
+
+
+@pytest.mark.parametrize("sql", ["CREATE TABLE c (x CHECK (x IN (?, ?)))",
+                                 "CREATE TABLE c (x, CHECK (x = ? OR x IN (?)))"])
+def test_a_check_constraint_with_parameters_is_refused_as_by_sqlite(db, sql):
+    """A parameter is a value of one statement: a CHECK that kept it could not be evaluated again."""
+    with pytest.raises(sqlite3.OperationalError, match="parameters prohibited in CHECK constraints"):
+        sqlite3.connect(":memory:").execute(sql, (1, 2))
+    with pytest.raises(rome.OperationalError, match="parameters prohibited in CHECK constraints"):
+        db.execute(sql, (1, 2))
+    db.execute("CREATE TABLE c (x)")   # nothing of the refused statement is left
+    db.execute("INSERT INTO c VALUES (3)")
+    assert db.execute("SELECT x FROM c").fetchall() == [(3,)]
