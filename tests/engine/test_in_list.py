@@ -21,7 +21,7 @@ COLUMNS = {"i": "INTEGER", "r": "REAL", "n": "NUMERIC", "x": "TEXT", "b": "BLOB"
            "tn": "TEXT COLLATE NOCASE", "tr": "TEXT COLLATE RTRIM"}
 VALUES = [None, 0, 1, -1, 2, 7, 1.0, 1.5, 2.0, -0.5, "1", "1.0", "2", " 2", "7e0", "a", "A", "a ", "b", "B ",
           "", b"a", b"1", b"", 2 ** 53 + 1, float(2 ** 53)]
-SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck),
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck),
                     phases=[Phase.explicit, Phase.reuse, Phase.generate])   # a failure names its case
 
 
