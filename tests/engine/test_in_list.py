@@ -76,6 +76,10 @@ def _statements(col, vals, other, probe):
          L + (probe, None), False),
         ("SELECT ? IN (%s) AS a, ? NOT IN (%s) AS b, NULL IN (%s) AS c" % (m, m, m), (probe,) + L + (probe,) + L + L, False),
         ("SELECT count(*) FROM t WHERE id IN (SELECT id FROM t WHERE %s IN (%s))" % (col, m), L, False),
+        ("SELECT x.id, y.id FROM t x JOIN t y ON y.id = x.id + 1 AND y.%s IN (%s) WHERE x.%s NOT IN (%s) "
+         "ORDER BY 1" % (col, m, other, m), L + L, False),
+        ("SELECT id FROM t x WHERE EXISTS (SELECT 1 FROM t y WHERE y.id = x.id - 1 AND y.%s IN (%s)) ORDER BY id"
+         % (col, m), L, False),
         ("UPDATE t SET u = 'hit' WHERE %s IN (%s)" % (col, m), L, False),
         ("UPDATE t SET i = coalesce(i, 0) + 1 WHERE %s IN (?, ?) AND id <> ?" % other,
          [(vals[j % k], probe, j) for j in range(3)], True),
