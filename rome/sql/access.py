@@ -22,7 +22,7 @@ know, as a list of four), an equality on a BOOLEAN column selects about half the
 table, and an index that returns rows in ORDER BY order beats both when a LIMIT stops the scan early.
 ``a = x OR a = y`` is read as ``a IN (x, y)``.
 """
-from itertools import chain, islice
+from itertools import chain, islice, product
 from operator import itemgetter
 
 from sqlglot import exp
@@ -327,6 +327,9 @@ class Access:
                    (lambda row, ctx: None) if b.op is exp.Is else conv(b.value, b.col)
                    for b in path.eq]
         self.eq_ops = [b.op for b in path.eq]
+        untyped = [cols[c].affinity == "BLOB" for c in path.columns]   # 1 and 1.0 both stored
+        self.twin_cols = [i for i, b in enumerate(path.eq) if b.op is exp.EQ and untyped[i]]
+        self.range_twins = len(path.eq) < len(path.columns) and untyped[len(path.eq)]
 
         def bound(pair, second=False):
             if pair is None:
@@ -345,7 +348,8 @@ class Access:
             self.prefix = rows.prefix
 
     def prefixes(self, row, ctx):
-        """Encoded equality prefixes for this probe (several for an IN list); None values match nothing."""
+        """Encoded equality prefixes for this probe (several for an IN list, or for an integral number
+        on a column without affinity, stored as 1 or as 1.0); None values match nothing."""
         vals = []
         first_in = None
         for f, op in zip(self.eq, self.eq_ops):
@@ -357,10 +361,25 @@ class Access:
             if v is None and op is not exp.Is:
                 return []
             vals.append(v)
-        if first_in is not None:   # distinct keys, in key order (1 and 1.0 are two keys)
-            rest = encode_tuple(vals[1:])
-            return [self.prefix + k + rest for k in sorted({encode_value(v) for v in first_in if v is not None})]
-        return [self.prefix + encode_tuple(vals)]
+        twins = [i for i in self.twin_cols if _numeric_twin(vals[i]) is not None]
+        if first_in is None and not twins:
+            return [self.prefix + encode_tuple(vals)]
+        choices = [[encode_value(v)] for v in vals]
+        for i in twins:
+            choices[i].append(encode_value(_numeric_twin(vals[i])))
+        if first_in is not None:
+            choices[0] = {encode_value(v) for v in first_in if v is not None}
+        # distinct keys, in key order
+        return [self.prefix + b"".join(ks) for ks in sorted(set(product(*choices)))]
+
+    def _bound_keys(self, v):
+        """(first, last) encodings of a range bound's value: on a column without affinity an
+        integral number is stored as 1 or as 1.0, two keys that both equal the bound."""
+        e = encode_value(v)
+        t = _numeric_twin(v) if self.range_twins else None
+        if t is None:
+            return e, e
+        return min(e, encode_value(t)), max(e, encode_value(t))
 
     def ranges(self, row, ctx):
         return [(a, b) for a, b, _p in self.prefixed_ranges(row, ctx)]
@@ -376,16 +395,16 @@ class Access:
                 v = self.lo[0](row, ctx)
                 if v is None:
                     return []
-                e = p + encode_value(v)
-                start = prefix_end(e) if self.lo[1] is exp.GT else e
+                first, last = self._bound_keys(v)
+                start = prefix_end(p + last) if self.lo[1] is exp.GT else p + first
             elif self.hi is not None:
                 start = p + b"\x01"  # past NULLs
             if self.hi is not None:
                 v = self.hi[0](row, ctx)
                 if v is None:
                     return []
-                e = p + encode_value(v)
-                end = e if self.hi[1] is exp.LT else prefix_end(e)
+                first, last = self._bound_keys(v)
+                end = p + first if self.hi[1] is exp.LT else prefix_end(p + last)
             if start < end:
                 out.append((start, end, p))
         if self.path.reverse:
