@@ -361,7 +361,7 @@ class Access:
             if v is None and op is not exp.Is:
                 return []
             vals.append(v)
-        twins = [i for i in self.twin_cols if _numeric_twin(vals[i]) is not None]
+        twins = [i for i in self.twin_cols if _numeric_twin(vals[i]) is not None] if self.twin_cols else ()
         if first_in is None and not twins:
             return [self.prefix + encode_tuple(vals)]
         choices = [[encode_value(v)] for v in vals]
