@@ -164,7 +164,7 @@ def number_placeholders(sql):
 # collapse_lists rewrites each run as ``IN (:rome_inK)`` before parsing, so every length shares one
 # parse and one plan, and IN compiles to one membership test instead of one expression per value.
 LIST_MARKER = "rome_in"
-_SCAN = re.compile(r"""['"`\[]|--|\?|[:@$](?=[A-Za-z_])|\bIN\b""", re.I)
+_SCAN = re.compile(r"""['"`\[]|--|/\*|\?|[:@$](?=[A-Za-z_])|\bIN\b""", re.I)
 _RUN = re.compile(r"\s*\(\s*\?(?![0-9])(?:\s*,\s*\?(?![0-9]))*\s*\)")
 _RUN_END = re.compile(r"\?\s*\)")            # cheap first test: most statements have no run
 _MAYBE_RUN = re.compile(r"\bIN\s*\(\s*\?", re.I)
@@ -212,7 +212,7 @@ def is_list_parameter(node):
 
 def collapse_lists(sql):
     """(text, ListParams) with each run ``IN (?, ..., ?)`` outside quotes and comments (the scanner
-    of number_placeholders) rewritten as one list parameter; (sql, None) when there is no run, or
+    of literal_end) rewritten as one list parameter; (sql, None) when there is no run, or
     when the text also has numbered (``?NNN``) or named parameters: their numbering is left as is."""
     if "?" not in sql or _RUN_END.search(sql) is None or _MAYBE_RUN.search(sql) is None:
         return sql, None
@@ -222,11 +222,8 @@ def collapse_lists(sql):
         if m is None:
             break
         tok, start = m.group(), m.start()
-        if tok[0] in QUOTES:
-            pos = quoted_end(sql, start)
-        elif tok == "--":
-            j = sql.find("\n", start)
-            pos = n if j < 0 else j
+        if tok[0] in SKIPPED_STARTS:
+            pos = literal_end(sql, start)
         elif tok == "?":
             if m.end() < n and sql[m.end()].isdigit():
                 return sql, None
