@@ -232,8 +232,12 @@ def choose(table, rows, bounds, order=None, needed=None, limited=False):
             rest = list(zip(cols, colls))[len(p.eq):] + \
                 (list(zip(rows.pk_idx, pk_colls)) if kind == "index" else [])
             descs = {d for _, d, _c in order}
+            # an IN list, or an integral number on a column without affinity (stored as 1 or as 1.0),
+            # reads several key prefixes one after the other: ordered within each, not across them
+            several = any(b.op is exp.In or (b.op is exp.EQ and table.columns[c].affinity == "BLOB")
+                          for c, b in zip(cols, p.eq))
             if len(descs) == 1 and len(order) <= len(rest) and \
-                    [(c, k) for c, _, k in order] == rest[:len(order)] and not (p.eq and p.eq[0].op is exp.In):
+                    [(c, k) for c, _, k in order] == rest[:len(order)] and not several:
                 p.ordered = True
                 p.reverse = descs == {True}
         if needed is not None and kind == "index":

@@ -92,10 +92,13 @@ def test_orm_stores_a_uuid_in_an_integer_column(url):
     ("SELECT id FROM u WHERE c = ? AND b = ? ORDER BY id", (5, 2.0)),
     ("SELECT id FROM u WHERE c = ? AND b > ? ORDER BY id DESC", (5, 1)),
     ("SELECT b FROM u WHERE b = ? ORDER BY id", (2,)),
+    ("SELECT id FROM u WHERE b = ? ORDER BY id DESC LIMIT 2", (1,)),
+    ("SELECT id FROM u WHERE c = ? AND b = ? ORDER BY id LIMIT 3", (5, 1)),
 ])
 def test_numbers_in_a_column_without_affinity_are_found_through_its_index(db, sql, params):
     """A column without affinity keeps 1 and 1.0 as they were inserted, two keys of its index that
-    both equal 1 (and 2, and 2.0...): every key equal to a probe is read, as without the index."""
+    both equal 1 (and 2, and 2.0...): every key equal to a probe is read, as without the index, and
+    rows read from the two keys are sorted for ORDER BY (each key's rows are in id order, not both)."""
     ref = sqlite3.connect(":memory:")
     for conn, indexed in ((ref, False), (db, True)):
         conn.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, b BLOB, c)")
@@ -103,5 +106,6 @@ def test_numbers_in_a_column_without_affinity_are_found_through_its_index(db, sq
             conn.execute("CREATE INDEX ix_b ON u (b)")
             conn.execute("CREATE INDEX ix_cb ON u (c, b)")
         conn.executemany("INSERT INTO u VALUES (?, ?, 5)", [(1, 1.0), (2, 1), (3, 2.0), (4, 2), (5, 0.5),
-                                                             (6, 1.5), (7, 3), (8, "1"), (9, b"\x01")])
+                                                             (6, 1.5), (7, 3), (8, "1"), (9, b"\x01"),
+                                                             (10, 1.0), (11, 2)])
     assert db.execute(sql, params).fetchall() == ref.execute(sql, params).fetchall()
