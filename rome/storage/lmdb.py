@@ -9,6 +9,12 @@ default.
 LMDB refuses to open the same environment twice in one process, so environments are kept in a
 process-wide table by real path and reference-counted: every LmdbStore on one directory shares one.
 
+An environment belongs to the process that opened it (LMDB: never use one after fork()). A forked
+child keeps the ones it inherited open but never uses them: closing one, or ending a read
+transaction of it, would free the parent's reader slots and let the parent's snapshots be
+overwritten. So in the child, the connections it inherited, and new ones to a directory the parent
+had open, fail with OperationalError saying so; other directories open normally.
+
 Location: a directory path; ``?map_size=BYTES`` sets the map size (the largest the database can
 grow) when this process first opens the environment (default ROME_LMDB_MAP_SIZE, else 64 GiB).
 
@@ -30,8 +36,8 @@ from itertools import islice
 import lmdb
 
 from rome.storage import overflow
-from rome.storage.base import (BadLocation, Snapshot, Store, StoreCorrupt, StoreError, StoreFull, join_options,
-                               split_options)
+from rome.storage.base import (BadLocation, Snapshot, Store, StoreCorrupt, StoreError, StoreFull, StoreRefused,
+                               join_options, split_options)
 
 # Address space reserved per environment, not disk used, and the largest the database can grow. A
 # process can map about 128 TiB in all, so this also bounds how many databases one process may keep
@@ -43,19 +49,40 @@ _FIRST_CHUNK, _MAX_CHUNK = 16, 1024
 
 _envs = {}  # real path -> _Env
 _envs_lock = threading.Lock()
+_process = [0]  # bumped in a forked child: environments opened in an earlier generation are inherited
+_inherited = []  # what a forked child inherited: kept open (see the module's docstring), never used
+
+
+def _after_fork_in_child():
+    global _envs_lock
+    _envs_lock = threading.Lock()   # another thread may have held it at the fork
+    _process[0] += 1
+    _inherited.extend(_envs.values())
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Env:
-    __slots__ = ("path", "env", "users", "map_size", "next_check")
+    __slots__ = ("path", "env", "users", "map_size", "next_check", "process")
 
     def __init__(self, path, map_size):
         self.path = path
+        self.process = _process[0]
         self.map_size = map_size
         self.env = lmdb.open(path, subdir=True, map_size=map_size, max_readers=MAX_READERS, max_dbs=0,
                              readahead=False, meminit=False, max_spare_txns=16)
         self.env.reader_check()  # free reader slots left by crashed processes
         self.users = 0
         self.next_check = time.monotonic() + READER_CHECK
+
+    def check_usable(self):
+        """Raise StoreRefused in a forked child for an environment its parent opened."""
+        if self.process != _process[0]:
+            raise StoreRefused(
+                "LMDB store at %s was opened before this process was forked, and LMDB cannot be shared "
+                "across fork(): open it only in the processes that use it (start them with 'spawn' or "
+                "'forkserver', or fork before the first connection)" % self.path)
 
     def check_readers(self):
         """Free the reader slots of dead processes (a reader killed with -9 pins the pages its
@@ -90,8 +117,9 @@ class LmdbSnapshot(Snapshot):
     """A read transaction (or, for validation, a view over the open write transaction). Keys longer
     than ``p`` bytes live in buckets (:mod:`rome.storage.overflow`)."""
 
-    def __init__(self, txn, path, p, owned=True, env=None):
+    def __init__(self, txn, path, p, owned=True, env=None, entry=None):
         self._env = env      # to begin the next read transaction after release (owned snapshots)
+        self._entry = entry  # its _Env (owned snapshots): usable in this process?
         self._txn = txn
         self._path = path
         self._p = p
@@ -105,11 +133,13 @@ class LmdbSnapshot(Snapshot):
         pages, or the file grows behind it). The next read takes the latest state and, if the store
         changed meanwhile, first calls ``check(self)`` (the transaction re-validates its reads)."""
         if self._owned and self._txn is not None and self._check is None:
+            self._entry.check_usable()
             self._released_at = self._txn.id()
             self._txn.abort()
             self._check = check
 
     def _resume(self):
+        self._entry.check_usable()
         check, self._check = self._check, None
         try:
             self._txn = self._env.begin(buffers=False)
@@ -196,7 +226,7 @@ class LmdbSnapshot(Snapshot):
 
     def close(self):
         if self._owned and self._txn is not None:
-            if self._check is None:
+            if self._check is None and self._entry.process == _process[0]:   # (not in a forked child)
                 self._txn.abort()
             self._check = None  # a leaked snapshot's transaction is aborted when py-lmdb frees it
         self._txn = None
@@ -226,6 +256,10 @@ class LmdbStore(Store):
         self.path = path
         with _envs_lock:
             entry = _envs.get(path)
+            if entry is not None and entry.process != _process[0]:
+                if entry.users > 0:
+                    entry.check_usable()
+                entry = None     # closed by the parent before the fork: open it here
             if entry is None:
                 try:
                     os.makedirs(path, exist_ok=True)
@@ -255,7 +289,7 @@ class LmdbStore(Store):
         path = _norm(location)[0]
         with _envs_lock:
             entry = _envs.pop(path, None)
-            if entry is not None:
+            if entry is not None and entry.process == _process[0]:
                 entry.env.close()
         shutil.rmtree(path, ignore_errors=True)
 
@@ -263,12 +297,13 @@ class LmdbStore(Store):
         env = self._env
         if env is None:
             raise StoreError("LMDB store at %s is closed" % self.path)
+        self._entry.check_usable()
         return env
 
     def snapshot(self):
         try:
             env = self._environment()
-            return LmdbSnapshot(env.begin(buffers=False), self.path, self._p, env=env)
+            return LmdbSnapshot(env.begin(buffers=False), self.path, self._p, env=env, entry=self._entry)
         except lmdb.Error as e:
             raise _fail(self.path, e) from None
 
@@ -296,8 +331,9 @@ class LmdbStore(Store):
     def _write(self, body):
         """body(write transaction) in one write transaction, committed."""
         try:
+            env = self._environment()
             self._entry.check_readers()
-            with self._environment().begin(write=True, buffers=False) as w:
+            with env.begin(write=True, buffers=False) as w:
                 return body(w)
         except lmdb.MapFullError:
             raise StoreFull("LMDB store at %s is full: its map size (%d bytes) is reached; reopen it "
@@ -316,7 +352,8 @@ class LmdbStore(Store):
             if entry.users <= 0:
                 if _envs.get(entry.path) is entry:
                     del _envs[entry.path]
-                entry.env.close()
+                if entry.process == _process[0]:   # an inherited one stays open (module docstring)
+                    entry.env.close()
 
     def __repr__(self):
         return "LmdbStore(%r)" % (self.path,)
