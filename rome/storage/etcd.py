@@ -28,7 +28,8 @@ one consistent state. Every request is one Txn of range operations with no compa
 ranges in one request, see ``scan_many``; a read-only Txn of serializable ranges never leaves the
 member). What a snapshot read is cached (remote.ReadCache): values at R never change. Read your
 writes: the store remembers the highest revision this process committed or read, and a first read
-from a member behind it is asked again linearizably (through the leader).
+from a member behind it is asked again linearizably (through the leader). After a commit, the same
+thread's next transaction may start at the commit's revision with what that commit knew (Carried).
 
 COMMIT: exactly one Txn. Compares: the receipt is absent; every point read is unchanged since R
 (``mod_revision < R+1``, and still present if it was: ``version > 0``); every scanned range saw no
@@ -44,10 +45,12 @@ LIMITS. etcd refuses a Txn with more than --max-txn-ops compares or operations o
 split in several Txns). Raise both on the cluster and in the URL for larger transactions.
 """
 import base64
+import bisect
 import json
 import threading
 import time
 import urllib.parse
+from collections import namedtuple
 
 from rome.encoding.keycode import prefix_end
 from rome.storage import remote
@@ -60,6 +63,8 @@ FIRST_BATCH, MAX_BATCH, GROWTH = 64, 4096, 4
 DEFAULT_TIMEOUT = 4.0       # seconds a transaction may wait for the cluster: with an application's own
                             # work around it, a request answers within 5 s when its site is cut off
 PREFERRED_RETRY = 30.0      # seconds before the preferred member is tried again after it failed
+CARRY_FOR = 2.0             # seconds a commit's state waits for the thread's next transaction (Carried)
+CARRY_LIMIT = 10000         # keys beyond which a commit's state is not carried
 OP_OVERHEAD = 32            # bytes a Txn operation costs beyond its keys and values (protobuf framing)
 
 _OPTIONS = {"endpoint", "prefix", "reads", "timeout", "max_txn_ops", "max_request_bytes", "lease_ttl",
@@ -286,6 +291,17 @@ class _ServerError(Exception):
     """etcd answered with an error."""
 
 
+ReadState = namedtuple("ReadState", "rev t0 mods seen budget ranges")
+ReadState.__doc__ = """What a commit validates against (EtcdSnapshot.revision)."""
+
+Carried = namedtuple("Carried", "rev t0 seen mods ranges at")
+Carried.__doc__ = """What a commit at revision ``rev`` leaves known about that revision: the keys and
+complete ranges the transaction read (its compares proved them unchanged since its snapshot) with its
+own writes applied, and the keys it wrote. The same thread's next transaction, if it starts within
+CARRY_FOR and nothing newer was seen by the process, reads at ``rev`` and starts with it: Glance's
+re-read of the image it just created or updated then costs no request, or one."""
+
+
 class WaitBudget:
     """The seconds one transaction may still wait for the cluster (``timeout``): what its requests
     spend beyond a read answered at once by the member in use (a commit, a lease, an AUTOINCREMENT
@@ -324,17 +340,26 @@ class EtcdSnapshot(ReadCache, Snapshot):
         self._store = store
         self._rev = None
         self._t0 = time.monotonic()
-        self._budget = store._running.budget = WaitBudget(store.settings["timeout"])
         self._mods = {}   # key -> its mod_revision at the snapshot's revision (0: absent)
         self._chains = {}  # (start, end) -> chain specs, followed after every read of that range
+        self._budget = store._running.budget = WaitBudget(store.settings["timeout"])
         self._reset_cache()
+        carried, store._running.carried = getattr(store._running, "carried", None), None
+        if carried is not None and store._floor == carried.rev and time.monotonic() - carried.at < CARRY_FOR:
+            self._rev, self._t0 = carried.rev, carried.t0
+            self._seen.update(carried.seen)
+            self._mods.update(carried.mods)
+            for (start, end), pairs in carried.ranges.items():
+                self._remember(start, end, False, pairs, True)
 
     @property
     def revision(self):
         """What commit validates against: (revision, monotonic time of the first read, the mod
         revisions of the keys read, the values read, the transaction's WaitBudget), or None before
         the first read."""
-        return None if self._rev is None else (self._rev, self._t0, self._mods, self._seen, self._budget)
+        if self._rev is None:
+            return None
+        return ReadState(self._rev, self._t0, self._mods, self._seen, self._budget, self._ranges)
 
     def _pairs(self, reply):
         dlen, mods = self._store._dlen, self._mods
@@ -655,14 +680,14 @@ class EtcdStore(Store):
             return
         s = self.settings
         rev = reads.revision
-        if rev is not None and time.monotonic() - rev[1] > s["lease_ttl"] / 2:
+        if rev is not None and time.monotonic() - rev.t0 > s["lease_ttl"] / 2:
             raise Conflict("the transaction is older than half the tombstone lease (%ss)" % s["lease_ttl"])
-        budget = rev[4] if rev is not None else self._budget()
+        budget = rev.budget if rev is not None else self._budget()
         lease = self._lease_id(budget)
         receipt = self._t + receipt_id()
         cmp = [{"target": "VERSION", "key": _b64(receipt), "result": "EQUAL", "version": 0}]
         size = len(receipt)
-        mods, values = (rev[2], rev[3]) if rev is not None else ({}, {})
+        mods, values = (rev.mods, rev.seen) if rev is not None else ({}, {})
         for k, v in reads.points.items():
             dk = self._d + k
             m = mods.get(k)
@@ -678,7 +703,7 @@ class EtcdStore(Store):
                 size += len(v)
             size += len(dk)
         if rev is not None:
-            after = rev[0] + 1
+            after = rev.rev + 1
             for lo, hi, _ in reads.ranges:
                 for base in (self._d, self._x):
                     end = base + hi if hi is not None else prefix_end(base)
@@ -706,6 +731,7 @@ class EtcdStore(Store):
         body = {"compare": cmp, "success": ops,
                 "failure": [{"request_range": {"key": _b64(receipt)}}]}
         self.commits_sent += 1
+        sent = time.monotonic()
         try:
             res = self._post("/kv/txn", body, budget=budget)
         except (Conflict, Refused):
@@ -715,11 +741,43 @@ class EtcdStore(Store):
                              "member reaches a majority again" % e) from None
         self._saw(int(res["header"]["revision"]))
         if res.get("succeeded"):
+            if rev is not None:
+                self._running.carried = self._carry(reads, writes, rev, int(res["header"]["revision"]), sent)
             return
         got = (res.get("responses") or [{}])[0].get("response_range", {})
         if got.get("kvs"):
             return   # an earlier send of this commit was applied (its reply was lost)
         raise Conflict("key or range changed by a concurrent transaction")
+
+    def _carry(self, reads, writes, state, rev, sent):
+        """The Carried state of a commit applied at revision ``rev`` (None for a large one). ``sent``:
+        when it was sent, the age the next transaction starts with (tombstones of later deletes were
+        written after it)."""
+        if len(writes) + len(reads.points) > CARRY_LIMIT:
+            return None
+        seen, mods = {}, {}
+        for k, v in reads.points.items():
+            m = state.mods.get(k)
+            if m is not None:
+                seen[k], mods[k] = v, m
+        order = sorted(writes)
+        ranges = {}
+        for lo, hi, *_ in reads.ranges:
+            pairs = state.ranges.get((lo, hi))
+            if pairs is None:
+                continue
+            a = bisect.bisect_left(order, lo)
+            b = len(order) if hi is None else bisect.bisect_left(order, hi)
+            if a < b:
+                merged = dict(pairs)
+                merged.update((k, writes[k]) for k in order[a:b])
+                pairs = sorted((k, v) for k, v in merged.items() if v is not None)
+            for k, _v in pairs:
+                mods.setdefault(k, state.mods.get(k, 0))
+            ranges[(lo, hi)] = pairs
+        for k, v in writes.items():
+            seen[k], mods[k] = v, (rev if v is not None else 0)
+        return Carried(rev, sent, seen, mods, ranges, time.monotonic())
 
     def allocate(self, key, count=1, at_least=0):
         k = self._q + key
