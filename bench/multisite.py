@@ -55,6 +55,7 @@ PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 OPS = ("get", "list", "create", "update")
 READS, WRITES = ("get", "list"), ("create", "update")
 TIMEOUT = 30
+LATENCY_LOAD = []   # the machine's 1-minute load average at the start and after each latency round
 
 
 def session():
@@ -199,6 +200,8 @@ def latency(sites, backends, ids, rounds, samples, deadline, log):
         c.times = {op: [] for op in OPS}
         c.failed = {op: 0 for op in OPS}
     took = 0.0
+    cells_load = LATENCY_LOAD
+    cells_load.append(os.getloadavg()[0])
     for r in range(rounds):
         if r and time.time() + took > deadline:  # the next round would not fit in the budget
             log("latency: budget reached after %d round(s)" % r)
@@ -211,7 +214,9 @@ def latency(sites, backends, ids, rounds, samples, deadline, log):
                     for op in OPS:
                         cells[b, site].run(op, rnd)
         took = time.time() - t0
-        log("latency: round %d/%d done in %.0f s (%s)" % (r + 1, rounds, took, ", ".join(order)))
+        cells_load.append(os.getloadavg()[0])
+        log("latency: round %d/%d done in %.0f s (%s), load average %.1f"
+            % (r + 1, rounds, took, ", ".join(order), cells_load[-1]))
     return cells
 
 
@@ -416,7 +421,9 @@ def report(a, backends, cells, trips, stale, part, lost):
     print()
     n = min(len(c.times[op]) + c.failed[op] for c in cells.values() for op in OPS)
     print("LATENCY, ms p50/p99 per request (%d ms one way between sites; %d samples per cell; "
-          "etcd leader and central databases at site 1)" % (a.delay * 1000, n))
+          "etcd leader and central databases at site 1; load average %s on %d cores meanwhile: the "
+          "bench's own servers idle but for the one request measured)"
+          % (a.delay * 1000, n, "-".join("%.1f" % x for x in LATENCY_LOAD), os.cpu_count()))
     print("%-7s %-5s" % ("op", "site") + "".join("%18s" % b for b in backends)
           + ("%16s" % "etcd/postgres" if "etcd" in backends and "postgres" in backends else ""))
     for op in OPS:

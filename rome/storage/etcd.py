@@ -63,7 +63,7 @@ FIRST_BATCH, MAX_BATCH, GROWTH = 64, 4096, 4
 DEFAULT_TIMEOUT = 4.0       # seconds a transaction may wait for the cluster: with an application's own
                             # work around it, a request answers within 5 s when its site is cut off
 PREFERRED_RETRY = 30.0      # seconds before the preferred member is tried again after it failed
-CARRY_FOR = 2.0             # seconds a commit's state waits for the thread's next transaction (Carried)
+CARRY_FOR = 0.5             # seconds a commit's state waits for the thread's next transaction (Carried)
 CARRY_LIMIT = 10000         # keys beyond which a commit's state is not carried
 OP_OVERHEAD = 32            # bytes a Txn operation costs beyond its keys and values (protobuf framing)
 
