@@ -9,9 +9,10 @@ The host in the location is the preferred member (the one at this site: reads go
 (default ``rome``: several databases in one cluster), ``reads`` (``serializable``, the default: from
 the member, no round trip to the leader; ``linearizable``: every snapshot's first read confirmed by
 the leader), ``timeout`` (seconds a transaction may wait for the cluster, its reads, lease,
-AUTOINCREMENT blocks, retries and commit together, before it fails: see WaitBudget; default 4), ``max_txn_ops`` / ``max_request_bytes`` (the cluster's --max-txn-ops and
---max-request-bytes: larger transactions are refused before anything is sent, defaults etcd's 128 and
-1.5 MiB), ``lease_ttl`` (seconds tombstones and receipts live, default 600), ``sequence_block``
+AUTOINCREMENT blocks, retries and commit together, before it fails: see WaitBudget; default 4),
+``max_txn_ops`` / ``max_request_bytes`` (the cluster's --max-txn-ops and --max-request-bytes:
+larger transactions are refused before anything is sent, defaults etcd's 128 and 1.5 MiB),
+``lease_ttl`` (seconds tombstones and receipts live, default 600), ``sequence_block``
 (AUTOINCREMENT values per allocation, default 64), ``follow_rows`` (default true: the rows of the
 index entries a read returns are read in the next request, all at once; false for covering scans that
 need no rows), TLS: ``ssl=true`` (as ``rome+etcds://``),
