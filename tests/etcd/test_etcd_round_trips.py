@@ -4,6 +4,7 @@ reads and exactly one commit request (the only one that needs the leader)."""
 import os
 import sqlite3
 import sys
+import time
 
 import pytest
 
@@ -165,6 +166,78 @@ def test_reread_after_commit_stays_serializable(dbs, cluster, prefix):
             c.commit()
         c.rollback()
         assert c.execute("SELECT name FROM images WHERE id = 'im001'").fetchone()[0] in ("b", "b+")
+        c.commit()
+    finally:
+        other.close()
+
+
+def test_glance_api_update_reads_the_image_once(dbs):
+    """Glance's API reads the image in a transaction of its own before image_update reads it again:
+    the update starts with what that read-only transaction read (etcd.Carried), so the whole PATCH is
+    the two requests of one read and the commit, rows as sqlite3's."""
+    c, ref, first = dbs
+    im = "im007"
+
+    def patch():
+        _both(c, ref, GLANCE_GET + " AND images.deleted = 0", (im,))
+        c.commit()
+        _both(c, ref, GLANCE_GET, (im,))
+        _both(c, ref, "SELECT images.id FROM images WHERE images.id = ?", (im,))
+        for conn in (c, ref):
+            conn.execute("UPDATE images SET name = ? WHERE images.id = ?", ("patched", im))
+        _both(c, ref, GLANCE_GET, (im,))
+        c.commit()
+        ref.commit()
+        rows = _both(c, ref, GLANCE_GET + " AND images.deleted = 0", (im,))
+        c.commit()
+        return rows
+    rows, n, commits = _requests(c, first, patch)
+    assert {r[1] for r in rows} == {"patched"} and len(rows) == 3
+    assert commits == 1 and n <= 3, (n, commits)
+
+
+def test_carried_state_is_never_older_than_half_a_second(dbs, cluster, prefix):
+    """A thread that keeps reading, transaction after transaction, sees another process's commit
+    within CARRY_FOR (0.5 s): a chain of carried read-only states does not pin it to a revision."""
+    c, ref, first = dbs
+    other = rome.connect(cluster.url(prefix=prefix, first=(first + 1) % cluster.n, sequence_block=7))
+    try:
+        assert c.execute("SELECT name FROM images WHERE id = 'im002'").fetchone() == ("n2",)
+        c.commit()
+        other.execute("UPDATE images SET name = 'changed' WHERE id = 'im002'")
+        other.commit()
+        t = time.monotonic()
+        while c.execute("SELECT name FROM images WHERE id = 'im002'").fetchone() != ("changed",):
+            c.commit()
+            assert time.monotonic() - t < 0.5 + 0.3
+            time.sleep(0.05)
+        c.commit()
+    finally:
+        other.close()
+
+
+def test_retry_after_a_conflict_reads_afresh(dbs, cluster, prefix):
+    """A commit that fails with a conflict carries nothing: the retry (what oslo.db and Glance do on
+    a deadlock) reads the latest state and commits."""
+    c, ref, first = dbs
+    other = rome.connect(cluster.url(prefix=prefix, first=(first + 1) % cluster.n, sequence_block=7))
+    try:
+        n = c.execute("SELECT name FROM images WHERE id = 'im003'").fetchone()[0]
+        other.execute("UPDATE images SET name = 'theirs' WHERE id = 'im003'")
+        other.commit()
+        c.execute("UPDATE images SET name = ? WHERE id = 'im003'", (n + "-mine",))
+        with pytest.raises(rome.OperationalError, match="conflict"):
+            c.commit()
+        c.rollback()
+        for _attempt in range(3):   # the local member may apply the other's commit a moment later
+            n = c.execute("SELECT name FROM images WHERE id = 'im003'").fetchone()[0]
+            c.execute("UPDATE images SET name = ? WHERE id = 'im003'", (n + "-mine",))
+            try:
+                c.commit()
+                break
+            except rome.OperationalError:
+                c.rollback()
+        assert c.execute("SELECT name FROM images WHERE id = 'im003'").fetchone() == ("theirs-mine",)
         c.commit()
     finally:
         other.close()
