@@ -131,8 +131,8 @@ def test_db_sync_then_three_sites_serve_the_same_images(cluster, tmp_path):
 def test_site_cut_off_answers_writes_with_an_error_within_the_bound(tmp_path):
     """A site whose member is cut off from the majority (the two others paused: they neither answer
     nor refuse): its Glance still serves reads, and answers a create and an update with an error
-    within the store's default bound (5 s, end to end over HTTP); after healing, the create left no
-    image and the update changed nothing."""
+    within the store's default bound (5 s, end to end over HTTP); after healing, each of them is
+    applied whole or not at all."""
     pytest.importorskip("etcd3gw", reason="the etcd3gw client (pip install etcd3gw) is not installed")
     if BINARY is None:
         pytest.skip("etcd is not installed (Debian: apt-get install etcd-server)")
@@ -167,9 +167,15 @@ def test_site_cut_off_answers_writes_with_an_error_within_the_bound(tmp_path):
             for i in others:
                 c.resume(i)
         c.wait_leader()
+        time.sleep(1.0)   # an attempt a paused member held lands now or never
         after = eventually(lambda: (lambda r: r.status_code == 200 and r.json())(
             http(site, "GET", "/v2/images")))["images"]
-        assert [(i["id"], i["name"], i.get("k2")) for i in after] == [(before["id"], "before", None)]
+        # An unconfirmed commit may still land once the members are back (an attempt they held,
+        # docs/etcd.md "Faults"), but whole: never a half-written image or a half-applied update.
+        mine = [i for i in after if i["id"] == before["id"]]
+        assert [(i["name"], i.get("k2")) for i in mine] in ([("before", None)], [("renamed", "v2")])
+        made = [i for i in after if i["id"] != before["id"]]
+        assert [(i["name"], i.get("k")) for i in made] in ([], [("during", "v")])
     finally:
         if site is not None:
             site.stop()
