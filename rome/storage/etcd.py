@@ -64,7 +64,7 @@ FIRST_BATCH, MAX_BATCH, GROWTH = 64, 4096, 4
 DEFAULT_TIMEOUT = 4.0       # seconds a transaction may wait for the cluster: with an application's own
                             # work around it, a request answers within 5 s when its site is cut off
 PREFERRED_RETRY = 30.0      # seconds before the preferred member is tried again after it failed
-CARRY_FOR = 0.5             # seconds a commit's state waits for the thread's next transaction (Carried)
+CARRY_FOR = 0.1             # seconds a commit's state waits for the thread's next transaction (Carried)
 CARRY_LIMIT = 10000         # keys beyond which a commit's state is not carried
 OP_OVERHEAD = 32            # bytes a Txn operation costs beyond its keys and values (protobuf framing)
 
@@ -296,14 +296,13 @@ ReadState = namedtuple("ReadState", "rev t0 mods seen budget ranges")
 ReadState.__doc__ = """What a commit validates against (EtcdSnapshot.revision)."""
 
 Carried = namedtuple("Carried", "rev t0 seen mods ranges at")
-Carried.__doc__ = """What a transaction leaves known about a revision ``rev``, read first at ``at``:
-after a read-only one (or a rollback), what its snapshot read at ``rev``; after a commit applied at
-``rev``, the keys and complete ranges the transaction read (its compares proved them unchanged since
-its snapshot) with its own writes applied, and the keys it wrote. The same thread's next transaction,
-if it starts within CARRY_FOR of ``at`` and the process has seen nothing newer, reads at ``rev`` and
-starts with it: Glance's update after its API read the image, and its re-read of the image it just
-created or updated, cost no request, or one. A chain of read-only transactions keeps the first
-``at``: none reads a revision older than CARRY_FOR."""
+Carried.__doc__ = """What a commit at revision ``rev`` leaves known about that revision: the keys and
+complete ranges the transaction read (its compares proved them unchanged since its snapshot) with its
+own writes applied, and the keys it wrote. The same thread's next transaction, if it starts within
+CARRY_FOR and nothing newer was seen by the process, reads at ``rev`` and starts with it: Glance's
+re-read of the image it just created or updated then costs no request, or one. (Read-only states are
+not carried: a new transaction reads the member's latest, where other processes' commits through
+that member already are.)"""
 
 
 class WaitBudget:
@@ -347,12 +346,10 @@ class EtcdSnapshot(ReadCache, Snapshot):
         self._mods = {}   # key -> its mod_revision at the snapshot's revision (0: absent)
         self._chains = {}  # (start, end) -> chain specs, followed after every read of that range
         self._budget = store._running.budget = WaitBudget(store.settings["timeout"])
-        self._read_at = None   # when the revision was first read (Carried.at)
-        self._failed = False   # a read raised: what it holds is not carried
         self._reset_cache()
         carried, store._running.carried = getattr(store._running, "carried", None), None
         if carried is not None and store._floor == carried.rev and time.monotonic() - carried.at < CARRY_FOR:
-            self._rev, self._t0, self._read_at = carried.rev, carried.t0, carried.at
+            self._rev, self._t0 = carried.rev, carried.t0
             self._seen.update(carried.seen)
             self._mods.update(carried.mods)
             for (start, end), pairs in carried.ranges.items():
@@ -390,13 +387,9 @@ class EtcdSnapshot(ReadCache, Snapshot):
         also, self._also = self._also, []
         if also:
             ops = ops + [self._store._range_op(k, None) for k in also]
-        try:
-            replies, rev = self._store._read_ops(ops, self._rev, self._budget)
-        except BaseException:
-            self._failed = True
-            raise
+        replies, rev = self._store._read_ops(ops, self._rev, self._budget)
         if self._rev is None:
-            self._rev, self._read_at = rev, time.monotonic()
+            self._rev = rev
         if also:
             n = len(also)
             self._remember_points([(k, self._value(k, r)) for k, r in zip(also, replies[-n:])])
@@ -404,13 +397,9 @@ class EtcdSnapshot(ReadCache, Snapshot):
         return replies
 
     def close(self):
-        """Ends the snapshot; what it read at its revision goes to the thread's next transaction
-        (Carried; a commit that follows replaces it with its own)."""
         running = self._store._running
         if getattr(running, "budget", None) is self._budget:
             running.budget = None
-        if self._read_at is not None and not self._failed and len(self._seen) <= CARRY_LIMIT:
-            running.carried = Carried(self._rev, self._t0, self._seen, self._mods, self._ranges, self._read_at)
         super().close()
 
     def chain(self, ranges, specs):
@@ -690,7 +679,6 @@ class EtcdStore(Store):
         return EtcdSnapshot(self)
 
     def commit(self, reads, writes):
-        self._running.carried = None   # a commit that fails leaves nothing to read at: its retry reads afresh
         if not writes:
             return
         s = self.settings
