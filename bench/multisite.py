@@ -30,7 +30,7 @@ Phases:
 usage (the peers venv: Glance, gunicorn, psycopg2; PostgreSQL 15, etcd and redis-server installed):
     PYTHONPATH=. .peers-venv/bin/python bench/multisite.py [--quick] [--rounds R --samples N]
       [--backends etcd,postgres,redis] [--delay 0.025] [--budget SECONDS]
---quick: about 3 minutes; the full run about 10. Everything started is stopped at the end (and
+--quick: about 5 minutes; the full run about 10. Everything started is stopped at the end (and
 on Ctrl-C). Last line: 'multisite: floors met' or 'multisite: N floor(s) missed' (exit status 1 with
 --check when a floor is missed).
 """
@@ -55,6 +55,7 @@ PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 OPS = ("get", "list", "create", "update")
 READS, WRITES = ("get", "list"), ("create", "update")
 TIMEOUT = 30
+LATENCY_LOAD = []   # the machine's 1-minute load average at the start and after each latency round
 
 
 def session():
@@ -199,6 +200,8 @@ def latency(sites, backends, ids, rounds, samples, deadline, log):
         c.times = {op: [] for op in OPS}
         c.failed = {op: 0 for op in OPS}
     took = 0.0
+    cells_load = LATENCY_LOAD
+    cells_load.append(os.getloadavg()[0])
     for r in range(rounds):
         if r and time.time() + took > deadline:  # the next round would not fit in the budget
             log("latency: budget reached after %d round(s)" % r)
@@ -211,7 +214,9 @@ def latency(sites, backends, ids, rounds, samples, deadline, log):
                     for op in OPS:
                         cells[b, site].run(op, rnd)
         took = time.time() - t0
-        log("latency: round %d/%d done in %.0f s (%s)" % (r + 1, rounds, took, ", ".join(order)))
+        cells_load.append(os.getloadavg()[0])
+        log("latency: round %d/%d done in %.0f s (%s), load average %.1f"
+            % (r + 1, rounds, took, ", ".join(order), cells_load[-1]))
     return cells
 
 
@@ -416,7 +421,9 @@ def report(a, backends, cells, trips, stale, part, lost):
     print()
     n = min(len(c.times[op]) + c.failed[op] for c in cells.values() for op in OPS)
     print("LATENCY, ms p50/p99 per request (%d ms one way between sites; %d samples per cell; "
-          "etcd leader and central databases at site 1)" % (a.delay * 1000, n))
+          "etcd leader and central databases at site 1; load average %s on %d cores meanwhile: the "
+          "bench's own servers idle but for the one request measured)"
+          % (a.delay * 1000, n, "-".join("%.1f" % x for x in LATENCY_LOAD), os.cpu_count()))
     print("%-7s %-5s" % ("op", "site") + "".join("%18s" % b for b in backends)
           + ("%16s" % "etcd/postgres" if "etcd" in backends and "postgres" in backends else ""))
     for op in OPS:
@@ -496,7 +503,7 @@ def report(a, backends, cells, trips, stale, part, lost):
                     floors.append("etcd partition: %s at site 3 answered %s" % (op, r["at3"][op][0]))
             for op in WRITES:
                 st, t = r["at3"][op]
-                if not (isinstance(st, int) and st >= 500 and t <= a.write_bound + 1):
+                if not (isinstance(st, int) and st >= 500 and t <= a.write_bound):
                     floors.append("etcd partition: %s at site 3: %s after %.1f s (want an error within %g s)"
                                   % (op, st, t, a.write_bound))
             if r["lost"] or r["stray"] or r["update_leaked"] or r["caught_up"] is None:
@@ -546,7 +553,8 @@ def main():
     ap.add_argument("--backends", default=",".join(BACKENDS))
     ap.add_argument("--delay", type=float, default=0.025, help="seconds one way between sites")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers per Glance")
-    ap.add_argument("--write-bound", type=float, default=5.0, help="the store's bound on a cut-off write")
+    ap.add_argument("--write-bound", type=float, default=5.0,
+                    help="seconds a cut-off write may take over HTTP (the store's 4 s, with Glance's time)")
     ap.add_argument("--trips-site", type=int, default=2)
     ap.add_argument("--budget", type=float, default=420,
                     help="seconds for the phases after start-up (latency and staleness stop early)")
@@ -554,7 +562,7 @@ def main():
     ap.add_argument("--check", action="store_true", help="exit status 1 when a floor is missed")
     a = ap.parse_args()
     if a.quick:
-        a.rounds, a.samples, a.probes, a.workers, a.budget = 2, 3, 3, 1, min(a.budget, 120)
+        a.rounds, a.samples, a.probes, a.workers, a.budget = 2, 3, 3, 1, min(a.budget, 180)
     backends = tuple(b for b in a.backends.split(",") if b)
     if not set(backends) <= set(BACKENDS) or not (0 <= a.delay <= 0.5 and 1 <= a.rounds <= 20
                                                   and 1 <= a.samples <= 200 and 30 <= a.budget <= 900):

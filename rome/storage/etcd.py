@@ -8,10 +8,11 @@ The host in the location is the preferred member (the one at this site: reads go
 ``endpoint=`` is another member, tried in order when the preferred one fails. Options: ``prefix``
 (default ``rome``: several databases in one cluster), ``reads`` (``serializable``, the default: from
 the member, no round trip to the leader; ``linearizable``: every snapshot's first read confirmed by
-the leader), ``timeout`` (seconds a read or a commit may take across all members before it fails,
-default 5), ``max_txn_ops`` / ``max_request_bytes`` (the cluster's --max-txn-ops and
---max-request-bytes: larger transactions are refused before anything is sent, defaults etcd's 128 and
-1.5 MiB), ``lease_ttl`` (seconds tombstones and receipts live, default 600), ``sequence_block``
+the leader), ``timeout`` (seconds a transaction may wait for the cluster, its reads, lease,
+AUTOINCREMENT blocks, retries and commit together, before it fails: see WaitBudget; default 4),
+``max_txn_ops`` / ``max_request_bytes`` (the cluster's --max-txn-ops and --max-request-bytes:
+larger transactions are refused before anything is sent, defaults etcd's 128 and 1.5 MiB),
+``lease_ttl`` (seconds tombstones and receipts live, default 600), ``sequence_block``
 (AUTOINCREMENT values per allocation, default 64), ``follow_rows`` (default true: the rows of the
 index entries a read returns are read in the next request, all at once; false for covering scans that
 need no rows), TLS: ``ssl=true`` (as ``rome+etcds://``),
@@ -28,7 +29,8 @@ one consistent state. Every request is one Txn of range operations with no compa
 ranges in one request, see ``scan_many``; a read-only Txn of serializable ranges never leaves the
 member). What a snapshot read is cached (remote.ReadCache): values at R never change. Read your
 writes: the store remembers the highest revision this process committed or read, and a first read
-from a member behind it is asked again linearizably (through the leader).
+from a member behind it is asked again linearizably (through the leader). After a commit, the same
+thread's next transaction may start at the commit's revision with what that commit knew (Carried).
 
 COMMIT: exactly one Txn. Compares: the receipt is absent; every point read is unchanged since R
 (``mod_revision < R+1``, and still present if it was: ``version > 0``); every scanned range saw no
@@ -44,10 +46,12 @@ LIMITS. etcd refuses a Txn with more than --max-txn-ops compares or operations o
 split in several Txns). Raise both on the cluster and in the URL for larger transactions.
 """
 import base64
+import bisect
 import json
 import threading
 import time
 import urllib.parse
+from collections import namedtuple
 
 from rome.encoding.keycode import prefix_end
 from rome.storage import remote
@@ -57,7 +61,11 @@ from rome.storage.remote import ReadCache, receipt_id
 DEFAULT_PORT = 2379
 DEFAULT_PREFIX = "rome"
 FIRST_BATCH, MAX_BATCH, GROWTH = 64, 4096, 4
+DEFAULT_TIMEOUT = 4.0       # seconds a transaction may wait for the cluster: with an application's own
+                            # work around it, a request answers within 5 s when its site is cut off
 PREFERRED_RETRY = 30.0      # seconds before the preferred member is tried again after it failed
+CARRY_FOR = 0.1             # seconds a commit's state waits for the thread's next transaction (Carried)
+CARRY_LIMIT = 10000         # keys beyond which a commit's state is not carried
 OP_OVERHEAD = 32            # bytes a Txn operation costs beyond its keys and values (protobuf framing)
 
 _OPTIONS = {"endpoint", "prefix", "reads", "timeout", "max_txn_ops", "max_request_bytes", "lease_ttl",
@@ -115,7 +123,7 @@ def parse_location(location, tls=False):
         raise BadLocation("reads must be serializable or linearizable")
     s = {"members": members, "username": username, "password": password, "prefix": prefix,
          "reads": reads, "tls": tls, "follow_rows": remote.flag(query.pop("follow_rows", "true"), "follow_rows")}
-    for name, default, low in (("timeout", 5.0, 0.1), ("max_txn_ops", 128, 4),
+    for name, default, low in (("timeout", DEFAULT_TIMEOUT, 0.1), ("max_txn_ops", 128, 4),
                                ("max_request_bytes", 1572864, 1024), ("lease_ttl", 600, 10),
                                ("sequence_block", 64, 1)):
         raw = query.pop(name, None)
@@ -142,7 +150,7 @@ def format_location(s):
         opts["ssl"] = "true"
     if not s["follow_rows"]:
         opts["follow_rows"] = "false"
-    for name, default in (("timeout", 5.0), ("max_txn_ops", 128), ("max_request_bytes", 1572864),
+    for name, default in (("timeout", DEFAULT_TIMEOUT), ("max_txn_ops", 128), ("max_request_bytes", 1572864),
                           ("lease_ttl", 600), ("sequence_block", 64)):
         if s[name] != default:
             opts[name] = repr(s[name]) if type(default) is float else str(s[name])
@@ -201,19 +209,21 @@ class _Members:
         return [self.current] + [i for i in range(n) if i != self.current]
 
     def post(self, path, body, deadline, members=None):
-        """POST to the first member that answers before ``deadline`` -> (member, JSON reply), the
-        members tried in turn, each for at most a third of the timeout (a member that lost its leader
-        may hold a request until the leader is back), round after round. Raises StoreError when none
-        did."""
+        """POST to the first member that answers before ``deadline`` -> (member, JSON reply, whether
+        it was the first try), the members tried in turn, each for at most a third of the timeout (a
+        member that lost its leader may hold a request until the leader is back), round after round.
+        Raises StoreError when none did."""
         last = None
         attempt = max(0.5, self.s["timeout"] / 3)
+        tries = 0
         while True:
             for i in (members if members is not None else self.order()):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
+                tries += 1
                 try:
-                    return i, self._post(i, path, body, min(left, attempt))
+                    return i, self._post(i, path, body, min(left, attempt)), tries == 1
                 except _Unreachable as e:
                     last = e
                     if i == self.current:
@@ -224,8 +234,8 @@ class _Members:
                 time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
                 continue
             break
-        raise StoreError("etcd at %s: no member answered within %ss (%s)" % (
-            self.address(), self.s["timeout"], last or "timed out"))
+        raise StoreError("etcd at %s: no member answered within the transaction's timeout (%ss in all: "
+                         "%s)" % (self.address(), self.s["timeout"], last or "timed out"))
 
     def _post(self, i, path, body, timeout, auth_retry=True):
         import etcd3gw.exceptions as ex
@@ -282,6 +292,31 @@ class _ServerError(Exception):
     """etcd answered with an error."""
 
 
+ReadState = namedtuple("ReadState", "rev t0 mods seen budget ranges")
+ReadState.__doc__ = """What a commit validates against (EtcdSnapshot.revision)."""
+
+Carried = namedtuple("Carried", "rev t0 seen mods ranges at")
+Carried.__doc__ = """What a commit at revision ``rev`` leaves known about that revision: the keys and
+complete ranges the transaction read (its compares proved them unchanged since its snapshot) with its
+own writes applied, and the keys it wrote. The same thread's next transaction, if it starts within
+CARRY_FOR and nothing newer was seen by the process, reads at ``rev`` and starts with it: Glance's
+re-read of the image it just created or updated then costs no request, or one. (Read-only states are
+not carried: a new transaction reads the member's latest, where other processes' commits through
+that member already are.)"""
+
+
+class WaitBudget:
+    """The seconds one transaction may still wait for the cluster (``timeout``): what its requests
+    spend beyond a read answered at once by the member in use (a commit, a lease, an AUTOINCREMENT
+    block, a read through the leader, a member that does not answer, a member catching up) comes off
+    it, so that a cut-off site fails the transaction within ``timeout`` in all, not per request."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, seconds):
+        self.left = seconds
+
+
 def _short(e):
     text = getattr(e, "detail_text", None) or str(e) or type(e).__name__
     return text if len(text) < 200 else text[:200] + "..."
@@ -310,13 +345,24 @@ class EtcdSnapshot(ReadCache, Snapshot):
         self._t0 = time.monotonic()
         self._mods = {}   # key -> its mod_revision at the snapshot's revision (0: absent)
         self._chains = {}  # (start, end) -> chain specs, followed after every read of that range
+        self._budget = store._running.budget = WaitBudget(store.settings["timeout"])
         self._reset_cache()
+        carried, store._running.carried = getattr(store._running, "carried", None), None
+        if carried is not None and store._floor == carried.rev and time.monotonic() - carried.at < CARRY_FOR:
+            self._rev, self._t0 = carried.rev, carried.t0
+            self._seen.update(carried.seen)
+            self._mods.update(carried.mods)
+            for (start, end), pairs in carried.ranges.items():
+                self._remember(start, end, False, pairs, True)
 
     @property
     def revision(self):
         """What commit validates against: (revision, monotonic time of the first read, the mod
-        revisions of the keys read, the values read), or None before the first read."""
-        return None if self._rev is None else (self._rev, self._t0, self._mods, self._seen)
+        revisions of the keys read, the values read, the transaction's WaitBudget), or None before
+        the first read."""
+        if self._rev is None:
+            return None
+        return ReadState(self._rev, self._t0, self._mods, self._seen, self._budget, self._ranges)
 
     def _pairs(self, reply):
         dlen, mods = self._store._dlen, self._mods
@@ -341,7 +387,7 @@ class EtcdSnapshot(ReadCache, Snapshot):
         also, self._also = self._also, []
         if also:
             ops = ops + [self._store._range_op(k, None) for k in also]
-        replies, rev = self._store._read_ops(ops, self._rev)
+        replies, rev = self._store._read_ops(ops, self._rev, self._budget)
         if self._rev is None:
             self._rev = rev
         if also:
@@ -349,6 +395,12 @@ class EtcdSnapshot(ReadCache, Snapshot):
             self._remember_points([(k, self._value(k, r)) for k, r in zip(also, replies[-n:])])
             replies = replies[:-n]
         return replies
+
+    def close(self):
+        running = self._store._running
+        if getattr(running, "budget", None) is self._budget:
+            running.budget = None
+        super().close()
 
     def chain(self, ranges, specs):
         """As RedisSnapshot.chain, run here: after a read of one of these ranges, what its pairs lead
@@ -494,6 +546,7 @@ class EtcdStore(Store):
         self._floor = 0             # the highest revision this process committed or read
         self.commits_sent = 0       # commit Txns sent (resends included): the requests that need the leader
         self._lease = None          # (id, granted at, monotonic)
+        self._running = threading.local()   # .budget: the WaitBudget of the snapshot this thread reads
         self._lock = threading.Lock()
 
     @classmethod
@@ -521,22 +574,40 @@ class EtcdStore(Store):
 
     # -- requests
 
-    def _post(self, path, body, members=None):
-        deadline = time.monotonic() + self.settings["timeout"]
-        while True:
-            try:
-                return self._members.post(path, body, deadline, members)[1]
-            except _ServerError as e:
-                msg = str(e)
-                if "future revision" in msg and time.monotonic() < deadline:
-                    time.sleep(0.02)   # a member behind the revision being read: it catches up
-                    continue
-                if "compacted" in msg:
-                    raise Conflict("the revision this transaction reads at was compacted: %s" % msg) from None
-                if "too many operations" in msg or "too large" in msg:
-                    raise Refused("etcd refused the transaction: %s (raise --max-txn-ops / "
-                                  "--max-request-bytes on the cluster and in the URL)" % msg) from None
-                raise StoreError("etcd at %s: %s" % (self.address, msg)) from None
+    def _budget(self):
+        """The wait budget of the transaction this thread runs (see WaitBudget), else a new one."""
+        return getattr(self._running, "budget", None) or WaitBudget(self.settings["timeout"])
+
+    def _post(self, path, body, members=None, budget=None, read=False):
+        """One request, within what is left of ``budget`` (a fresh ``timeout`` if None); ``read``: a
+        read, whose time is not counted when the member in use answers it at once."""
+        budget = budget or WaitBudget(self.settings["timeout"])
+        t = time.monotonic()
+        deadline = t + max(budget.left, 0.0)
+        waited = True
+        try:
+            while True:
+                try:
+                    _i, res, at_once = self._members.post(path, body, deadline, members)
+                    waited = not at_once
+                    return res
+                except _ServerError as e:
+                    msg = str(e)
+                    if "future revision" in msg and time.monotonic() < deadline:
+                        time.sleep(0.02)   # a member behind the revision being read: it catches up
+                        continue
+                    self._server_error(msg)
+        finally:
+            if waited or not read:
+                budget.left -= time.monotonic() - t
+
+    def _server_error(self, msg):
+        if "compacted" in msg:
+            raise Conflict("the revision this transaction reads at was compacted: %s" % msg) from None
+        if "too many operations" in msg or "too large" in msg:
+            raise Refused("etcd refused the transaction: %s (raise --max-txn-ops / "
+                          "--max-request-bytes on the cluster and in the URL)" % msg) from None
+        raise StoreError("etcd at %s: %s" % (self.address, msg)) from None
 
     def _range_op(self, lo, hi, limit=None, reverse=False):
         """A range operation over data keys [lo, hi) (hi None: a point get of lo; hi b'' ... end)."""
@@ -550,9 +621,10 @@ class EtcdStore(Store):
             r["sort_target"] = "KEY"
         return r
 
-    def _read_ops(self, ops, rev):
+    def _read_ops(self, ops, rev, budget=None):
         """Range operations in one read-only Txn (or several of max_txn_ops each) at revision rev (None:
-        the member's latest) -> (their replies, the revision read)."""
+        the member's latest) -> (their replies, the revision read). Waiting comes off ``budget``."""
+        budget = budget or self._budget()
         serializable = self.settings["reads"] == "serializable" or rev is not None
         ops = [dict(o, serializable=True) if serializable else o for o in ops]
         if rev is not None:
@@ -563,7 +635,7 @@ class EtcdStore(Store):
         for i in range(0, max(len(ops), 1), step):
             batch = ops[i:i + step]
             body = {"success": [{"request_range": o} for o in batch]}
-            res = self._post("/kv/txn", body)
+            res = self._post("/kv/txn", body, budget=budget, read=serializable)
             got = int(res["header"]["revision"])
             if read_rev is None:
                 wait_until = time.monotonic() + 1.0
@@ -572,10 +644,11 @@ class EtcdStore(Store):
                     # little, then ask through the leader.
                     if time.monotonic() < wait_until:
                         time.sleep(0.01)
+                        budget.left -= 0.01
                     else:
                         body = {"success": [{"request_range": {k: v for k, v in o.items() if k != "serializable"}}
                                             for o in batch]}
-                    res = self._post("/kv/txn", body)
+                    res = self._post("/kv/txn", body, budget=budget)
                     got = int(res["header"]["revision"])
                     if "serializable" not in body["success"][0]["request_range"]:
                         break
@@ -589,14 +662,14 @@ class EtcdStore(Store):
         if rev > self._floor:
             self._floor = rev
 
-    def _lease_id(self):
+    def _lease_id(self, budget):
         """The lease tombstones and receipts are written with (granted again at half its TTL)."""
         ttl = self.settings["lease_ttl"]
         with self._lock:
             lease = self._lease
             if lease is None or time.monotonic() - lease[1] > ttl / 2:
                 t = time.monotonic()
-                res = self._post("/lease/grant", {"TTL": ttl})
+                res = self._post("/lease/grant", {"TTL": ttl}, budget=budget)
                 lease = self._lease = (res["ID"], t)
             return lease[0]
 
@@ -610,13 +683,14 @@ class EtcdStore(Store):
             return
         s = self.settings
         rev = reads.revision
-        if rev is not None and time.monotonic() - rev[1] > s["lease_ttl"] / 2:
+        if rev is not None and time.monotonic() - rev.t0 > s["lease_ttl"] / 2:
             raise Conflict("the transaction is older than half the tombstone lease (%ss)" % s["lease_ttl"])
-        lease = self._lease_id()
+        budget = rev.budget if rev is not None else self._budget()
+        lease = self._lease_id(budget)
         receipt = self._t + receipt_id()
         cmp = [{"target": "VERSION", "key": _b64(receipt), "result": "EQUAL", "version": 0}]
         size = len(receipt)
-        mods, values = (rev[2], rev[3]) if rev is not None else ({}, {})
+        mods, values = (rev.mods, rev.seen) if rev is not None else ({}, {})
         for k, v in reads.points.items():
             dk = self._d + k
             m = mods.get(k)
@@ -632,7 +706,7 @@ class EtcdStore(Store):
                 size += len(v)
             size += len(dk)
         if rev is not None:
-            after = rev[0] + 1
+            after = rev.rev + 1
             for lo, hi, _ in reads.ranges:
                 for base in (self._d, self._x):
                     end = base + hi if hi is not None else prefix_end(base)
@@ -660,8 +734,9 @@ class EtcdStore(Store):
         body = {"compare": cmp, "success": ops,
                 "failure": [{"request_range": {"key": _b64(receipt)}}]}
         self.commits_sent += 1
+        sent = time.monotonic()
         try:
-            res = self._post("/kv/txn", body)
+            res = self._post("/kv/txn", body, budget=budget)
         except (Conflict, Refused):
             raise
         except StoreError as e:
@@ -669,23 +744,56 @@ class EtcdStore(Store):
                              "member reaches a majority again" % e) from None
         self._saw(int(res["header"]["revision"]))
         if res.get("succeeded"):
+            if rev is not None:
+                self._running.carried = self._carry(reads, writes, rev, int(res["header"]["revision"]), sent)
             return
         got = (res.get("responses") or [{}])[0].get("response_range", {})
         if got.get("kvs"):
             return   # an earlier send of this commit was applied (its reply was lost)
         raise Conflict("key or range changed by a concurrent transaction")
 
+    def _carry(self, reads, writes, state, rev, sent):
+        """The Carried state of a commit applied at revision ``rev`` (None for a large one). ``sent``:
+        when it was sent, the age the next transaction starts with (tombstones of later deletes were
+        written after it)."""
+        if len(writes) + len(reads.points) > CARRY_LIMIT:
+            return None
+        seen, mods = {}, {}
+        for k, v in reads.points.items():
+            m = state.mods.get(k)
+            if m is not None:
+                seen[k], mods[k] = v, m
+        order = sorted(writes)
+        ranges = {}
+        for lo, hi, *_ in reads.ranges:
+            pairs = state.ranges.get((lo, hi))
+            if pairs is None:
+                continue
+            a = bisect.bisect_left(order, lo)
+            b = len(order) if hi is None else bisect.bisect_left(order, hi)
+            if a < b:
+                merged = dict(pairs)
+                merged.update((k, writes[k]) for k in order[a:b])
+                pairs = sorted((k, v) for k, v in merged.items() if v is not None)
+            for k, _v in pairs:
+                mods.setdefault(k, state.mods.get(k, 0))
+            ranges[(lo, hi)] = pairs
+        for k, v in writes.items():
+            seen[k], mods[k] = v, (rev if v is not None else 0)
+        return Carried(rev, sent, seen, mods, ranges, time.monotonic())
+
     def allocate(self, key, count=1, at_least=0):
         k = self._q + key
+        budget = self._budget()
         for _ in range(1000):
-            res = self._post("/kv/range", {"key": _b64(k)})
+            res = self._post("/kv/range", {"key": _b64(k)}, budget=budget)
             kvs = res.get("kvs")
             cur = int(_unb64(kvs[0]["value"])) if kvs else 1
             mod = int(kvs[0]["mod_revision"]) if kvs else 0
             first = max(cur, int(at_least))
             cmp = {"target": "MOD", "key": _b64(k), "result": "EQUAL", "mod_revision": mod}
             res = self._post("/kv/txn", {"compare": [cmp], "success": [
-                {"request_put": {"key": _b64(k), "value": _b64(str(first + count).encode())}}]})
+                {"request_put": {"key": _b64(k), "value": _b64(str(first + count).encode())}}]}, budget=budget)
             if res.get("succeeded"):
                 return first
         raise StoreError("etcd at %s: AUTOINCREMENT counter too contended" % self.address)

@@ -57,7 +57,7 @@ def test_preferred_member_down_fails_over(own_cluster):
 
 def test_minority_member_serves_reads_and_fails_writes_in_bounded_time(own_cluster):
     """Member 0's site is cut off from the other two (paused: they neither answer nor refuse): reads
-    are still served there, a write fails with OperationalError within the timeout (default 5 s), and
+    are still served there, a write fails with OperationalError within the timeout (default 4 s), and
     nothing is half-written; after healing, writes go through and nothing acknowledged is lost. (The
     failed commit may still be applied, whole, when the cut is healed before the others elected a new
     leader: member 0 may have been the leader and kept it in its log; the error says so.)"""
@@ -83,16 +83,22 @@ def test_minority_member_serves_reads_and_fails_writes_in_bounded_time(own_clust
         with pytest.raises(rome.OperationalError, match="store unavailable: .*commit not confirmed; all or nothing"):
             conn.commit()
         took = time.monotonic() - t
-        assert took <= 5.5, took
+        assert took <= 4.3, took   # the default timeout (4 s) for the whole transaction
     finally:
         c.resume(1)
         c.resume(2)
     c.wait_leader()
     check = rome.connect(url)
-    before = check.execute("SELECT id, n FROM c ORDER BY id").fetchall()
-    assert before in ([(0, 0), (1, 7), (2, 0)], [(0, 100), (1, 7), (2, 100)])   # all or nothing, never half
-    check.execute("UPDATE c SET n = 1 WHERE id = 1")
-    check.commit()
+    for attempt in range(5):   # the failed commit, if kept by member 0 as leader, may land meanwhile
+        before = check.execute("SELECT id, n FROM c ORDER BY id").fetchall()
+        assert before in ([(0, 0), (1, 7), (2, 0)], [(0, 100), (1, 7), (2, 100)])   # all or nothing
+        check.execute("UPDATE c SET n = 1 WHERE id = 1")
+        try:
+            check.commit()
+            break
+        except rome.OperationalError as e:
+            assert "conflict" in str(e) and attempt < 4, e
+            check.rollback()
     assert check.execute("SELECT id, n FROM c ORDER BY id").fetchall() == [before[0], (1, 1), before[2]]
     check.commit()
 
