@@ -7,6 +7,9 @@ Planning (once per plan, when it is built):
   equalities of WHERE and ON are followed; their reads go with the first level's.
 - :func:`plan_chains`: the levels the store can probe itself in the round trip that reads the first
   level (an index nested loop keyed by the first table's primary key).
+- :func:`plan_derived_chains`: the same for levels keyed by a column of a first level that is a
+  subquery (Glance's list page: a UNION of image queries, its page joined to the properties and
+  locations by image id), pushed at run time to the subquery's branches (:func:`push_chains`).
 
 Running (per statement, only when the transaction says ``can_warm``):
 
@@ -20,7 +23,7 @@ that turns out unused costs a read, never a wrong row.
 """
 from sqlglot import exp
 
-from rome.encoding.keycode import encode_tuple
+from rome.encoding.keycode import encode_tuple, prefix_end
 from rome.sql.expressions import compile_expr
 from rome.sql.tree import columns_in, find_aggregates, has_subquery
 
@@ -90,23 +93,104 @@ def plan_chains(plan):
     pk_pos = first.source.offset + rows0.pk_idx[0]
     pk_aff = first.source.table.columns[rows0.pk_idx[0]].affinity
     for lvl in plan.levels[1:]:
-        path = lvl.access.path if lvl.access is not None and lvl.hash_key is None else None
-        if path is None or path.kind == "scan" or not path.eq or path.lo or path.hi:
+        b = _chain_bound(plan, lvl)
+        if b is None or plan._position(b.value) != pk_pos:
             continue
-        b = path.eq[0]
-        if b.op is not exp.EQ or not isinstance(b.value, exp.Column) or plan._position(b.value) != pk_pos:
-            continue
-        if lvl.source.table.columns[b.col].affinity != pk_aff or rows0.pk_folds is not None or \
-                any(lvl.source.table.key_collations(path.columns, path.index)):
+        if lvl.source.table.columns[b.col].affinity != pk_aff or rows0.pk_folds is not None:
             continue   # folded keys (collations): the first table's key bytes are not the probe's
-        if any(plan._level_of(x) >= 0 for x in path_values(path)[1:]):
-            continue
-        lvl.chained = path.point
+        lvl.chained = lvl.access.path.point
         plan.chains.append(lvl)
 
 
-def send_chains(plan, ctx):
-    """Register the chains (see plan_chains) on the ranges the first level will read."""
+def plan_derived_chains(plan):
+    """Find the levels joined by ``= <a column of the first level>`` when the first level is a
+    subquery: (level, the subquery's column). At run time their probes are chained on the reads of
+    the first table of each branch of the subquery whose column is that table's primary key
+    (:func:`push_chains`), so that a page's join ranges come with its rows."""
+    plan.derived_chains = []
+    if len(plan.levels) < 2 or plan.levels[0].derived is None:
+        return
+    src = plan.levels[0].source
+    for lvl in plan.levels[1:]:
+        b = _chain_bound(plan, lvl)
+        if b is None:
+            continue
+        pos = plan._position(b.value)
+        if pos is not None and src.offset <= pos < src.offset + len(src.columns):
+            plan.derived_chains.append((lvl, pos - src.offset))
+
+
+def _chain_bound(plan, lvl):
+    """The access path's first bound when the path can be chained: an index equality on a column
+    (``= <column>``), the other columns fixed by constants, no collation folding its keys."""
+    path = lvl.access.path if lvl.access is not None and lvl.hash_key is None else None
+    if path is None or path.kind == "scan" or not path.eq or path.lo or path.hi:
+        return None
+    b = path.eq[0]
+    if b.op is not exp.EQ or not isinstance(b.value, exp.Column):
+        return None
+    if any(lvl.source.table.key_collations(path.columns, path.index)):
+        return None
+    if any(plan._level_of(x) >= 0 for x in path_values(path)[1:]):
+        return None
+    return b
+
+
+def _specs(levels, ctx):
+    """(affinity of the probed column, probe prefix, encoded constants, pairs limit or 0 for a point)
+    of each level's chain; a level whose constants fail or are NULL is left out."""
+    out = []
+    for lvl in levels:
+        acc = lvl.access
+        try:
+            vals = [f((), ctx) for f in acc.eq[1:]]
+        except Exception:   # a prefetch: a value the query itself may never compute
+            continue
+        if not any(v is None and op is not exp.Is for v, op in zip(vals, acc.eq_ops[1:])):
+            aff = lvl.source.table.columns[acc.path.eq[0].col].affinity
+            out.append((aff, acc.prefix, encode_tuple(vals), 0 if acc.path.point else CHAIN_LIMIT))
+    return out
+
+
+def push_chains(sub, col, specs, ctx):
+    """Hand chain specs keyed by output column ``col`` of subquery plan ``sub`` down to where its
+    rows are read: each branch of a compound, the subquery of a subquery, a first table whose
+    primary key that column is (its ranges' reads chain them: start_reads), a later table read by
+    that primary key (its probes go with theirs: warm)."""
+    if not specs:
+        return
+    left = getattr(sub, "left", None)
+    if left is not None:   # a compound: every branch
+        push_chains(left, col, specs, ctx)
+        push_chains(sub.right, col, specs, ctx)
+        return
+    if not getattr(sub, "levels", None) or col >= len(sub.items):
+        return
+    item = sub.items[col]
+    item = item.this if isinstance(item, exp.Alias) else item
+    pos = sub._position(item) if isinstance(item, exp.Column) else None
+    j = sub._level_of(item) if pos is not None else -1
+    if j < 0:
+        return
+    lvl = sub.levels[j]
+    if lvl.derived is not None:
+        if j == 0:
+            push_chains(lvl.derived, pos - lvl.source.offset, specs, ctx)
+        return
+    path = lvl.access.path if lvl.access is not None and lvl.hash_key is None else None
+    if path is None or (j == 0) == (path.kind == "pk" and path.point):
+        return   # the first table read by ranges, or a later one by its primary key (warm)
+    rows = sub.planner.layout(lvl.source.table)
+    if rows.rowid or len(rows.pk_idx) != 1 or rows.pk_folds is not None or \
+            pos != lvl.source.offset + rows.pk_idx[0]:
+        return
+    aff = lvl.source.table.columns[rows.pk_idx[0]].affinity
+    ctx.cache.setdefault(("chains", id(sub), j), []).extend(s for s in specs if s[0] == aff)
+
+
+def send_chains(plan, ctx, pushed=()):
+    """Register the chains (see plan_chains) and those pushed down to this plan (push_chains) on the
+    ranges the first level will read."""
     first = plan.levels[0]
     path = first.access.path
     if path.kind == "scan":
@@ -114,15 +198,7 @@ def send_chains(plan, ctx):
         ranges, src = [(rows0.prefix, rows0.end)], b"k"
     else:
         ranges, src = first.access.ranges((), ctx), (b"v" if path.kind == "index" else b"k")
-    specs = []
-    for lvl in plan.chains:
-        acc = lvl.access
-        try:
-            vals = [f((), ctx) for f in acc.eq[1:]]
-        except Exception:   # a prefetch: a value the query itself may never compute
-            continue
-        if not any(v is None and op is not exp.Is for v, op in zip(vals, acc.eq_ops[1:])):
-            specs.append((src, acc.prefix, encode_tuple(vals), 0 if lvl.chained else CHAIN_LIMIT))
+    specs = list(dict.fromkeys((src,) + s[1:] for s in _specs(plan.chains, ctx) + list(pushed)))
     if specs and ranges:
         ctx.session.txn.chain(ranges, specs)
 
@@ -133,8 +209,12 @@ def start_reads(plan, ctx):
     registers the chains of the first level's ranges (see plan_chains), before any read."""
     if not plan.levels or plan.pre:
         return [], []
-    if plan.chains:
-        send_chains(plan, ctx)
+    pushed = ctx.cache.pop(("chains", id(plan), 0), ())
+    if plan.chains or pushed:
+        send_chains(plan, ctx, pushed)
+    if plan.derived_chains:
+        for col in dict.fromkeys(c for _lvl, c in plan.derived_chains):
+            push_chains(plan.levels[0].derived, col, _specs([lv for lv, c in plan.derived_chains if c == col], ctx), ctx)
     lvl = plan.levels[0]
     if lvl.access is None or lvl.access.path.kind == "scan":
         return [], []
@@ -160,11 +240,21 @@ def warm(plan, i, chunk, ctx):
     those of later levels whose probes read only levels before i, since the same chunk of rows
     gives their probe values: independent joins share one round trip."""
     reqs = ([], [])
-    for lvl in plan.levels[i:]:
+    for j, lvl in enumerate(plan.levels[i:], i):
         if lvl.warm_at == i:
             keys, ranges = lvl.access.probes(chunk, ctx)
             reqs[0].extend(keys)
             reqs[1].extend(ranges)
+            pushed = ctx.cache.get(("chains", id(plan), j))
+            if pushed and keys:   # probes by primary key: the chains pushed here (push_chains) too
+                n = len(ctx.session.rows(lvl.source.table).prefix)
+                for _aff, pre, suf, lim in pushed:
+                    for k in keys:
+                        ck = pre + k[n:] + suf
+                        if lim == 0:
+                            reqs[0].append(ck)
+                        else:
+                            reqs[1].append((ck, prefix_end(ck), False))
     if reqs[0] or reqs[1]:
         ctx.session.txn.warm(*reqs)
 

@@ -63,7 +63,6 @@ class Level:
         self.derived = None
         self.hash_key = None      # (column position in source, compiled probe) for hash joins
         self.hash_on = None       # the conjunct the hash join consumes
-        self.probe_depth = 0      # the last earlier level its probe values read
         self.warm_at = None       # the level whose chunks send this level's probes (0: at the start)
         self.chained = None       # when the store runs its probes (rome.sql.prefetch): whether each is a point
         self.probe_nodes = []     # the constant sides of the conjuncts its access path uses
@@ -436,8 +435,6 @@ class SelectPlan(Plan):
         scope, planner = self.scope, self.planner
         for i, lvl in enumerate(self.levels):
             bounds = self._bounds(lvl)
-            lvl.probe_depth = max([self._level_of(b.node if b.op is not exp.EQ else b.value)
-                                   for b in bounds] + [0])
             if lvl.source.table is not None:
                 rest = self._plan_table(i, lvl, bounds, order_cols if i == 0 else None)
             else:
@@ -448,6 +445,7 @@ class SelectPlan(Plan):
         self.pre_filter = planner.compile_predicate(self.pre, scope)
         prefetch.plan_start_reads(self)
         prefetch.plan_chains(self)
+        prefetch.plan_derived_chains(self)
 
     def _bounds(self, lvl):
         """The conjuncts placed at this level that an access path can use: <column of its source> op
@@ -498,7 +496,9 @@ class SelectPlan(Plan):
         rest = [c for c in lvl.conds if id(c) not in used]
         lvl.probe_nodes = prefetch.path_values(path)
         if i > 0 and path.kind != "scan":
-            lvl.warm_at = lvl.probe_depth + 1
+            # the level after the last one its probes read (the path's values: a bound the path does
+            # not use, or its own column in ``x IN (...)``, does not delay it)
+            lvl.warm_at = max([self._level_of(n) for n in lvl.probe_nodes] + [0]) + 1
         if path.covering:
             path.needed = self._decode_needed(i, s, rest)
         return rest

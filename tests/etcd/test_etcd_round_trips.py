@@ -10,6 +10,7 @@ import pytest
 
 import rome
 from rome.dbapi.connection import parse_url
+from rome.storage.etcd import CARRY_FOR
 from rome.storage import drop_store
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "redis"))
@@ -216,3 +217,187 @@ def test_retry_after_a_conflict_reads_afresh(dbs, cluster, prefix):
         c.commit()
     finally:
         other.close()
+
+
+# -- Glance's list pages, on Glance's own tables and indexes (glance.db.sqlalchemy.models, as created
+# on sqlite) and its own statements (glance.db.sqlalchemy.api.image_get_all, logged from its DB API on
+# rome+etcd by ../shared/checks/glance_dbops.py), selecting fewer columns.
+
+GLANCE_SCHEMA = [
+    "CREATE TABLE images (id VARCHAR(36) NOT NULL, name VARCHAR(255), size INTEGER, status VARCHAR(30) NOT NULL, "
+    "visibility VARCHAR(9) DEFAULT 'shared' NOT NULL, owner VARCHAR(255), created_at DATETIME NOT NULL, "
+    "deleted BOOLEAN NOT NULL, PRIMARY KEY (id))",
+    "CREATE INDEX ix_images_deleted ON images (deleted)",
+    "CREATE INDEX owner_image_idx ON images (owner)",
+    "CREATE INDEX created_at_image_idx ON images (created_at)",
+    "CREATE INDEX visibility_image_idx ON images (visibility)",
+    "CREATE TABLE image_properties (id INTEGER NOT NULL, image_id VARCHAR(36) NOT NULL, name VARCHAR(255) NOT NULL, "
+    "value TEXT, deleted BOOLEAN NOT NULL, PRIMARY KEY (id), CONSTRAINT ix_image_properties_image_id_name "
+    "UNIQUE (image_id, name), FOREIGN KEY(image_id) REFERENCES images (id))",
+    "CREATE INDEX ix_image_properties_deleted ON image_properties (deleted)",
+    "CREATE INDEX ix_image_properties_image_id ON image_properties (image_id)",
+    "CREATE TABLE image_locations (id INTEGER NOT NULL, image_id VARCHAR(36) NOT NULL, value TEXT NOT NULL, "
+    "deleted BOOLEAN NOT NULL, PRIMARY KEY (id), FOREIGN KEY(image_id) REFERENCES images (id))",
+    "CREATE INDEX ix_image_locations_image_id ON image_locations (image_id)",
+    "CREATE INDEX ix_image_locations_deleted ON image_locations (deleted)",
+    "CREATE TABLE image_members (id INTEGER NOT NULL, image_id VARCHAR(36) NOT NULL, member VARCHAR(255) NOT NULL, "
+    "status VARCHAR(20) DEFAULT 'pending' NOT NULL, deleted BOOLEAN NOT NULL, PRIMARY KEY (id), "
+    "FOREIGN KEY(image_id) REFERENCES images (id))",
+    "CREATE INDEX ix_image_members_deleted ON image_members (deleted)",
+    "CREATE INDEX ix_image_members_image_id_member ON image_members (image_id, member)",
+    "CREATE INDEX ix_image_members_image_id ON image_members (image_id)",
+]
+STATUSES = ("active", "saving", "queued", "pending_delete", "deleted", "deactivated", "importing", "uploading")
+
+
+def _columns(ref, alias):
+    """The image columns as SQLAlchemy labels them: ``<ref>id AS <alias>id, ...``."""
+    return ", ".join("%s%s AS %s%s" % (ref, c, alias, c)
+                     for c in ("id", "name", "size", "status", "visibility", "owner", "created_at", "deleted"))
+
+
+JOINED = ("image_properties_1.id, image_properties_1.name, image_properties_1.value, image_locations_1.id, "
+          "image_locations_1.value")
+IN_STATUS = "images.status IN (%s)" % ", ".join("?" * len(STATUSES))
+BRANCHES = (
+    "SELECT {c} FROM images WHERE images.deleted = 0 AND {s} AND (images.visibility = ? OR images.visibility = ?) "
+    "UNION SELECT {c} FROM images WHERE images.owner = ? AND images.deleted = 0 AND {s} "
+    "UNION SELECT {c} FROM images JOIN image_members ON images.id = image_members.image_id WHERE images.deleted = 0 "
+    "AND {s} AND image_members.deleted = 0 AND images.visibility = ? AND image_members.member = ? "
+    "AND image_members.status = ?").format(c=_columns("images.", "images_"), s=IN_STATUS)
+PAGE_OF = (
+    "SELECT " + _columns("anon_1.anon_2_images_", "anon_1_anon_2_images_") + ", " + JOINED
+    + " FROM (SELECT " + _columns("anon_2.images_", "anon_2_images_") + " FROM (" + BRANCHES + ") AS anon_2 WHERE %s "
+    "ORDER BY anon_2.images_created_at DESC, anon_2.images_id DESC LIMIT ? OFFSET ?) AS anon_1 "
+    "LEFT OUTER JOIN image_properties AS image_properties_1 ON anon_1.anon_2_images_id = image_properties_1.image_id "
+    "LEFT OUTER JOIN image_locations AS image_locations_1 ON anon_1.anon_2_images_id = image_locations_1.image_id "
+    "ORDER BY anon_1.anon_2_images_created_at DESC, anon_1.anon_2_images_id DESC")
+LIST = PAGE_OF % "anon_2.images_owner = ? OR anon_2.images_visibility != ?"
+MARKER_PAGE = PAGE_OF % (
+    "(anon_2.images_owner = ? OR anon_2.images_visibility != ?) AND "
+    "(CASE WHEN (anon_2.images_created_at IS NOT NULL) THEN anon_2.images_created_at END < ? OR "
+    "CASE WHEN (anon_2.images_created_at IS NOT NULL) THEN anon_2.images_created_at END = ? AND "
+    "CASE WHEN (anon_2.images_id IS NOT NULL) THEN anon_2.images_id ELSE ? END < ?)")
+LIST_ARGS = STATUSES + ("public", "community", "p1") + STATUSES + STATUSES + ("shared", "p1", "accepted", "p1", "community")
+MARKER = ("SELECT " + _columns("images.", "images_") + ", " + JOINED + " FROM images "
+          "LEFT OUTER JOIN image_properties AS image_properties_1 ON images.id = image_properties_1.image_id "
+          "LEFT OUTER JOIN image_locations AS image_locations_1 ON images.id = image_locations_1.image_id "
+          "WHERE images.id = ? AND images.deleted = 0")
+PROPERTY_FILTER = (
+    "SELECT " + _columns("anon_1.images_", "anon_1_images_") + ", " + JOINED
+    + " FROM (SELECT " + _columns("images.", "images_") + " FROM images "
+    "JOIN image_properties AS image_properties_2 ON images.id = image_properties_2.image_id "
+    "WHERE images.deleted = 0 AND " + IN_STATUS + " AND images.visibility != ? AND image_properties_2.deleted = 0 "
+    "AND image_properties_2.name = ? AND image_properties_2.value = ? "
+    "ORDER BY images.created_at DESC, images.id DESC LIMIT ? OFFSET ?) AS anon_1 "
+    "LEFT OUTER JOIN image_properties AS image_properties_1 ON anon_1.images_id = image_properties_1.image_id "
+    "LEFT OUTER JOIN image_locations AS image_locations_1 ON anon_1.images_id = image_locations_1.image_id "
+    "ORDER BY anon_1.images_created_at DESC, anon_1.images_id DESC")
+
+
+@pytest.fixture
+def glance_dbs(cluster, prefix):
+    """Glance's tables with what glance_dbops.py creates (100 images of 4 owners, 3 properties each),
+    plus a location on every 5th image and p1 a pending member of some shared images."""
+    first = (cluster.wait_leader() + 1) % cluster.n
+    url = cluster.url(prefix=prefix, first=first)
+    c = rome.connect(url)
+    ref = sqlite3.connect(":memory:")
+    ids = ["%08x-0000-4000-8000-%012x" % (i * 2654435761 % 2 ** 32, i) for i in range(100)]
+    images = [(ids[i], "img-%d" % i, i * 1000, "active", ["public", "private", "shared", "community"][i % 4],
+               "p%d" % (i % 4), "2024-01-01 10:%02d:%02d" % (i // 60, i % 60), 0) for i in range(100)]
+    props = [(i * 3 + j + 1, ids[i], "k%d" % j, "v%d" % (i % 7), 0) for i in range(100) for j in range(3)]
+    locs = [(i + 1, ids[i], "file:///%d" % i, 0) for i in range(0, 100, 5)]
+    members = [(i + 1, ids[i], "p1", "pending", 0) for i in range(2, 100, 8)]
+    for conn in (c, ref):
+        for ddl in GLANCE_SCHEMA:
+            conn.execute(ddl)
+        conn.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?)", images)
+        conn.executemany("INSERT INTO image_properties VALUES (?, ?, ?, ?, ?)", props)
+        conn.executemany("INSERT INTO image_locations VALUES (?, ?, ?, ?)", locs)
+        conn.executemany("INSERT INTO image_members VALUES (?, ?, ?, ?, ?)", members)
+        conn.commit()
+    time.sleep(CARRY_FOR)   # a page starts afresh, as in Glance: nothing carried from the loading commit
+    yield c, ref, first
+    c.close()
+    drop_store(*parse_url(url))
+
+
+def _page(c, ref, sql, params):
+    """Run a page on both: the same rows, the images in the same order -> (rows, image ids in order)."""
+    got = _both(c, ref, sql, params)
+    order = list(dict.fromkeys(r[0] for r in c.execute(sql, params).fetchall()))
+    assert order == list(dict.fromkeys(r[0] for r in ref.execute(sql, params).fetchall()))
+    return got, order
+
+
+def test_glance_list_page(glance_dbs):
+    """A list page (tenant p1, 25): the branches' index ranges (with the catalog) in one request, the
+    images' rows with the page's join ranges (chained on the branches' reads: prefetch.push_chains) in a
+    second, the join ranges' rows in a third."""
+    c, ref, first = glance_dbs
+
+    def page():
+        out = _page(c, ref, LIST, LIST_ARGS + (25, 0))
+        c.rollback()
+        return out
+    page()   # statements compiled, the catalog read, as in a running Glance
+    (rows, order), n, commits = _requests(c, first, page)
+    assert len(order) == 25 and len(rows) >= 75 and any(r[11] is not None for r in rows)
+    assert n <= 3 and commits == 0, n
+
+
+def test_glance_list_page_with_shared_images(glance_dbs):
+    """The same page when p1 accepted shared images (the UNION's third branch: image_members, then
+    those images by primary key): the images in one request, never one per member row (it was 11
+    requests: the 7 images read one by one), with the page's join ranges for them (pushed down to
+    that level: prefetch.push_chains), their rows in one more: 5."""
+    c, ref, first = glance_dbs
+    for conn in (c, ref):
+        conn.execute("UPDATE image_members SET status = 'accepted' WHERE id % 16 = 3")
+        conn.commit()
+    time.sleep(CARRY_FOR)
+
+    def page():
+        out = _page(c, ref, LIST, LIST_ARGS + (25, 0))
+        c.rollback()
+        return out
+    page()
+    (rows, order), n, commits = _requests(c, first, page)
+    shared = {r[0] for r in ref.execute("SELECT image_id FROM image_members WHERE status = 'accepted'")}
+    assert len(order) == 25 and shared & set(order) and shared - {r[0] for r in ref.execute(
+        "SELECT id FROM images WHERE owner = 'p1' OR visibility IN ('public', 'community')")}
+    assert n <= 5 and commits == 0, n
+
+
+def test_glance_property_filter_page(glance_dbs):
+    """The property filter (admin: k1 = v3, 25): at most 3 requests."""
+    c, ref, first = glance_dbs
+
+    def page():
+        out = _page(c, ref, PROPERTY_FILTER, STATUSES + ("community", "k1", "v3", 25, 0))
+        c.rollback()
+        return out
+    page()   # statements compiled, the catalog read, as in a running Glance
+    (rows, order), n, _ = _requests(c, first, page)
+    assert len(order) == 10 and len(rows) >= 30
+    assert n <= 3, n
+
+
+def test_glance_marker_page(glance_dbs):
+    """The page after a marker as Glance reads it, in one transaction: the marker image (image_get's
+    statement, 2 requests), then the page after it, which costs what a first page costs (3)."""
+    c, ref, first = glance_dbs
+    marker = ref.execute("SELECT id, created_at FROM images WHERE owner = 'p1' ORDER BY created_at DESC, id DESC "
+                         "LIMIT 1 OFFSET 10").fetchone()
+
+    def page():
+        got = _both(c, ref, MARKER, marker[:1])
+        assert got and got[0][6] == marker[1]
+        out = _page(c, ref, MARKER_PAGE, LIST_ARGS + (marker[1], marker[1], "", marker[0], 25, 0))
+        c.rollback()
+        return out
+    page()   # statements compiled, the catalog read, as in a running Glance
+    (rows, order), n, commits = _requests(c, first, page)
+    assert len(order) == 25 and marker[0] not in order and commits == 0
+    assert n <= 5, n
