@@ -198,9 +198,10 @@ def send_chains(plan, ctx, pushed=()):
         ranges, src = [(rows0.prefix, rows0.end)], b"k"
     else:
         ranges, src = first.access.ranges((), ctx), (b"v" if path.kind == "index" else b"k")
-    specs = list(dict.fromkeys((src,) + s[1:] for s in _specs(plan.chains, ctx) + list(pushed)))
-    if specs and ranges:
-        ctx.session.txn.chain(ranges, specs)
+    specs = list(dict.fromkeys((src,) + s[1:] for s in _specs(plan.chains, ctx)))
+    lazy = [s for s in dict.fromkeys((src,) + s[1:] for s in pushed) if s not in specs]
+    if (specs or lazy) and ranges:
+        ctx.session.txn.chain(ranges, specs, lazy)
 
 
 def start_reads(plan, ctx):
@@ -214,7 +215,8 @@ def start_reads(plan, ctx):
         send_chains(plan, ctx, pushed)
     if plan.derived_chains:
         for col in dict.fromkeys(c for _lvl, c in plan.derived_chains):
-            push_chains(plan.levels[0].derived, col, _specs([lv for lv, c in plan.derived_chains if c == col], ctx), ctx)
+            specs = _specs([lv for lv, c in plan.derived_chains if c == col], ctx)
+            push_chains(plan.levels[0].derived, col, specs, ctx)
     lvl = plan.levels[0]
     if lvl.access is None or lvl.access.path.kind == "scan":
         return [], []

@@ -127,9 +127,11 @@ class Snapshot(ABC):
         """(True, value) if the snapshot already holds key's value, else (False, None); never a read."""
         return False, None
 
-    def chain(self, ranges, specs):
+    def chain(self, ranges, specs, lazy=()):
         """Have later reads of these (start, end) ranges also read what each pair leads to (see
-        RedisSnapshot.chain); a no-op for stores that cannot."""
+        RedisSnapshot.chain); a no-op for stores that cannot. ``lazy``: more specs, whose chained
+        index entries' rows a store that needs a request of its own for them (etcd) reads only
+        when asked (a speculative join: most of them are never used)."""
 
     def scan_many(self, ranges, limit=None):
         """Many scans at once: [(start, end, reverse)] -> [(pairs, complete)], at most ``limit`` pairs

@@ -345,6 +345,7 @@ class EtcdSnapshot(ReadCache, Snapshot):
         self._t0 = time.monotonic()
         self._mods = {}   # key -> its mod_revision at the snapshot's revision (0: absent)
         self._chains = {}  # (start, end) -> chain specs, followed after every read of that range
+        self._lazy = set()  # the specs whose index entries' rows are read only when asked (chain)
         self._budget = store._running.budget = WaitBudget(store.settings["timeout"])
         self._reset_cache()
         carried, store._running.carried = getattr(store._running, "carried", None), None
@@ -402,9 +403,13 @@ class EtcdSnapshot(ReadCache, Snapshot):
             running.budget = None
         super().close()
 
-    def chain(self, ranges, specs):
+    def chain(self, ranges, specs, lazy=()):
         """As RedisSnapshot.chain, run here: after a read of one of these ranges, what its pairs lead
-        to is read in one more request (for all the ranges of that read), not one per pair."""
+        to is read in one more request (for all the ranges of that read), not one per pair; the
+        rows of the index entries found so are read in the request after, except for ``lazy``
+        specs (scan_many reads those of the ranges it is asked for)."""
+        self._lazy.update(lazy)
+        specs = list(specs) + list(lazy)
         for start, end in ranges:
             self._chains[(start, end)] = specs
 
@@ -423,25 +428,27 @@ class EtcdSnapshot(ReadCache, Snapshot):
                         ops.append(op(rk, None))
         for start, end, pairs in (results if self._chains else ()):
             specs = self._chains.get((start, end))
-            for src, pre, suf, lim in (specs if pairs else ()) or ():
+            for spec in (specs if pairs else ()) or ():
+                src, pre, suf, lim = spec
                 for k, v in pairs:
                     ck = pre + (v if src == b"v" else k[6:]) + suf
                     if (ck, lim) in takes or (ck in seen if lim == 0 else (ck, prefix_end(ck)) in ranges):
                         continue
-                    takes[(ck, lim)] = None
+                    takes[(ck, lim)] = spec in self._lazy
                     ops.append(op(ck, None) if lim == 0 else op(ck, prefix_end(ck), lim))
         if ops and len(seen) < remote.CACHE_LIMIT:
             chained = []
-            for (ck, lim), r in zip(takes, self._read(ops)):
+            for ((ck, lim), lazy), r in zip(takes.items(), self._read(ops)):
                 if lim == 0:
                     v = self._value(ck, r)
                     seen.setdefault(ck, v)
-                    if v is not None:
+                    if v is not None and not lazy:
                         chained.append((ck, v))
                 else:
                     got = self._pairs(r)
                     self._remember(ck, prefix_end(ck), False, got, not r.get("more"))
-                    chained += got
+                    if not lazy:
+                        chained += got
             if depth == 0 and chained:   # the rows of the index entries the chains found
                 self._follow([(None, None, chained)], 1)
 
@@ -507,14 +514,15 @@ class EtcdSnapshot(ReadCache, Snapshot):
         out = [None] * len(ranges)
         asked, ops = [], []
         op = self._store._range_op
+        got = []   # (start, end, pairs) whose rows to follow: the cached ones' too (lazy chains)
         for i, (start, end, reverse) in enumerate(ranges):
             out[i] = self._known_range(start, end, reverse, limit)
             if out[i] is not None:
+                got.append((start, end, out[i][0]))
                 continue
             asked.append(i)
             ops.append(op(start, end, limit, reverse))
         if ops:
-            got = []
             for i, r in zip(asked, self._read(ops)):
                 pairs = self._pairs(r)
                 complete = not r.get("more")
@@ -522,6 +530,7 @@ class EtcdSnapshot(ReadCache, Snapshot):
                 self._remember(start, end, reverse, pairs, complete)
                 out[i] = (pairs, complete)
                 got.append((start, end, pairs))
+        if got:
             self._follow(got)
         return out
 

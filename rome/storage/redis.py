@@ -583,12 +583,13 @@ class RedisSnapshot(ReadCache, Snapshot):
             self._remember_points(zip(extra[0::2], extra[1::2]))
         return counts, res[start:start + width], res[start + width:start + width + ch]
 
-    def chain(self, ranges, specs):
+    def chain(self, ranges, specs, lazy=()):
         """Have every later read of these (start, end) ranges also read, for each pair it returns,
         what ``specs`` derive from it (see CHAINS): [(source, prefix, suffix, limit)], source b"v"
         (the pair is an index entry: its value is a primary key) or b"k" (the pair is a row: its key
         ends with the primary key); the chained key is prefix + primary key + suffix, read as a point
         (limit 0) or as the range of keys it starts (at most limit pairs)."""
+        specs = list(specs) + list(lazy)   # the script reads their rows in the same round trip
         for start, end in ranges:
             self._chains[(start, end)] = specs
 

@@ -150,11 +150,12 @@ class Transaction:
         cached copy; commit validates it like any read)."""
         self._points.setdefault(key, value)
 
-    def chain(self, ranges, specs):
+    def chain(self, ranges, specs, lazy=()):
         """Ask the store to read, with every later read of these (start, end) ranges, what each pair
         they return leads to (RedisSnapshot.chain: an index nested loop run by the store, in the
-        same round trip). Nothing is recorded; a no-op on stores without round trips."""
-        (self._snap or self._open()).chain(ranges, specs)
+        same round trip; ``lazy``: see Snapshot.chain). Nothing is recorded; a no-op on stores
+        without round trips."""
+        (self._snap or self._open()).chain(ranges, specs, lazy)
 
     def expect_absent(self, key):
         """Record that key is absent, without reading it: commit fails with Conflict if the store
