@@ -31,7 +31,7 @@ from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, pref
 from rome.encoding.rowcode import decode_row
 from rome.sql.expressions import NOT_LITERAL, literal_value
 from rome.sql.parse import is_list_parameter
-from rome.sql.semantics.values import InList, collation_fold, numeric_text, to_text
+from rome.sql.semantics.values import InList, collation_fold, numeric_text, numeric_twin, to_text
 from rome.sql.tree import collation_of
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
@@ -296,21 +296,9 @@ def _in_values(nodes, compile_const, affinity, fold):
         if affinity != "BLOB":
             out = [probe_value(v, affinity) for v in out]
         else:   # no affinity: 1 and 1.0 may both be stored, and both equal 1
-            out += [t for t in map(_numeric_twin, out) if t is not None]
+            out += [t for t in map(numeric_twin, out) if t is not None]
         return out if fold is None else [fold(v) for v in out]
     return values
-
-
-def _numeric_twin(v):
-    """The other representation of an integral number (1 for 1.0, 1.0 for 1), which encodes to a
-    key of its own; None for anything else."""
-    t = type(v)
-    if t is int:
-        f = float(v)
-        return f if f == v else None
-    if t is float and v.is_integer() and -2 ** 63 <= v < 2 ** 63:
-        return int(v)
-    return None
 
 
 class Access:
@@ -365,12 +353,12 @@ class Access:
             if v is None and op is not exp.Is:
                 return []
             vals.append(v)
-        twins = [i for i in self.twin_cols if _numeric_twin(vals[i]) is not None] if self.twin_cols else ()
+        twins = [i for i in self.twin_cols if numeric_twin(vals[i]) is not None] if self.twin_cols else ()
         if first_in is None and not twins:
             return [self.prefix + encode_tuple(vals)]
         choices = [[encode_value(v)] for v in vals]
         for i in twins:
-            choices[i].append(encode_value(_numeric_twin(vals[i])))
+            choices[i].append(encode_value(numeric_twin(vals[i])))
         if first_in is not None:
             choices[0] = {encode_value(v) for v in first_in if v is not None}
         # distinct keys, in key order
@@ -380,7 +368,7 @@ class Access:
         """(first, last) encodings of a range bound's value: on a column without affinity an
         integral number is stored as 1 or as 1.0, two keys that both equal the bound."""
         e = encode_value(v)
-        t = _numeric_twin(v) if self.range_twins else None
+        t = numeric_twin(v) if self.range_twins else None
         if t is None:
             return e, e
         return min(e, encode_value(t)), max(e, encode_value(t))

@@ -161,6 +161,18 @@ def text_to_number(s):
     return r if ovf else v
 
 
+def numeric_twin(v):
+    """The other representation of an integral number (1 for 1.0, 1.0 for 1), which encodes to a
+    key of its own; None for anything else."""
+    t = type(v)
+    if t is int:
+        f = float(v)
+        return f if f == v else None
+    if t is float and v.is_integer() and -2 ** 63 <= v < 2 ** 63:
+        return int(v)
+    return None
+
+
 def to_number(v):
     """Operand of arithmetic: int or float (text/blob converted as SQLite does); None stays None."""
     t = type(v)
