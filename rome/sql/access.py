@@ -303,9 +303,16 @@ class Access:
             self.width = len(path.columns)
         else:
             self.prefix = rows.prefix
+        # a probe by equalities alone (no IN list, no IS NULL): one key prefix, built directly
+        self._plain_eq = bool(path.eq) and all(op is exp.EQ for op in self.eq_ops)
+        # at most one row per probe, read with one or two gets (not covering: its row is fetched)
+        self._point = path.kind != "scan" and path.point and self._plain_eq and not path.covering
 
     def prefixes(self, row, ctx):
         """Encoded equality prefixes for this probe (several for an IN list); None values match nothing."""
+        if self._plain_eq:
+            vals = [f(row, ctx) for f in self.eq]
+            return [] if None in vals else [self.prefix + encode_tuple(vals)]
         vals = []
         first_in = None
         for f, op in zip(self.eq, self.eq_ops):
@@ -375,6 +382,8 @@ class Access:
         """The rows for this probe (no keys): the read path of SELECT. hint: at most that many rows
         will be consumed, so the first batch of row fetches need not be larger. Returns an iterator
         (not a generator of its own: every layer a row passes through costs)."""
+        if self._point:
+            return self._point_rows(row, ctx)
         path = self.path
         if path.kind == "index":
             rows = ctx.session.rows(self.table)
@@ -388,6 +397,26 @@ class Access:
         elif not path.point:
             return ctx.session.rows(self.table).scan_rows(self.ranges(row, ctx), path.reverse)
         return (r for _k, r in self.scan(row, ctx))
+
+    def _point_rows(self, row, ctx):
+        """The row (a tuple of none or one) of a probe on a fully fixed unique key: a get of the
+        row, after one of its index entry (no generators: this runs once per outer row)."""
+        vals = [f(row, ctx) for f in self.eq]
+        if None in vals:
+            return ()
+        rows = ctx.session.rows(self.table)
+        txn = rows.txn
+        key = self.prefix + encode_tuple(vals)
+        if self.path.kind == "index":
+            pk = txn.get(key)
+            if pk is None:
+                return ()
+            key = rows.prefix + pk
+        v = txn.get(key)
+        if v is None:
+            return ()
+        vals = decode_row(v)
+        return (tuple(vals) if len(vals) == rows.full else rows._complete(vals),)
 
     def _fetched_rows(self, rows, row, ctx, hint):
         """Index entries in range, then their rows fetched in batches (one get_many each)."""
