@@ -307,6 +307,7 @@ class Access:
         self._plain_eq = bool(path.eq) and all(op is exp.EQ for op in self.eq_ops)
         # at most one row per probe, read with one or two gets (not covering: its row is fetched)
         self._point = path.kind != "scan" and path.point and self._plain_eq and not path.covering
+        self._prefix_only = self._plain_eq and self.lo is None and self.hi is None
 
     def prefixes(self, row, ctx):
         """Encoded equality prefixes for this probe (several for an IN list); None values match nothing."""
@@ -422,7 +423,14 @@ class Access:
         """Index entries in range, then their rows fetched in batches (one get_many each)."""
         txn, rp, reverse = rows.txn, rows.prefix, self.path.reverse
         complete, full = rows._complete, rows.full
-        entries = chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx))
+        if self._prefix_only:   # a join's usual probe: the one range of an equality prefix
+            vals = [f(row, ctx) for f in self.eq]
+            if None in vals:
+                return
+            p = self.prefix + encode_tuple(vals)
+            entries = txn.scan(p, prefix_end(p), reverse)
+        else:
+            entries = chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx))
         size = min(hint, FETCH_BATCH) if hint else 8
         while True:
             batch = [rp + v for _k, v in islice(entries, size)]

@@ -952,10 +952,17 @@ def _count(v):
 def _distinct(rows, folds=None):
     """The first row of each distinct row; ``folds``: per column, the fold of its collation."""
     seen = set()
+    add = seen.add
+    if folds is None:
+        for r in rows:
+            if r not in seen:
+                add(r)
+                yield r
+        return
     for r in rows:
-        d = r if folds is None else fold_values(folds, r)
+        d = fold_values(folds, r)
         if d not in seen:
-            seen.add(d)
+            add(d)
             yield r
 
 
@@ -1006,16 +1013,15 @@ class CompoundPlan(Plan):
             keys, ranges = self.first_reads(ctx)
             if keys or ranges:
                 txn.warm(keys, ranges, whole=self.limit is None or self.sort is not None)
-        left, right = self.left.run(ctx), self.right.run(ctx)
-        if self.op == "union":
-            rows = itertools.chain(left, right)
-            if not self.all:
-                rows = _distinct(rows)
+        if self.op == "union" and not self.all:
+            rows = _distinct(itertools.chain.from_iterable([b.run(ctx) for b in self._union_branches()]))
+        elif self.op == "union":
+            rows = itertools.chain(self.left.run(ctx), self.right.run(ctx))
         elif self.op == "intersect":
-            r = set(right)
+            left, r = self.left.run(ctx), set(self.right.run(ctx))
             rows = _distinct(x for x in left if x in r)
         else:
-            r = set(right)
+            left, r = self.left.run(ctx), set(self.right.run(ctx))
             rows = _distinct(x for x in left if x not in r)
         if self.sort:
             rows = order_rows(list(rows), [((lambda t, i=i: t[i]), d, n) for i, d, n in self.sort])
@@ -1023,6 +1029,19 @@ class CompoundPlan(Plan):
         if offset or limit is not None:
             rows = itertools.islice(rows, offset, None if limit is None else offset + limit)
         return rows
+
+    def _union_branches(self):
+        """The queries whose rows a UNION (not ALL) deduplicates together: a UNION [ALL] under it
+        without ORDER BY, LIMIT or OFFSET is opened up, since deduplicating the whole gives the
+        same rows in the same order as deduplicating it first (one set, not one per level)."""
+        out = []
+        for b in (self.left, self.right):
+            if isinstance(b, CompoundPlan) and b.op == "union" and not b.sort and b.limit is None \
+                    and b.offset is None:
+                out += b._union_branches()
+            else:
+                out.append(b)
+        return out
 
     def explain(self, depth=0):
         pad = "  " * depth

@@ -226,6 +226,7 @@ class Transaction:
                     break
                 else:
                     rec.complete = True
+                    rec.cur = None   # all consumed: nothing to settle
                     return
                 if rec.done:
                     raise StoreError("scan used after its transaction finished")
