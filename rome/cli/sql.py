@@ -13,9 +13,10 @@ import sys
 
 import click
 
-from rome.cli import render, statements
+from rome.cli import render
 from rome.cli.urls import lmdb_path, lmdb_problem, rome_kind
 from rome.dialect.urls import safe_url, scrub
+from rome.sql import script
 
 _OPENERS = re.compile(r"\s*(BEGIN|SAVEPOINT|RELEASE)\b", re.I)
 HISTORY_FILE = "~/.rome_history"
@@ -78,15 +79,15 @@ class Shell:
         buf, base, failures = "", 1, 0   # base: the script line buf starts on
         for line in lines:
             buf += line if line.endswith("\n") else line + "\n"
-            stmts, rest = statements.split(buf)
+            stmts, rest = script.split(buf)
             failures += self._run_all(stmts, base, bail)
             if failures and bail:
                 return failures
             base += buf.count("\n") - rest.count("\n")
             buf = rest
-        if statements.has_code(buf):
+        if script.has_code(buf):
             line = base + buf[:len(buf) - len(buf.lstrip())].count("\n")
-            if statements.unterminated(buf):
+            if script.unterminated(buf):
                 _error("near line %d: incomplete SQL: %s" % (line, buf.strip()[:60]))
                 return failures + 1
             failures += self._run_all([(buf.strip(), 1)], line, bail)
@@ -123,8 +124,8 @@ class Shell:
                     buf = ""
                     continue
                 buf += line + "\n"
-                stmts, rest = statements.split(buf)
-                buf = rest if statements.has_code(rest) else ""
+                stmts, rest = script.split(buf)
+                buf = rest if script.has_code(rest) else ""
                 for sql, _ in stmts:
                     try:
                         self.run(sql)

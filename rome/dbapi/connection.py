@@ -3,7 +3,8 @@ import threading
 
 from rome.dbapi.cursor import Cursor
 from rome.dbapi.exceptions import InterfaceError, OperationalError, ProgrammingError
-from rome.sql.dump import dump, split_script
+from rome.sql.dump import dump
+from rome.sql.script import split_script
 from rome.sql.parse import Control, parse
 from rome.sql.session import Session
 from rome.storage.base import StoreError

@@ -9,6 +9,8 @@ where keystonemiddleware's ``authtoken`` would be.
 import os
 from dataclasses import dataclass, field
 
+from rome.serving import ini_value, write_private
+
 AUTH_TOKEN = "token"
 AUTH_KEYSTONE = "keystone"
 
@@ -141,25 +143,9 @@ def default_data_dir():
     return os.path.join(base, "rome", "glance")
 
 
-def is_loopback(host):
-    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    import ipaddress
-    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def default_connection(data_dir):
     """The embedded LMDB database of a data folder: ``rome+lmdb:////abs/DIR/rome``."""
     return "rome+lmdb:///" + os.path.join(os.path.abspath(data_dir), "rome")
-
-
-def _ini_escape(value):
-    # oslo.config interpolates $name and ${name}: a literal $ must be written $$
-    return str(value).replace("$", "$$")
 
 
 def render_api_conf(c):
@@ -171,30 +157,30 @@ def render_api_conf(c):
         "use_stderr = %s" % ("false" if c.log_file else "true"),
     ]
     if c.log_file:
-        lines.append("log_file = %s" % _ini_escape(os.path.abspath(c.log_file)))
+        lines.append("log_file = %s" % ini_value(os.path.abspath(c.log_file)))
     lines += [
         "enabled_backends = fs:file",
         # a ListOpt: oslo.config wants the brackets, or every POST fails at request time
         "enabled_import_methods = [glance-direct,web-download,copy-image]",
         "",
         "[database]",
-        "connection = %s" % _ini_escape(c.connection),
+        "connection = %s" % ini_value(c.connection),
         "",
         "[glance_store]",
         "default_backend = fs",
         "",
         "[fs]",
-        "filesystem_store_datadir = %s" % _ini_escape(c.images_dir),
+        "filesystem_store_datadir = %s" % ini_value(c.images_dir),
         "",
         "[os_glance_staging_store]",
-        "filesystem_store_datadir = %s" % _ini_escape(c.staging_dir),
+        "filesystem_store_datadir = %s" % ini_value(c.staging_dir),
         "",
         "[os_glance_tasks_store]",
-        "filesystem_store_datadir = %s" % _ini_escape(c.tasks_dir),
+        "filesystem_store_datadir = %s" % ini_value(c.tasks_dir),
         "",
         "[paste_deploy]",
         "flavor = %s" % c.flavor,
-        "config_file = %s" % _ini_escape(c.paste_ini),
+        "config_file = %s" % ini_value(c.paste_ini),
         "",
         "[wsgi]",
         "task_pool_threads = %d" % max(4, c.threads),
@@ -219,18 +205,10 @@ def write_config(c):
         os.makedirs(d, exist_ok=True)
     os.makedirs(c.etc_dir, mode=0o700, exist_ok=True)
     os.chmod(c.etc_dir, 0o700)
-    _write_private(c.paste_ini,
+    write_private(c.paste_ini,
                    PASTE_INI.format(healthcheck_disable=os.path.join(c.data_dir, "healthcheck_disable")))
-    _write_private(c.api_conf, render_api_conf(c))
+    write_private(c.api_conf, render_api_conf(c))
     schema = os.path.join(c.etc_dir, "schema-image.json")
     if not os.path.exists(schema):   # kept if the operator wrote their own
-        _write_private(schema, SCHEMA_IMAGE)
+        write_private(schema, SCHEMA_IMAGE)
     return c.etc_dir
-
-
-def _write_private(path, text):
-    """Write a file that only its owner can read, whatever mode an older copy had."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)

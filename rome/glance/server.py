@@ -17,7 +17,8 @@ import sys
 import warnings
 
 from rome.dialect.urls import safe_url, scrub
-from rome.glance.config import AUTH_TOKEN, ServeConfig, is_loopback, write_config  # noqa: F401
+from rome.glance.config import AUTH_TOKEN, ServeConfig, write_config  # noqa: F401
+from rome.serving import bind_address, gunicorn_app, is_loopback
 
 LOG = logging.getLogger("rome.glance")
 
@@ -131,42 +132,21 @@ def db_sync(c):
     return "\n".join(summary).strip()
 
 
-def _gunicorn_app_class():
-    from gunicorn.app.base import BaseApplication
+def _load_app(conf_dir, hide_unused_drivers):
+    """Build Glance's WSGI app (in each worker, after the fork)."""
+    os.environ["OS_GLANCE_CONFIG_DIR"] = conf_dir
+    import rome.dialect  # noqa: F401 (see _MANAGE)
+    if hide_unused_drivers:
+        logging.getLogger("stevedore.extension").addFilter(_UnusedStoreDrivers())
+    from glance.common import wsgi_app
 
-    class GlanceAPI(BaseApplication):
-        def __init__(self, conf_dir, options, hide_unused_drivers):
-            self.conf_dir = conf_dir
-            self.options = options
-            self.hide_unused_drivers = hide_unused_drivers
-            super().__init__()
-
-        def load_config(self):
-            for key, value in self.options.items():
-                if key in self.cfg.settings and value is not None:
-                    self.cfg.set(key, value)
-            # gunicorn >= 25.1 opens a control socket under $XDG_RUNTIME_DIR or $HOME by default:
-            # one per server, clashing between servers of one user; we do not use it
-            if "control_socket_disable" in self.cfg.settings:
-                self.cfg.set("control_socket_disable", True)
-
-        def load(self):
-            # in each worker, after the fork
-            os.environ["OS_GLANCE_CONFIG_DIR"] = self.conf_dir
-            import rome.dialect  # noqa: F401 (see _MANAGE)
-            if self.hide_unused_drivers:
-                logging.getLogger("stevedore.extension").addFilter(_UnusedStoreDrivers())
-            from glance.common import wsgi_app
-
-            from rome.glance.unicode_guard import UnicodeGuard
-            return UnicodeGuard(wsgi_app.init_app())
-
-    return GlanceAPI
+    from rome.glance.unicode_guard import UnicodeGuard
+    return UnicodeGuard(wsgi_app.init_app())
 
 
 def gunicorn_options(c):
     return {
-        "bind": "%s:%d" % (("[%s]" % c.host) if ":" in c.host else c.host, c.port),
+        "bind": bind_address(c.host, c.port),
         "workers": c.workers,
         "worker_class": "gthread",
         "threads": c.threads,
@@ -201,6 +181,7 @@ def serve(c, echo=print):
     if warning:
         echo(warning)
     os.environ["OS_GLANCE_CONFIG_DIR"] = conf_dir
-    app = _gunicorn_app_class()(conf_dir, gunicorn_options(c), not _uses_cinder(c))
+    hide = not _uses_cinder(c)
+    app = gunicorn_app(gunicorn_options(c), lambda: _load_app(conf_dir, hide))
     sys.argv = sys.argv[:1]  # gunicorn's BaseApplication must not parse our command line
     app.run()

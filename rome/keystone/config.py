@@ -14,6 +14,8 @@ database URL may carry a Redis password, clouds.yaml the admin password)::
 import os
 from dataclasses import dataclass
 
+from rome.serving import ini_value, write_private
+
 ADMIN_USER = "admin"
 ADMIN_PROJECT = "admin"
 REGION = "RegionOne"
@@ -65,11 +67,6 @@ class KeystoneConfig:
                 "credential": self.path("credential-keys")}
 
 
-def _ini(value):
-    # oslo.config interpolates $name and ${name}: a literal $ must be written $$
-    return str(value).replace("$", "$$")
-
-
 def render_conf(c):
     lines = [
         "# Written by `rome keystone serve` at every start; edits are lost.",
@@ -78,27 +75,12 @@ def render_conf(c):
         "use_stderr = %s" % ("false" if c.log_file else "true"),
     ]
     if c.log_file:
-        lines.append("log_file = %s" % _ini(os.path.abspath(c.log_file)))
-    lines += ["", "[database]", "connection = %s" % _ini(c.connection), "",
+        lines.append("log_file = %s" % ini_value(os.path.abspath(c.log_file)))
+    lines += ["", "[database]", "connection = %s" % ini_value(c.connection), "",
               "[token]", "provider = fernet", ""]
     for section, path in c.key_dirs.items():
-        lines += ["[%s]" % section, "key_repository = %s" % _ini(path), ""]
+        lines += ["[%s]" % section, "key_repository = %s" % ini_value(path), ""]
     return "\n".join(lines)
-
-
-def write_private(path, text):
-    """Write ``text`` to ``path`` readable by the owner only, replacing it atomically."""
-    tmp = "%s.tmp%d" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_config(c):

@@ -18,8 +18,9 @@ import secrets
 import subprocess
 import sys
 
-from rome.keystone.config import (ADMIN_PROJECT, ADMIN_USER, REGION, render_clouds_yaml, write_config,
-                                  write_private)
+from rome.dialect.urls import safe_url
+from rome.keystone.config import ADMIN_PROJECT, ADMIN_USER, REGION, render_clouds_yaml, write_config
+from rome.serving import bind_address, gunicorn_app, write_private
 
 _MANAGE = "import sys; from keystone.cmd.manage import main; sys.exit(main())"
 
@@ -82,32 +83,15 @@ def first_start(c, echo):
          % c.clouds_yaml)
 
 
-def _app_class():
-    from gunicorn.app.base import BaseApplication
-
-    class KeystoneAPI(BaseApplication):
-        def __init__(self, conf_dir, options):
-            self.conf_dir, self.options = conf_dir, options
-            super().__init__()
-
-        def load_config(self):
-            for key, value in self.options.items():
-                if key in self.cfg.settings and value is not None:
-                    self.cfg.set(key, value)
-            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1: one per user
-                self.cfg.set("control_socket_disable", True)
-
-        def load(self):  # in each worker, after the fork
-            os.environ["OS_KEYSTONE_CONFIG_DIR"] = self.conf_dir
-            from keystone.server import wsgi
-            return wsgi.initialize_public_application()
-
-    return KeystoneAPI
+def _load_app(conf_dir):
+    """Build Keystone's WSGI app (in each worker, after the fork)."""
+    os.environ["OS_KEYSTONE_CONFIG_DIR"] = conf_dir
+    from keystone.server import wsgi
+    return wsgi.initialize_public_application()
 
 
 def gunicorn_options(c):
-    host = "[%s]" % c.host if ":" in c.host else c.host
-    return {"bind": "%s:%d" % (host, c.port), "workers": c.workers, "worker_class": "gthread",
+    return {"bind": bind_address(c.host, c.port), "workers": c.workers, "worker_class": "gthread",
             "threads": c.threads, "timeout": 120, "graceful_timeout": 20, "keepalive": 5,
             "preload_app": False, "proc_name": "rome-keystone",
             "accesslog": "-" if c.access_log else None, "errorlog": "-",
@@ -119,21 +103,12 @@ def serve(c, echo=print):
     check_installed()
     os.umask(0o077)  # key files, logs and LMDB files of this server: owner only
     write_config(c)
-    echo("rome keystone serve: data in %s, database %s" % (c.data_dir, _redact(c.connection)))
+    echo("rome keystone serve: data in %s, database %s" % (c.data_dir, safe_url(c.connection)))
     manage(c, "db_sync")
     first_start(c, echo)
     echo("rome keystone serve: Keystone identity API v3 on %s/v3 (%d worker%s)"
          % (c.public_url, c.workers, "s" if c.workers != 1 else ""))
     os.environ["OS_KEYSTONE_CONFIG_DIR"] = c.etc_dir
-    app = _app_class()(c.etc_dir, gunicorn_options(c))
+    app = gunicorn_app(gunicorn_options(c), lambda: _load_app(c.etc_dir))
     sys.argv = sys.argv[:1]  # gunicorn's BaseApplication must not parse our command line
     app.run()
-
-
-def _redact(url):
-    """The URL without its password (rome+redis://user:secret@host -> rome+redis://user:***@host)."""
-    from sqlalchemy.engine import make_url
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]

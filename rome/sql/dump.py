@@ -13,7 +13,6 @@ cycle of tables, which needs the replaying side to defer or disable foreign keys
 import math
 import re
 
-from rome.sql.parse import QUOTES, quoted_end
 
 # defaults SQLite takes without parentheses: numbers, strings, NULL, CURRENT_TIME/DATE/TIMESTAMP
 _SIMPLE_DEFAULT = re.compile(r"^([+-]?\d+(\.\d*)?([eE][+-]?\d+)?|'([^']|'')*'|NULL|TRUE|FALSE|"
@@ -164,36 +163,3 @@ def dump(catalog, select):
             if not ix.constraint:
                 yield create_index_sql(t, ix)
     yield "COMMIT;"
-
-
-def split_script(script):
-    """The statements of an SQL script, split at ``;`` outside quotes, brackets and comments;
-    comments and empty statements are left out."""
-    out, buf, i, n = [], [], 0, len(script)
-    while i < n:
-        ch = script[i]
-        if ch in QUOTES:
-            j = quoted_end(script, i)
-            buf.append(script[i:j])
-            i = j
-        elif script.startswith("--", i):
-            j = script.find("\n", i)
-            i = n if j < 0 else j + 1
-            buf.append(" ")
-        elif script.startswith("/*", i):
-            j = script.find("*/", i + 2)
-            i = n if j < 0 else j + 2
-            buf.append(" ")
-        elif ch == ";":
-            stmt = "".join(buf).strip()
-            if stmt:
-                out.append(stmt)
-            buf = []
-            i += 1
-        else:
-            buf.append(ch)
-            i += 1
-    stmt = "".join(buf).strip()
-    if stmt:
-        out.append(stmt)
-    return out

@@ -560,27 +560,39 @@ def expr_name(node, sql=None):
 
 
 def _source_text(node, sql):
-    starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
-    if not starts:
+    """The text of a select-list item as written: from the leaf with the first source position, back
+    to the "," or SELECT before the item, then forward to the "," or keyword after it. A leaf inside
+    a subquery (``(SELECT 1) + 1``, ``EXISTS (SELECT ...)``) first backs out of the subquery's
+    parentheses, one per enclosing SELECT below ``node``."""
+    leaves = [n for n in node.walk() if "start" in n.meta]
+    if not leaves:
         return None
+    leaf = min(leaves, key=lambda n: n.meta["start"])
+    nested, p = 0, leaf
+    while p is not node and p is not None:
+        nested += isinstance(p, exp.Select)
+        p = p.parent
     from rome.sql.parse import RomeSQLite
     try:
         tokens = RomeSQLite().tokenize(sql)
     except Exception:
         return None
-    start = min(starts)
+    start = leaf.meta["start"]
     idx = next((i for i, t in enumerate(tokens) if t.start == start), None)
     if idx is None:
         return None
     depth, i = 0, idx    # back up to the delimiter before the projection: "," or SELECT at its depth
     while i > 0:
         t = tokens[i - 1]
-        if depth == 0 and (t.text == "," or t.text.upper() in ("SELECT", "DISTINCT", "ALL")):
+        if depth == 0 and not nested and (t.text == "," or t.text.upper() in ("SELECT", "DISTINCT", "ALL")):
             break
         if t.text == ")":
             depth += 1
-        elif t.text == "(" and depth > 0:
-            depth -= 1
+        elif t.text == "(":
+            if depth > 0:
+                depth -= 1
+            elif nested:
+                nested -= 1
         i -= 1
     depth = 0
     first, j = i, i

@@ -88,6 +88,7 @@ class Control:
 
 
 QUOTES = "'\"`["
+SKIPPED_STARTS = QUOTES + "-/"   # the first characters of what literal_end skips
 
 
 def quoted_end(sql, i, unterminated=None):
@@ -106,24 +107,38 @@ def quoted_end(sql, i, unterminated=None):
     return n if unterminated is None else unterminated
 
 
+def literal_end(sql, i, unterminated=None):
+    """When a string literal, quoted identifier or comment starts at ``sql[i]``, the index just past
+    it (a ``--`` comment ends after its newline); else None. Where SQL text is scanned for ``?``,
+    ``;`` or anything else, these spans are skipped whole: the one rule for all scanners. An
+    unterminated literal or block comment ends at ``unterminated``, by default ``len(sql)``."""
+    ch = sql[i]
+    if ch in QUOTES:
+        return quoted_end(sql, i, unterminated)
+    if sql.startswith("--", i):
+        j = sql.find("\n", i)
+        return len(sql) if j < 0 else j + 1
+    if sql.startswith("/*", i):
+        j = sql.find("*/", i + 2)
+        if j < 0:
+            return len(sql) if unterminated is None else unterminated
+        return j + 2
+    return None
+
+
 def number_placeholders(sql):
-    """Rename each `?` outside quotes to `:pN`; returns (sql, count)."""
+    """Rename each `?` outside quotes and comments to `:pN`; returns (sql, count)."""
     if "?" not in sql:
         return sql, 0
     out, n, i, L = [], 0, 0, len(sql)
     while i < L:
         ch = sql[i]
-        if ch in QUOTES:
-            j = quoted_end(sql, i)
-            out.append(sql[i:j])
-            i = j
-            continue
-        if ch == "-" and sql.startswith("--", i):
-            j = sql.find("\n", i)
-            j = L if j < 0 else j
-            out.append(sql[i:j])
-            i = j
-            continue
+        if ch in SKIPPED_STARTS:
+            j = literal_end(sql, i)
+            if j is not None:
+                out.append(sql[i:j])
+                i = j
+                continue
         if ch == "?":
             j = i + 1
             while j < L and sql[j].isdigit():

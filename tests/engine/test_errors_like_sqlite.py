@@ -35,6 +35,15 @@ CASES = [
     ("INSERT INTO m (id, v) VALUES (4.0, 'x'), ('5', x'00')", ()),
     ("INSERT INTO m (id) VALUES (x'01')", ()),
     ("INSERT INTO b (id) VALUES (3.5)", ()),
+    # a ? inside a comment or a literal is not a parameter
+    ("SELECT 1 AS x /* ? */", ()),
+    ("SELECT ? /* ?, ? */ + 1 AS x", (1,)),
+    ("SELECT '?' AS x, a AS \"?\" FROM t -- ?\n WHERE a = ?", (2,)),
+    ("SELECT ? AS x /* ? */", ()),
+    # result names of items with subqueries: the text as written
+    ("SELECT (SELECT 1), (SELECT a FROM t WHERE a > 2) + 1, 2", ()),
+    ("SELECT exists (select 1), NOT EXISTS(SELECT a FROM t WHERE a = 0), 5 IN (SELECT a FROM t)", ()),
+    ("SELECT (SELECT (SELECT max(a) FROM t)) * 2, ((SELECT 1 UNION SELECT 2)) FROM t", ()),
 ]
 
 

@@ -1,7 +1,8 @@
-"""Splitting SQL text into statements, as sqlite3's shell does: a ``;`` ends a statement unless it is
-inside a string literal, a quoted identifier or a comment.
+"""Splitting SQL text into statements, as sqlite3 does: a ``;`` ends a statement unless it is inside a
+string literal, a quoted identifier or a comment. The one splitter: ``rome sql`` (statements typed or
+read from a file, with their line numbers) and ``Connection.executescript`` both use it.
 """
-from rome.sql.parse import QUOTES, quoted_end
+from rome.sql.parse import SKIPPED_STARTS, literal_end
 
 
 def _scan(text):
@@ -9,25 +10,16 @@ def _scan(text):
     text ends inside a literal, quoted identifier or block comment, else len(text)."""
     i, n = 0, len(text)
     while i < n:
-        ch = text[i]
-        if ch in QUOTES:
-            i = quoted_end(text, i, n + 1)
-            if i > n:
-                yield None
-                return
-        elif text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            if j < 0:
-                yield None
-                return
-            i = j + 2
-        else:
-            if ch == ";":
+        j = literal_end(text, i, n + 1) if text[i] in SKIPPED_STARTS else None
+        if j is None:
+            if text[i] == ";":
                 yield i
             i += 1
+        elif j > n:
+            yield None
+            return
+        else:
+            i = j
     yield n
 
 
@@ -59,12 +51,15 @@ def has_code(text):
     while i < n:
         if text[i].isspace():
             i += 1
-        elif text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            i = n if j < 0 else j + 2
+        elif text.startswith(("--", "/*"), i):
+            i = literal_end(text, i)
         else:
             return True
     return False
+
+
+def split_script(script):
+    """The statements of a whole script (``executescript``): those ended by ``;`` and a last one without
+    it; statements of nothing but blanks and comments are left out."""
+    stmts, rest = split(script)
+    return [s for s, _ in stmts] + ([rest.strip()] if has_code(rest) else [])
