@@ -399,15 +399,39 @@ class Access:
             return ctx.session.rows(self.table).scan_rows(self.ranges(row, ctx), path.reverse)
         return (r for _k, r in self.scan(row, ctx))
 
+    @property
+    def keyed(self):
+        """Whether a probe is its key alone (probe_key, rows_at): equalities only, no range."""
+        return self._point or (self._prefix_only and self.path.kind == "index" and not self.path.covering)
+
+    def probe_key(self, row, ctx):
+        """The encoded key (or key prefix) a keyed probe reads; None when it matches nothing."""
+        vals = [f(row, ctx) for f in self.eq]
+        return None if None in vals else self.prefix + encode_tuple(vals)
+
+    def rows_at(self, key, ctx, keep):
+        """(rows, whole) of a keyed probe: its rows as a list when there are at most ``keep`` (whole
+        True), else an iterator over them all (whole False)."""
+        if self._point:
+            return self._point_at(key, ctx), True
+        rows = ctx.session.rows(self.table)
+        it = self._fetched_at(rows, key, None)
+        first = list(islice(it, keep + 1))
+        if len(first) <= keep:
+            return first, True
+        return chain(first, it), False
+
     def _point_rows(self, row, ctx):
         """The row (a tuple of none or one) of a probe on a fully fixed unique key: a get of the
         row, after one of its index entry (no generators: this runs once per outer row)."""
         vals = [f(row, ctx) for f in self.eq]
         if None in vals:
             return ()
+        return self._point_at(self.prefix + encode_tuple(vals), ctx)
+
+    def _point_at(self, key, ctx):
         rows = ctx.session.rows(self.table)
         txn = rows.txn
-        key = self.prefix + encode_tuple(vals)
         if self.path.kind == "index":
             pk = txn.get(key)
             if pk is None:
@@ -421,16 +445,23 @@ class Access:
 
     def _fetched_rows(self, rows, row, ctx, hint):
         """Index entries in range, then their rows fetched in batches (one get_many each)."""
-        txn, rp, reverse = rows.txn, rows.prefix, self.path.reverse
-        complete, full = rows._complete, rows.full
         if self._prefix_only:   # a join's usual probe: the one range of an equality prefix
             vals = [f(row, ctx) for f in self.eq]
             if None in vals:
-                return
-            p = self.prefix + encode_tuple(vals)
-            entries = txn.scan(p, prefix_end(p), reverse)
-        else:
-            entries = chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx))
+                return iter(())
+            return self._fetched_at(rows, self.prefix + encode_tuple(vals), hint)
+        txn, reverse = rows.txn, self.path.reverse
+        return self._fetched(rows, chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx)),
+                             hint)
+
+    def _fetched_at(self, rows, p, hint):
+        """The rows of the index entries under prefix p."""
+        return self._fetched(rows, rows.txn.scan(p, prefix_end(p), self.path.reverse), hint)
+
+    def _fetched(self, rows, entries, hint):
+        """The rows of index entries, fetched in batches."""
+        txn, rp = rows.txn, rows.prefix
+        complete, full = rows._complete, rows.full
         size = min(hint, FETCH_BATCH) if hint else 8
         while True:
             batch = [rp + v for _k, v in islice(entries, size)]

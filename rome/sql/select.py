@@ -32,6 +32,7 @@ from rome.sql.semantics.values import (INT_MAX, INT_MIN, collation_folds, fold_v
 
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 FIRST_CHUNK = 64  # the first chunk: a store's first scan batch (a LIMIT may need no more)
+MEMO_ROWS = 64    # a join probe's rows kept for the next outer row that probes the same key
 _PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them
 
 
@@ -769,6 +770,11 @@ class SelectPlan(Plan):
             post, left_join = None, False
         nulls = (None,) * len(lvl.source.columns)
         size = FIRST_CHUNK
+        # A keyed probe repeating the one before (the outer rows of one image under a LEFT JOIN
+        # before this one) takes that probe's rows again, while the transaction has not written.
+        access = lvl.access if lvl.derived is None and lvl.hash_key is None else None
+        keyed = access is not None and access.keyed
+        last, last_rows, at, txn = None, (), None, ctx.session.txn
         # Levels the store probes itself (chained) are warm already: small chunks then pull no more
         # outer rows than needed. Other levels' chunks grow, one round trip each.
         grow = any(lv.warm_at == i and lv.chained is None for lv in self.levels[i:])
@@ -782,7 +788,18 @@ class SelectPlan(Plan):
                 prefetch.warm(self, i, chunk, ctx)
             for left in chunk:
                 matched = False
-                for r in self._probe(lvl, left, ctx):
+                if keyed:
+                    key = access.probe_key(left, ctx)
+                    if key is None:
+                        probe = ()
+                    elif key == last and txn.changes == at:
+                        probe = last_rows
+                    else:
+                        probe, whole = access.rows_at(key, ctx, MEMO_ROWS)
+                        last, last_rows, at = (key, probe, txn.changes) if whole else (None, (), None)
+                else:
+                    probe = self._probe(lvl, left, ctx)
+                for r in probe:
                     row = left + r
                     if flt is not None and not flt(row, ctx):
                         continue
