@@ -312,8 +312,8 @@ class Access:
     def prefixes(self, row, ctx):
         """Encoded equality prefixes for this probe (several for an IN list); None values match nothing."""
         if self._plain_eq:
-            vals = [f(row, ctx) for f in self.eq]
-            return [] if None in vals else [self.prefix + encode_tuple(vals)]
+            key = self.probe_key(row, ctx)
+            return [] if key is None else [key]
         vals = []
         first_in = None
         for f, op in zip(self.eq, self.eq_ops):
@@ -424,12 +424,11 @@ class Access:
     def _point_rows(self, row, ctx):
         """The row (a tuple of none or one) of a probe on a fully fixed unique key: a get of the
         row, after one of its index entry (no generators: this runs once per outer row)."""
-        vals = [f(row, ctx) for f in self.eq]
-        if None in vals:
-            return ()
-        return self._point_at(self.prefix + encode_tuple(vals), ctx)
+        key = self.probe_key(row, ctx)
+        return () if key is None else self._point_at(key, ctx)
 
     def _point_at(self, key, ctx):
+        """The row (none or one) at a unique key: the primary key, or a unique index's entry."""
         rows = ctx.session.rows(self.table)
         txn = rows.txn
         if self.path.kind == "index":
@@ -446,10 +445,8 @@ class Access:
     def _fetched_rows(self, rows, row, ctx, hint):
         """Index entries in range, then their rows fetched in batches (one get_many each)."""
         if self._prefix_only:   # a join's usual probe: the one range of an equality prefix
-            vals = [f(row, ctx) for f in self.eq]
-            if None in vals:
-                return iter(())
-            return self._fetched_at(rows, self.prefix + encode_tuple(vals), hint)
+            key = self.probe_key(row, ctx)
+            return iter(()) if key is None else self._fetched_at(rows, key, hint)
         txn, reverse = rows.txn, self.path.reverse
         return self._fetched(rows, chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx)),
                              hint)

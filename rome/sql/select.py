@@ -866,7 +866,7 @@ class SelectPlan(Plan):
                     if d in seen:
                         continue
                     seen.add(d)
-                extra = tuple(f(r, ctx) for _i, f in row_keys)
+                extra = tuple([f(r, ctx) for _i, f in row_keys]) if row_keys else ()
                 decorated.append((o, extra))
             keys = []
             j = 0
