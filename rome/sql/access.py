@@ -308,6 +308,7 @@ class Access:
         # at most one row per probe, read with one or two gets (not covering: its row is fetched)
         self._point = path.kind != "scan" and path.point and self._plain_eq and not path.covering
         self._prefix_only = self._plain_eq and self.lo is None and self.hi is None
+        self._single = self.eq[0] if self._plain_eq and len(self.eq) == 1 else None
 
     def prefixes(self, row, ctx):
         """Encoded equality prefixes for this probe (several for an IN list); None values match nothing."""
@@ -406,6 +407,9 @@ class Access:
 
     def probe_key(self, row, ctx):
         """The encoded key (or key prefix) a keyed probe reads; None when it matches nothing."""
+        if self._single is not None:   # one column: no list, no join
+            v = self._single(row, ctx)
+            return None if v is None else self.prefix + encode_value(v)
         vals = [f(row, ctx) for f in self.eq]
         return None if None in vals else self.prefix + encode_tuple(vals)
 

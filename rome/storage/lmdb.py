@@ -157,7 +157,7 @@ class LmdbSnapshot(Snapshot):
         if self._check is not None:
             self._resume()
         try:
-            return self._value(key)
+            return self._get(key) if len(key) <= self._p else self._value(key)
         except lmdb.Error as e:
             raise _fail(self._path, e) from None
 
