@@ -8,7 +8,8 @@ A SELECT: ``cur.execute("SELECT name FROM images WHERE owner = ? LIMIT 25", ("al
 1.  ``rome.dbapi.cursor.Cursor.execute`` takes the connection's lock and hands the SQL and the
     parameters to the connection's ``rome.sql.session.Session.execute``.
 2.  ``rome.sql.parse.parse`` turns the text into a sqlglot tree and counts its ``?`` (renamed ``:p1``,
-    ``:p2``...). **Parse cache**: ``parse`` is an ``lru_cache`` on the SQL string, shared by the
+    ``:p2``...); a run ``IN (?, ?, ..., ?)`` is first collapsed into one list parameter
+    (``collapse_lists``), so that every list length shares one parse and one plan. **Parse cache**: ``parse`` is an ``lru_cache`` on the SQL string, shared by the
     process (SQLAlchemy sends the same strings again and again). BEGIN / COMMIT / SAVEPOINT / EXPLAIN
     come back as a ``Control`` and go to ``Session._control``.
 3.  ``Session._checked_run`` → ``Session._run``. With no transaction open, ``Session.begin`` starts one

@@ -17,18 +17,21 @@ already ordered, so the sort disappears and LIMIT stops the scan early; the plan
 index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
 
 There are no statistics, so equalities are weighed by what the schema says of them: an IN list costs
-more the longer it is (one probe per value), an equality on a BOOLEAN column selects about half the
+more the longer it is (one probe per value; a list parameter, whose length the shared plan does not
+know, as a list of four), an equality on a BOOLEAN column selects about half the
 table, and an index that returns rows in ORDER BY order beats both when a LIMIT stops the scan early.
 ``a = x OR a = y`` is read as ``a IN (x, y)``.
 """
-from itertools import chain, islice
+from itertools import chain, islice, product
 from operator import itemgetter
 
 from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
-from rome.sql.semantics.values import collation_fold, numeric_text, to_text
+from rome.sql.expressions import NOT_LITERAL, literal_value
+from rome.sql.parse import is_list_parameter
+from rome.sql.semantics.values import InList, collation_fold, numeric_text, to_text
 from rome.sql.tree import collation_of
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
@@ -77,7 +80,7 @@ def classify(conjunct, table_col, is_const, column_collation=lambda node: None):
             return Bound(col, exp.Between, c.args["low"], c, c.args["high"], column_collation(c.this))
     if isinstance(c, exp.In) and isinstance(c.this, exp.Column) and c.expressions and not c.args.get("query"):
         col = table_col(c.this)
-        if col is not None and all(is_const(e) for e in c.expressions):
+        if col is not None and all(literal_value(e) is not NOT_LITERAL or is_const(e) for e in c.expressions):
             return Bound(col, exp.In, c.expressions, c, coll=column_collation(c.this))
     if isinstance(c, exp.Or):
         col, values, colls = None, [], set()
@@ -178,6 +181,8 @@ def candidates(table, rows):
 def _weight(table, b):
     """What an equality bound is worth to a path (see the module docstring)."""
     if b.op is exp.In:
+        if any(is_list_parameter(v) for v in b.value):
+            return 5     # a list of unknown length: one plan serves every length
         return 9 - min(len(b.value), 8)
     return 3 if "BOOL" in table.columns[b.col].type.upper() else 10
 
@@ -245,12 +250,11 @@ def probe_value(v, affinity):
     (datatype3.html 4.2), so that it encodes like the stored values it must match: 0 probes a REAL
     column as 0.0, 5.0 an INTEGER column as 5, '7' a numeric column as 7."""
     t = type(v)
-    if affinity == "REAL":
-        if t is int:
-            return float(v)
+    if affinity == "REAL":   # an integer no REAL equals (beyond 2**53) stays as it is: it matches none
         if t is str:
             n = numeric_text(v)
-            return v if n is None else float(n)
+            v, t = (v, t) if n is None else (n, type(n))
+        return float(v) if t is int and float(v) == v else v
     elif affinity == "INTEGER" or affinity == "NUMERIC":
         if t is float:
             return int(v) if v.is_integer() and -2 ** 63 <= v < 2 ** 63 else v
@@ -270,6 +274,41 @@ def _converting(f, affinity):
     return lambda row, ctx: probe_value(f(row, ctx), affinity)
 
 
+def _in_values(nodes, compile_const, affinity, fold):
+    """A function giving the probe values of an IN list's nodes (literals read once, the others
+    compiled, a list parameter giving all of its values), converted and folded as probe values."""
+    known = [literal_value(v) for v in nodes]
+    fs = [compile_const(v) for v, k in zip(nodes, known) if k is NOT_LITERAL]
+    known = [k for k in known if k is not NOT_LITERAL]
+
+    def values(row, ctx):
+        out = list(known)
+        for f in fs:
+            v = f(row, ctx)
+            if type(v) is InList:
+                out += v
+            else:
+                out.append(v)
+        if affinity != "BLOB":
+            out = [probe_value(v, affinity) for v in out]
+        else:   # no affinity: 1 and 1.0 may both be stored, and both equal 1
+            out += [t for t in map(_numeric_twin, out) if t is not None]
+        return out if fold is None else [fold(v) for v in out]
+    return values
+
+
+def _numeric_twin(v):
+    """The other representation of an integral number (1 for 1.0, 1.0 for 1), which encodes to a
+    key of its own; None for anything else."""
+    t = type(v)
+    if t is int:
+        f = float(v)
+        return f if f == v else None
+    if t is float and v.is_integer() and -2 ** 63 <= v < 2 ** 63:
+        return int(v)
+    return None
+
+
 class Access:
     """Runs a Path: yields (key, row) for the current probe values."""
 
@@ -283,10 +322,14 @@ class Access:
             f = _converting(compile_const(node), cols[col].affinity)
             fold = folds.get(col)
             return f if fold is None else (lambda row, ctx: fold(f(row, ctx)))
-        self.eq = [[conv(v, b.col) for v in b.value] if b.op is exp.In else
+        self.eq = [_in_values(b.value, compile_const, cols[b.col].affinity, folds.get(b.col))
+                   if b.op is exp.In else
                    (lambda row, ctx: None) if b.op is exp.Is else conv(b.value, b.col)
                    for b in path.eq]
         self.eq_ops = [b.op for b in path.eq]
+        untyped = [cols[c].affinity == "BLOB" for c in path.columns]   # 1 and 1.0 both stored
+        self.twin_cols = [i for i, b in enumerate(path.eq) if b.op is exp.EQ and untyped[i]]
+        self.range_twins = len(path.eq) < len(path.columns) and untyped[len(path.eq)]
 
         def bound(pair, second=False):
             if pair is None:
@@ -303,15 +346,17 @@ class Access:
             self.width = len(path.columns)
         else:
             self.prefix = rows.prefix
-        # a probe by equalities alone (no IN list, no IS NULL): one key prefix, built directly
-        self._plain_eq = bool(path.eq) and all(op is exp.EQ for op in self.eq_ops)
+        # a probe by equalities alone (no IN list, no IS NULL, no column without affinity, whose
+        # integral numbers have two keys): one key prefix, built directly
+        self._plain_eq = bool(path.eq) and all(op is exp.EQ for op in self.eq_ops) and not self.twin_cols
         # at most one row per probe, read with one or two gets (not covering: its row is fetched)
         self._point = path.kind != "scan" and path.point and self._plain_eq and not path.covering
         self._prefix_only = self._plain_eq and self.lo is None and self.hi is None
         self._single = self.eq[0] if self._plain_eq and len(self.eq) == 1 else None
 
     def prefixes(self, row, ctx):
-        """Encoded equality prefixes for this probe (several for an IN list); None values match nothing."""
+        """Encoded equality prefixes for this probe (several for an IN list, or for an integral number
+        on a column without affinity, stored as 1 or as 1.0); None values match nothing."""
         if self._plain_eq:
             key = self.probe_key(row, ctx)
             return [] if key is None else [key]
@@ -319,23 +364,32 @@ class Access:
         first_in = None
         for f, op in zip(self.eq, self.eq_ops):
             if op is exp.In:
-                first_in = [g(row, ctx) for g in f]
+                first_in = f(row, ctx)
                 vals.append(None)
                 continue
             v = f(row, ctx)
             if v is None and op is not exp.Is:
                 return []
             vals.append(v)
+        twins = [i for i in self.twin_cols if _numeric_twin(vals[i]) is not None] if self.twin_cols else ()
+        if first_in is None and not twins:
+            return [self.prefix + encode_tuple(vals)]
+        choices = [[encode_value(v)] for v in vals]
+        for i in twins:
+            choices[i].append(encode_value(_numeric_twin(vals[i])))
         if first_in is not None:
-            seen, out = set(), []
-            for v in first_in:
-                if v is None or v in seen:
-                    continue
-                seen.add(v)
-                out.append([v] + vals[1:])
-            out.sort(key=lambda vs: encode_value(vs[0]))
-            return [self.prefix + encode_tuple(v) for v in out]
-        return [self.prefix + encode_tuple(vals)]
+            choices[0] = {encode_value(v) for v in first_in if v is not None}
+        # distinct keys, in key order
+        return [self.prefix + b"".join(ks) for ks in sorted(set(product(*choices)))]
+
+    def _bound_keys(self, v):
+        """(first, last) encodings of a range bound's value: on a column without affinity an
+        integral number is stored as 1 or as 1.0, two keys that both equal the bound."""
+        e = encode_value(v)
+        t = _numeric_twin(v) if self.range_twins else None
+        if t is None:
+            return e, e
+        return min(e, encode_value(t)), max(e, encode_value(t))
 
     def ranges(self, row, ctx):
         return [(a, b) for a, b, _p in self.prefixed_ranges(row, ctx)]
@@ -351,16 +405,16 @@ class Access:
                 v = self.lo[0](row, ctx)
                 if v is None:
                     return []
-                e = p + encode_value(v)
-                start = prefix_end(e) if self.lo[1] is exp.GT else e
+                first, last = self._bound_keys(v)
+                start = prefix_end(p + last) if self.lo[1] is exp.GT else p + first
             elif self.hi is not None:
                 start = p + b"\x01"  # past NULLs
             if self.hi is not None:
                 v = self.hi[0](row, ctx)
                 if v is None:
                     return []
-                e = p + encode_value(v)
-                end = e if self.hi[1] is exp.LT else prefix_end(e)
+                first, last = self._bound_keys(v)
+                end = p + first if self.hi[1] is exp.LT else prefix_end(p + last)
             if start < end:
                 out.append((start, end, p))
         if self.path.reverse:

@@ -55,6 +55,14 @@ def _declared(types, name, cdef):
     return t
 
 
+def _check(constraint, name):
+    """A CHECK constraint, kept as SQL text: a parameter in it (a value of this one statement) is
+    refused, as by SQLite."""
+    if constraint.this.find(exp.Placeholder, exp.Parameter) is not None:
+        raise OperationalError("parameters prohibited in CHECK constraints")
+    return Check(sql=constraint.this.sql(dialect="sqlite"), name=name)
+
+
 def _default_sql(node):
     e = node.this
     if isinstance(e, exp.Paren):
@@ -105,7 +113,7 @@ def _column_def(t, item, types):
         elif isinstance(k, exp.Reference):
             t.foreign_keys.append(_column_reference([cname], k, cons_name))
         elif isinstance(k, exp.CheckColumnConstraint):
-            t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cons_name))
+            t.checks.append(_check(k, cons_name))
         elif isinstance(k, exp.CollateColumnConstraint):
             col.collation = collation_name(k.this.name)
     return col, pk, uniques
@@ -159,7 +167,7 @@ def create_table(session, stmt, sql):
                 elif isinstance(k, exp.ForeignKey):
                     t.foreign_keys.append(_fk(k, cname_))
                 elif isinstance(k, (exp.CheckColumnConstraint, exp.Check)):
-                    t.checks.append(Check(sql=k.this.sql(dialect="sqlite"), name=cname_))
+                    t.checks.append(_check(k, cname_))
                 else:
                     raise NotSupportedError("unsupported table constraint: %s" % k.sql(dialect="sqlite"))
     for n in pk:

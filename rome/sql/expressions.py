@@ -21,6 +21,7 @@ from rome.sql.semantics import functions as F
 from rome.sql.semantics import operators as O
 from rome.sql.semantics import values as V
 from rome.sql.codegen import _LIMIT, E, Compiler, NoScope, _depth, _free, type_name
+from rome.sql.parse import is_list_parameter
 
 _AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.GroupConcat, exp.Min, exp.Max)
 
@@ -142,14 +143,24 @@ class ExprCompiler(Compiler):
         items = node.expressions
         if not items:
             return self.const(0)
+        if len(items) == 1 and is_list_parameter(items[0]):
+            return self.in_list_parameter(lhs, a, items[0])
         if len(items) == 1 and isinstance(items[0], (exp.Subquery, exp.Select)):
             return self.in_(exp.In(this=lhs, query=items[0]))
-        es = [self.operands(lhs, n, le=E(t, free=(t,)))[1] for n in items]
+        known = [literal_value(n) for n in items]
+        if any(v is NOT_LITERAL for v in known):
+            es = [self.operands(lhs, n, le=E(t, free=(t,)))[1] for n in items]
+        else:   # constants only: their values converted and folded as operands() would, no E each
+            es = None
+            conv = self.conversions(lhs, items[0])[1]
+            convert = O.numeric_affinity if conv == "num" else O.text_affinity if conv == "text" else None
+            fold = V.collation_fold(self.collation(lhs, items[0]))
+            known = [fold(v) if fold else v for v in (map(convert, known) if convert else known)]
         coll = self.collation(lhs)
         if coll:
             a = E("%s(%s)" % ("_fold" if coll == "NOCASE" else "_rtrim", a.code), depth=a.depth + 1, free=a.free)
-        if all(e.const for e in es):
-            vals = [e.value for e in es]
+        if es is None or all(e.const for e in es):
+            vals = known if es is None else [e.value for e in es]
             s = self.name("_set", frozenset(v for v in vals if v is not None))
             miss = "None" if None in vals else "0"
             return self.fold(E("(None if (%s := %s) is None else (1 if %s in %s else %s))" % (
@@ -167,6 +178,25 @@ class ExprCompiler(Compiler):
         return E("(None if (%s := %s) is None else (1 if %s in (%s := %s) else (None if None in %s else 0)))" % (
             t, a.code, t, lt, tup, lt), pred="((%s := %s) is not None and %s in %s)" % (t, a.code, t, tup),
             isbool=True, depth=_depth(a, *es) + 2, free=free)
+
+    def in_list_parameter(self, lhs, a, item):
+        """``lhs IN (list parameter)``: one set, built once per statement from the list's values
+        converted and folded as each ``lhs = value`` would convert and fold them (SQLite's rules:
+        Python's equality on the converted values is SQL's, 1 = 1.0, text never equals a blob)."""
+        conv = self.conversions(lhs, item)[1]
+        convert = None if conv is None else O.numeric_affinity if conv == "num" else O.text_affinity
+        fold = V.collation_fold(self.collation(lhs, item))
+        if fold is not None:
+            a = E("%s(%s)" % ("_fold" if fold is V.fold_nocase else "_rtrim", a.code), depth=a.depth + 1,
+                  free=a.free)
+        k = self.name("_inkey", object())
+        make = self.name("_f", lambda v: O.membership_set(v, convert, fold))
+        t, st = self.tmp(), self.tmp()
+        s = "(%s if (%s := ctx.cache.get(%s)) is not None else ctx.cache.setdefault(%s, %s(P[%r])))" % (
+            st, st, k, k, make, item.name)
+        return E("(None if (%s := %s) is None else (1 if %s in (%s := %s) else (None if None in %s else 0)))" % (
+            t, a.code, t, st, s, st), pred="((%s := %s) is not None and %s in %s)" % (t, a.code, t, s),
+            isbool=True, depth=a.depth + 2, free=a.free)
 
     def in_rows(self, node):
         lhs = [self.sub(self.expr(n)) for n in node.this.expressions]
@@ -374,6 +404,17 @@ _ARITH = {exp.Add: O.add, exp.Sub: O.sub, exp.Mul: O.mul, exp.Div: O.div, exp.Mo
           exp.BitwiseRightShift: O.shift_right}
 _INLINE = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*"}
 _INT_RE = re.compile(r"[0-9]+")
+
+
+NOT_LITERAL = object()
+
+
+def literal_value(node):
+    """The value of a literal (a number, a string, NULL), else NOT_LITERAL: what a long list of
+    constants is made of, read without compiling an expression per value."""
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else _number(node.this)
+    return None if isinstance(node, exp.Null) else NOT_LITERAL
 
 
 def _number(text):

@@ -15,7 +15,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenizerCore, TokenType
 
 from rome.errors import OperationalError, ProgrammingError
-from rome.sql.semantics.values import check_text
+from rome.sql.semantics.values import InList, check_text
 from rome.sql.textcache import TextCache
 
 # SQLite's parser stack (100 entries) takes parentheses nested some 90 deep, deeper ones are refused with
@@ -159,18 +159,109 @@ def number_placeholders(sql):
     return "".join(out), n
 
 
-# A parsed tree costs about 140 bytes per character of SQL (a 2,000-parameter IN list: some 800 kB).
+# The list parameters: a run ``IN (?, ?, ..., ?)`` of plain positional placeholders (what SQLAlchemy's
+# expanding IN writes, a new text per list length) stands for one parameter whose value is the list.
+# collapse_lists rewrites each run as ``IN (:rome_inK)`` before parsing, so every length shares one
+# parse and one plan, and IN compiles to one membership test instead of one expression per value.
+LIST_MARKER = "rome_in"
+_SCAN = re.compile(r"""['"`\[]|--|/\*|\?|[:@$](?=[A-Za-z_])|\bIN\b""", re.I)
+_RUN = re.compile(r"\s*\(\s*\?(?![0-9])(?:\s*,\s*\?(?![0-9]))*\s*\)")
+_RUN_END = re.compile(r"\?\s*\)")            # cheap first test: most statements have no run
+_MAYBE_RUN = re.compile(r"\bIN\s*\(\s*\?", re.I)
+
+
+class ListParams:
+    """Where the positional values of a statement with list parameters go. ``slots``: per parameter
+    of the collapsed text, in textual order, None for a plain ``?`` (named ``pN``, N counting plain
+    ones) or the length of a run (named ``rome_inK``, K counting runs); ``count``: the values a
+    parameter set must hold; ``key``: the collapsed text, which keys the parse and plan caches."""
+    __slots__ = ("key", "slots", "count", "sql", "runs")
+
+    def __init__(self, key, slots, sql, runs):
+        self.key, self.slots, self.sql, self.runs = key, slots, sql, runs
+        self.count = sum(1 if k is None else k for k in slots)
+
+    def source_name(self, name):
+        """A result column's name (its source text) with each list parameter written as in the
+        statement's own text, as SQLite names it."""
+        if LIST_MARKER not in name:
+            return name
+        for k, (start, end) in enumerate(self.runs, 1):
+            name = name.replace(" (:%s%d)" % (LIST_MARKER, k), self.sql[start:end])
+        return name
+
+    def bind(self, params, adapt):
+        """The parameters by name, each run's values as one InList."""
+        out, i, plain, lists = {}, 0, 0, 0
+        for k in self.slots:
+            if k is None:
+                plain += 1
+                out["p%d" % plain] = adapt(params[i])
+                i += 1
+            else:
+                lists += 1
+                out["%s%d" % (LIST_MARKER, lists)] = InList(map(adapt, params[i:i + k]))
+                i += k
+        return out
+
+
+def is_list_parameter(node):
+    """True for the one placeholder of a collapsed ``IN (?, ?, ...)``."""
+    return isinstance(node, exp.Placeholder) and node.name.startswith(LIST_MARKER)
+
+
+def collapse_lists(sql):
+    """(text, ListParams) with each run ``IN (?, ..., ?)`` outside quotes and comments (the scanner
+    of literal_end) rewritten as one list parameter; (sql, None) when there is no run, or
+    when the text also has numbered (``?NNN``) or named parameters: their numbering is left as is."""
+    if "?" not in sql or _RUN_END.search(sql) is None or _MAYBE_RUN.search(sql) is None:
+        return sql, None
+    out, slots, runs, last, pos, n = [], [], [], 0, 0, len(sql)
+    while True:
+        m = _SCAN.search(sql, pos)
+        if m is None:
+            break
+        tok, start = m.group(), m.start()
+        if tok[0] in SKIPPED_STARTS:
+            pos = literal_end(sql, start)
+        elif tok == "?":
+            if m.end() < n and sql[m.end()].isdigit():
+                return sql, None
+            slots.append(None)
+            pos = m.end()
+        elif tok[0] in ":@$":
+            return sql, None
+        else:
+            run = _RUN.match(sql, m.end())
+            pos = m.end() if run is None else run.end()
+            if run is not None:
+                runs.append((m.end(), run.end()))
+                out.append(sql[last:m.end()])
+                out.append(" (:%s%d)" % (LIST_MARKER, len(runs)))
+                last = run.end()
+                slots.append(run.group().count("?"))
+    if not runs:
+        return sql, None
+    out.append(sql[last:])
+    key = "".join(out)
+    return key, ListParams(key, tuple(slots), sql, runs)
+
+
+# A parsed tree costs about 140 bytes per character of SQL.
 PARSED = TextCache(64 << 20, bytes_per_char=140)
 
 
 def parse(sql):
-    """(statement, number of positional parameters). statement is a Control or a sqlglot Expression.
-    Cached per SQL text (see TextCache); the statement is shared: it must not be changed."""
-    e = PARSED.get(sql)
+    """(statement, parameters): statement is a Control or a sqlglot Expression; parameters the
+    number of positional parameters, or a ListParams when the text has list parameters (see
+    collapse_lists). Cached per (collapsed) SQL text, see TextCache; the statement is shared: it
+    must not be changed."""
+    key, lists = collapse_lists(sql)
+    e = PARSED.get(key)
     if e is None:
-        e = _parse(sql)
-        PARSED.put(sql, e)
-    return e
+        e = _parse(key)
+        PARSED.put(key, e)
+    return e if lists is None else (e[0], lists)
 
 
 def _parse(sql):

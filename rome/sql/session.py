@@ -19,7 +19,7 @@ from rome.errors import (ConflictError, DatabaseError, InternalError,
 from rome.sql import copymark, ddl, dml, foreign_keys, keys
 from rome.sql.catalog import Catalog
 from rome.sql.context import Ctx, Result  # noqa: F401 (Result: re-exported for callers)
-from rome.sql.parse import Control, parse
+from rome.sql.parse import Control, ListParams, parse
 from rome.sql.planner import Planner
 from rome.sql.semantics.values import adapt
 from rome.sql.rows import TableRows
@@ -32,6 +32,12 @@ _VERIFIED = object()   # Session._unverified when the transaction's catalog is k
 
 
 def bind(params, n):
+    """params (a sequence, a mapping or None) by name; n: the statement's positional parameters,
+    a count or a ListParams."""
+    if isinstance(n, ListParams):
+        if params is not None and not isinstance(params, dict) and len(params) == n.count:
+            return n.bind(params, adapt)
+        n = n.count
     if params is None or params == ():
         if n:
             raise ProgrammingError("Incorrect number of bindings supplied. The current statement uses %d, "
@@ -222,6 +228,8 @@ class Session:
         stmt, n = parse(sql)
         if isinstance(stmt, Control):
             return self._control(stmt, params)
+        if isinstance(n, ListParams):
+            sql = n.key     # plans are cached per collapsed text
         if isinstance(stmt, exp.Pragma) and pragma_parts(stmt)[0] == "foreign_keys":
             return self._foreign_keys_pragma(stmt)
         return self._checked_run(sql, stmt, n, (params,))
@@ -274,6 +282,8 @@ class Session:
             for params in seq_of_params:
                 last = self.execute(sql, params)
             return last
+        if isinstance(n, ListParams):
+            sql = n.key
         return self._checked_run(sql, stmt, n, list(seq_of_params))
 
     def _run(self, sql, stmt, n, seq_of_params):
@@ -286,7 +296,10 @@ class Session:
             if isinstance(stmt, QUERIES):
                 (params,) = seq_of_params
                 plan = self.planner().query(sql, stmt)
-                result = Result(plan.columns, list(plan.run(Ctx(self, bind(params, n)))))
+                columns = plan.columns
+                if isinstance(n, ListParams):
+                    columns = tuple(map(n.source_name, columns))
+                result = Result(columns, list(plan.run(Ctx(self, bind(params, n)))))
             else:
                 token, catalog = txn.savepoint(), self.catalog
                 try:
@@ -339,7 +352,7 @@ class Session:
         position (no binding to names, no expression per value)."""
         plan = dml.insert_plan(self, sql, stmt)
         ctx = Ctx(self, {})
-        order = plan.param_order(n)
+        order = None if isinstance(n, ListParams) else plan.param_order(n)
         if order is not None and not plan.self_referencing and \
                 all(type(p) in (tuple, list) and len(p) == n for p in seq_of_params):
             # one table, no row referencing another of the batch: checking its foreign keys at
@@ -399,7 +412,7 @@ class Session:
                 if self.autocommit and not self.savepoints:
                     self.commit()
         elif k == "explain":
-            stmt, n = parse(c.rest)
+            stmt, _n = parse(c.rest)
             if self.txn is None:
                 self.begin()
             if not isinstance(stmt, QUERIES):

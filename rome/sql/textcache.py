@@ -1,7 +1,7 @@
 """A cache keyed by SQL text, bounded by an estimate of its entries' size in bytes rather than by
-their number: SQLAlchemy's expanding IN makes a new SQL text per list length, and a statement with a
-2,000-parameter IN list parses to some 800 kB, so a bound by count let a few hundred long statements
-hold gigabytes. An entry is estimated from its text's length; least recently used entries go first.
+their number: a statement with a 2,000-value IN list of constants parses to some 800 kB, so a bound
+by count let a few hundred long statements hold gigabytes (a run of ``?`` is one list parameter, see
+rome.sql.parse.collapse_lists, and costs one entry whatever its length). An entry is estimated from its text's length; least recently used entries go first.
 """
 import collections
 import threading

@@ -561,7 +561,7 @@ class QGen:
         if o == "in":
             want = self.pick(["num", "text"])
             a, k = self.subject(scope, want, d, sub)
-            n = 0 if self.coin(5) else self.num(1, 4)
+            n = 0 if self.coin(5) else self.num(20, 300) if self.coin(10) else self.num(1, 4)
             vals = [self.value(self.pick(NUM) if k != "text" else "text", 15, a) for _ in range(n)]
             return a.not_in(vals) if self.coin(35) else a.in_(vals)
         if o == "null":

@@ -1,6 +1,8 @@
 """SQLite's type affinity for every declared type, compared with sqlite3: text that is not a number
 stays text in a column of any type (a UUID into INTEGER), and an INTEGER PRIMARY KEY (the rowid
 alias) refuses what is not an integer with IntegrityError "datatype mismatch"."""
+import sqlite3
+
 import pytest
 import sqlalchemy as sa
 
@@ -79,3 +81,27 @@ def test_orm_stores_a_uuid_in_an_integer_column(url):
         engine.dispose()
     assert results[0] == results[1]
     assert results[0][0][2] == "text"
+
+
+@pytest.mark.parametrize("sql, params", [
+    ("SELECT id FROM u WHERE b = ? ORDER BY id", (1,)), ("SELECT id FROM u WHERE b = ? ORDER BY id", (1.0,)),
+    ("SELECT id FROM u WHERE b >= ? ORDER BY id", (1,)), ("SELECT id FROM u WHERE b > ? ORDER BY id", (1.0,)),
+    ("SELECT id FROM u WHERE b <= ? ORDER BY id", (1.0,)), ("SELECT id FROM u WHERE b < ? ORDER BY id", (1,)),
+    ("SELECT id FROM u WHERE b BETWEEN ? AND ? ORDER BY id", (1, 2)),
+    ("SELECT id FROM u WHERE b IN (?, ?) ORDER BY id", (1, 2.0)),
+    ("SELECT id FROM u WHERE c = ? AND b = ? ORDER BY id", (5, 2.0)),
+    ("SELECT id FROM u WHERE c = ? AND b > ? ORDER BY id DESC", (5, 1)),
+    ("SELECT b FROM u WHERE b = ? ORDER BY id", (2,)),
+])
+def test_numbers_in_a_column_without_affinity_are_found_through_its_index(db, sql, params):
+    """A column without affinity keeps 1 and 1.0 as they were inserted, two keys of its index that
+    both equal 1 (and 2, and 2.0...): every key equal to a probe is read, as without the index."""
+    ref = sqlite3.connect(":memory:")
+    for conn, indexed in ((ref, False), (db, True)):
+        conn.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, b BLOB, c)")
+        if indexed:
+            conn.execute("CREATE INDEX ix_b ON u (b)")
+            conn.execute("CREATE INDEX ix_cb ON u (c, b)")
+        conn.executemany("INSERT INTO u VALUES (?, ?, 5)", [(1, 1.0), (2, 1), (3, 2.0), (4, 2), (5, 0.5),
+                                                             (6, 1.5), (7, 3), (8, "1"), (9, b"\x01")])
+    assert db.execute(sql, params).fetchall() == ref.execute(sql, params).fetchall()

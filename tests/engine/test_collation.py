@@ -61,11 +61,8 @@ def _queries(probes, explicit, colls):
         ("SELECT lower(rtrim(min(a))), lower(rtrim(max(b))) FROM t", ()),
         ("SELECT count(*) FROM (SELECT DISTINCT a FROM t)", ()),
         ("SELECT x.id, y.id FROM t x JOIN t y ON y.a = x.a ORDER BY 1, 2", ()),
+        ("SELECT x.id, y.id FROM t x JOIN t y ON x.a = y.b ORDER BY 1, 2", ()),
     ]
-    if colls[0] == colls[1]:
-        # (with different collations, sqlite 3.40's automatic index on y.b compares in y.b's
-        # collation, not in x.a's as its own rules and its expression x.a = y.b do)
-        qs.append(("SELECT x.id, y.id FROM t x JOIN t y ON x.a = y.b ORDER BY 1, 2", ()))
     return qs
 
 
@@ -86,6 +83,11 @@ def _build(conn, colls, rows, indexes, explicit):
 def test_collations_match_sqlite(indexes, case):
     colls, rows, probes, explicit = case
     ref = sqlite3.connect(":memory:")
+    # sqlite 3.40's automatic indexes break its own collation rules in joins: the one on y.b compares
+    # in y.b's collation, not in x.a's as x.a = y.b says, and under RTRIM on both sides it misses
+    # '' = ' ' (the same query without the automatic index finds the row). The reference runs
+    # without them: an index, automatic or not, must not change a result.
+    ref.execute("PRAGMA automatic_index = OFF")
     db = rome.connect("rome+memory:///collation-%d" % next(_n))
     _build(ref, colls, rows, indexes, explicit)
     _build(db, colls, rows, indexes, explicit)

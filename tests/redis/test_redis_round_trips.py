@@ -218,3 +218,20 @@ def test_an_executemany_checks_its_rows_in_one_round_trip(dbs):
     c.commit()
     assert c.store.round_trips - n == 1   # the keys were read: the commit only
     assert run(c, "SELECT count(*) FROM images")[0] == [(350,)]
+
+
+def test_a_list_parameter_is_probed_in_one_round_trip(dbs):
+    """``images.id IN (?, ?, ...)`` of any length: one plan, all its keys read in one round trip
+    (their joined rows in a second); on an index, the entries and rows in one too."""
+    for n in (1, 3, 25, 150):
+        ids = tuple("im%03d" % i for i in range(0, 2 * n, 2)) + ("nope", "im000")
+        marks = ", ".join("?" * len(ids))
+        rows, rt = same(dbs, "SELECT id, name FROM images WHERE id IN (%s) ORDER BY id" % marks, ids)
+        assert len(rows) == min(n, 75) and rt == 1
+        sql = ("SELECT images.id, props.name FROM images LEFT OUTER JOIN props ON images.id = props.image_id "
+               "WHERE images.id IN (%s) ORDER BY images.id, props.name" % marks)
+        rows, rt = same(dbs, sql, ids)
+        assert len(rows) == 3 * min(n, 75) and rt == (2 if n <= 25 else 3)
+    owners = ("p1", "p3", "p1", "zz")
+    rows, rt = same(dbs, "SELECT id FROM images WHERE owner IN (?, ?, ?, ?) ORDER BY id", owners)
+    assert len(rows) == 75 and rt == 1

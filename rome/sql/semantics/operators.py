@@ -29,6 +29,17 @@ def text_affinity(v):
     return to_text(v) if t is int or t is float else v
 
 
+def membership_set(v, convert, fold):
+    """The set of a list parameter's values (``v``: an InList, or one value bound by name), each
+    converted and folded as a comparison with the left operand would; NULL stays in as None."""
+    vals = v if type(v) is V.InList else (v,)
+    if convert is not None:
+        vals = map(convert, vals)
+    if fold is not None:
+        vals = map(fold, vals)
+    return frozenset(vals)
+
+
 def bool3(v):
     return None if v is None else (1 if V.truthy(v) else 0)
 

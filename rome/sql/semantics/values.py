@@ -270,6 +270,12 @@ def check_text(s):
     return s
 
 
+class InList(tuple):
+    """The value of a list parameter (see rome.sql.parse.collapse_lists): the values of one
+    ``IN (?, ?, ...)`` run."""
+    __slots__ = ()
+
+
 def adapt(v):
     """Convert a Python parameter value to a storage class, as sqlite3's default adapters do."""
     t = type(v)
