@@ -31,7 +31,7 @@ from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, pref
 from rome.encoding.rowcode import decode_row
 from rome.sql.expressions import NOT_LITERAL, literal_value
 from rome.sql.parse import is_list_parameter
-from rome.sql.semantics.values import InList, collation_fold, numeric_text, to_text
+from rome.sql.semantics.values import InList, collation_fold, numeric_text, numeric_twin, to_text
 from rome.sql.tree import collation_of
 
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
@@ -296,21 +296,9 @@ def _in_values(nodes, compile_const, affinity, fold):
         if affinity != "BLOB":
             out = [probe_value(v, affinity) for v in out]
         else:   # no affinity: 1 and 1.0 may both be stored, and both equal 1
-            out += [t for t in map(_numeric_twin, out) if t is not None]
+            out += [t for t in map(numeric_twin, out) if t is not None]
         return out if fold is None else [fold(v) for v in out]
     return values
-
-
-def _numeric_twin(v):
-    """The other representation of an integral number (1 for 1.0, 1.0 for 1), which encodes to a
-    key of its own; None for anything else."""
-    t = type(v)
-    if t is int:
-        f = float(v)
-        return f if f == v else None
-    if t is float and v.is_integer() and -2 ** 63 <= v < 2 ** 63:
-        return int(v)
-    return None
 
 
 class Access:
@@ -350,10 +338,20 @@ class Access:
             self.width = len(path.columns)
         else:
             self.prefix = rows.prefix
+        # a probe by equalities alone (no IN list, no IS NULL, no column without affinity, whose
+        # integral numbers have two keys): one key prefix, built directly
+        self._plain_eq = bool(path.eq) and all(op is exp.EQ for op in self.eq_ops) and not self.twin_cols
+        # at most one row per probe, read with one or two gets (not covering: its row is fetched)
+        self._point = path.kind != "scan" and path.point and self._plain_eq and not path.covering
+        self._prefix_only = self._plain_eq and self.lo is None and self.hi is None
+        self._single = self.eq[0] if self._plain_eq and len(self.eq) == 1 else None
 
     def prefixes(self, row, ctx):
         """Encoded equality prefixes for this probe (several for an IN list, or for an integral number
         on a column without affinity, stored as 1 or as 1.0); None values match nothing."""
+        if self._plain_eq:
+            key = self.probe_key(row, ctx)
+            return [] if key is None else [key]
         vals = []
         first_in = None
         for f, op in zip(self.eq, self.eq_ops):
@@ -365,12 +363,12 @@ class Access:
             if v is None and op is not exp.Is:
                 return []
             vals.append(v)
-        twins = [i for i in self.twin_cols if _numeric_twin(vals[i]) is not None] if self.twin_cols else ()
+        twins = [i for i in self.twin_cols if numeric_twin(vals[i]) is not None] if self.twin_cols else ()
         if first_in is None and not twins:
             return [self.prefix + encode_tuple(vals)]
         choices = [[encode_value(v)] for v in vals]
         for i in twins:
-            choices[i].append(encode_value(_numeric_twin(vals[i])))
+            choices[i].append(encode_value(numeric_twin(vals[i])))
         if first_in is not None:
             choices[0] = {encode_value(v) for v in first_in if v is not None}
         # distinct keys, in key order
@@ -380,7 +378,7 @@ class Access:
         """(first, last) encodings of a range bound's value: on a column without affinity an
         integral number is stored as 1 or as 1.0, two keys that both equal the bound."""
         e = encode_value(v)
-        t = _numeric_twin(v) if self.range_twins else None
+        t = numeric_twin(v) if self.range_twins else None
         if t is None:
             return e, e
         return min(e, encode_value(t)), max(e, encode_value(t))
@@ -432,6 +430,8 @@ class Access:
         """The rows for this probe (no keys): the read path of SELECT. hint: at most that many rows
         will be consumed, so the first batch of row fetches need not be larger. Returns an iterator
         (not a generator of its own: every layer a row passes through costs)."""
+        if self._point:
+            return self._point_rows(row, ctx)
         path = self.path
         if path.kind == "index":
             rows = ctx.session.rows(self.table)
@@ -446,11 +446,69 @@ class Access:
             return ctx.session.rows(self.table).scan_rows(self.ranges(row, ctx), path.reverse)
         return (r for _k, r in self.scan(row, ctx))
 
+    @property
+    def keyed(self):
+        """Whether a probe is its key alone (probe_key, rows_at): equalities only, no range."""
+        return self._point or (self._prefix_only and self.path.kind == "index" and not self.path.covering)
+
+    def probe_key(self, row, ctx):
+        """The encoded key (or key prefix) a keyed probe reads; None when it matches nothing."""
+        if self._single is not None:   # one column: no list, no join
+            v = self._single(row, ctx)
+            return None if v is None else self.prefix + encode_value(v)
+        vals = [f(row, ctx) for f in self.eq]
+        return None if None in vals else self.prefix + encode_tuple(vals)
+
+    def rows_at(self, key, ctx, keep):
+        """(rows, whole) of a keyed probe: its rows as a list when there are at most ``keep`` (whole
+        True), else an iterator over them all (whole False)."""
+        if self._point:
+            return self._point_at(key, ctx), True
+        rows = ctx.session.rows(self.table)
+        it = self._fetched_at(rows, key, None)
+        first = list(islice(it, keep + 1))
+        if len(first) <= keep:
+            return first, True
+        return chain(first, it), False
+
+    def _point_rows(self, row, ctx):
+        """The row (a tuple of none or one) of a probe on a fully fixed unique key: a get of the
+        row, after one of its index entry (no generators: this runs once per outer row)."""
+        key = self.probe_key(row, ctx)
+        return () if key is None else self._point_at(key, ctx)
+
+    def _point_at(self, key, ctx):
+        """The row (none or one) at a unique key: the primary key, or a unique index's entry."""
+        rows = ctx.session.rows(self.table)
+        txn = rows.txn
+        if self.path.kind == "index":
+            pk = txn.get(key)
+            if pk is None:
+                return ()
+            key = rows.prefix + pk
+        v = txn.get(key)
+        if v is None:
+            return ()
+        vals = decode_row(v)
+        return (tuple(vals) if len(vals) == rows.full else rows._complete(vals),)
+
     def _fetched_rows(self, rows, row, ctx, hint):
         """Index entries in range, then their rows fetched in batches (one get_many each)."""
-        txn, rp, reverse = rows.txn, rows.prefix, self.path.reverse
+        if self._prefix_only:   # a join's usual probe: the one range of an equality prefix
+            key = self.probe_key(row, ctx)
+            return iter(()) if key is None else self._fetched_at(rows, key, hint)
+        txn, reverse = rows.txn, self.path.reverse
+        return self._fetched(rows, chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx)),
+                             hint)
+
+    def _fetched_at(self, rows, p, hint):
+        """The rows of the index entries under prefix p."""
+        return self._fetched(rows, rows.txn.scan(p, prefix_end(p), self.path.reverse), hint)
+
+    def _fetched(self, rows, entries, hint):
+        """The rows of index entries, fetched in batches."""
+        txn, rp = rows.txn, rows.prefix
         complete, full = rows._complete, rows.full
-        entries = chain.from_iterable(txn.scan(a, b, reverse) for a, b in self.ranges(row, ctx))
         size = min(hint, FETCH_BATCH) if hint else 8
         while True:
             batch = [rp + v for _k, v in islice(entries, size)]

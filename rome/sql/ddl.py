@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from rome.errors import IntegrityError, NotSupportedError, OperationalError, ProgrammingError
 from rome.encoding.keycode import prefix_end
-from rome.sql import keys
+from rome.sql import foreign_keys, keys
 from rome.sql.catalog import ROWID, Check, Column, ForeignKey, Index, Table
 from rome.sql.context import Ctx
 from rome.sql.parse import declared_types, table_name
@@ -214,8 +214,8 @@ def drop_table(session, stmt):
             if stmt.args.get("exists"):
                 continue
             raise OperationalError("no such table: %s" % tnode.name)
-        # As SQLite: dropping a parent leaves its children's rows alone (alembic's batch mode
-        # rebuilds a parent table by dropping it while children reference it).
+        if session.foreign_keys and session.planner().referrers(t):
+            _implicit_delete(session, t)
         cat = session.catalog.copy()
         txn = session.txn
         prefix = keys.table_prefix(t.id)
@@ -223,6 +223,18 @@ def drop_table(session, stmt):
             txn.delete(k)
         cat.remove_table(t.name)
         session.set_catalog(cat)
+
+
+def _implicit_delete(session, t):
+    """DROP TABLE of a table that foreign keys reference, with foreign keys on: as SQLite, every row
+    is deleted first, which runs those keys' ON DELETE actions (CASCADE, SET NULL...) and fails,
+    dropping nothing, when a child row would be left without its parent. With foreign keys off
+    (alembic's batch mode on SQLite), the children's rows are left alone."""
+    rows = session.rows(t)
+    for k, r in list(rows.scan()):
+        rows.delete(k, r)
+    pending, session.fk_pending = session.fk_pending, {}
+    foreign_keys.check_pending(session, pending.values())
 
 
 def _fill_index(session, table, ix):

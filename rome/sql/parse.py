@@ -249,6 +249,9 @@ def collapse_lists(sql):
 
 # A parsed tree costs about 140 bytes per character of SQL.
 PARSED = TextCache(64 << 20, bytes_per_char=140)
+# A text's list parameters (collapse_lists scans the whole text, and Glance's list statement is 6 kB),
+# per text that has them: the text and a ListParams, a few bytes per character.
+COLLAPSED = TextCache(16 << 20, bytes_per_char=4)
 
 
 def parse(sql):
@@ -256,7 +259,15 @@ def parse(sql):
     number of positional parameters, or a ListParams when the text has list parameters (see
     collapse_lists). Cached per (collapsed) SQL text, see TextCache; the statement is shared: it
     must not be changed."""
-    key, lists = collapse_lists(sql)
+    e = PARSED.get(sql)
+    if e is not None:   # a text without list parameters is cached under itself
+        return e
+    found = COLLAPSED.get(sql)
+    if found is None:
+        found = collapse_lists(sql)
+        if found[1] is not None:
+            COLLAPSED.put(sql, found)
+    key, lists = found
     e = PARSED.get(key)
     if e is None:
         e = _parse(key)

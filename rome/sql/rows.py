@@ -10,11 +10,16 @@ the child rows at once, found through an index on the child columns when there i
 
 Error messages are SQLite's ("UNIQUE constraint failed: t.a, t.b"), which oslo.db's filters parse.
 """
+from itertools import product
+
 from rome.errors import IntegrityError
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row, encode_row
 from rome.sql import foreign_keys, keys
-from rome.sql.semantics.values import collation_folds, fold_values
+from rome.sql.semantics.values import collation_folds, fold_values, numeric_twin
+
+
+PRIMARY_KEY = "primary key"   # _twin_keys(only=PRIMARY_KEY)
 
 
 class TableRows:
@@ -47,6 +52,13 @@ class TableRows:
         self._composite = [(p, idx) for ix, idx, p in plain if len(idx) > 1]
         self._folded = [info for info in self.index_info
                         if not info[0].unique and self.index_folds[info[0].id] is not None]
+        # columns without affinity keep 1 and 1.0 as inserted, two keys of one value: a primary or
+        # unique key on them must be free under both (see _twin_keys)
+        untyped = {i for i, c in enumerate(t.columns) if c.affinity == "BLOB"}
+        self._twin_pk = [i for i in self.pk_idx if i in untyped]
+        self._twin_unique = [(info, [i for i in info[1] if i in untyped]) for info in self._unique]
+        self._twin_unique = [(info, cols) for info, cols in self._twin_unique if cols]
+        self._has_twins = bool(self._twin_pk or self._twin_unique)
 
     # -- encoding -------------------------------------------------------------------------------
     def decode(self, value):
@@ -141,6 +153,28 @@ class TableRows:
                 vals = decode_row(v)
                 yield tuple(vals) if len(vals) == full else complete(vals)
 
+    def _twin_keys(self, row, pk_enc, only=None):
+        """(key, columns) of the other keys equal to row's primary key and unique keys: each
+        integral number in a column without affinity written the other way (1.0 for 1, 1 for 1.0).
+        ``only``: PRIMARY_KEY, or the index info to consider (None: the primary key and every
+        unique index)."""
+        out = []
+        keys = ([(self._twin_pk, None)] if self._twin_pk and only in (None, PRIMARY_KEY) else []) + \
+            [(cols, info) for info, cols in self._twin_unique if only is None or info is only]
+        for cols, info in keys:
+            alts = [(i, numeric_twin(row[i])) for i in cols]
+            alts = [(i, v) for i, v in alts if v is not None]
+            for flips in product((False, True), repeat=len(alts)):
+                if not any(flips):
+                    continue
+                r = list(row)
+                for (i, v), flip in zip(alts, flips):
+                    if flip:
+                        r[i] = v
+                out.append((self.key_of(r), self.pk_idx) if info is None
+                           else (self.index_key(info, r, pk_enc), info[1]))
+        return out
+
     # -- writes ---------------------------------------------------------------------------------
     def insert(self, row, generated=False, alone=False):
         """Insert a complete row (affinity already applied, defaults filled). Returns its key.
@@ -164,6 +198,8 @@ class TableRows:
         # The primary key and every unique entry must be free: one batched read (one round trip).
         checks = [] if self.rowid else [(key, self.pk_idx)]
         checks += [(ik, info[1]) for ik, info in zip(unique, self._unique)]
+        if self._has_twins:
+            checks += self._twin_keys(row, pk_enc)
         if checks and (generated or alone) and txn.can_warm:
             if generated and not self.rowid:
                 if not txn.expect_absent(key):
@@ -190,7 +226,7 @@ class TableRows:
         inserts them one by one. Builds parallel lists, not pairs: fewer objects for the garbage
         collector to track."""
         t = self.table
-        if any(fk.ref_table.lower() == t.name.lower() for fk in t.foreign_keys):
+        if self._has_twins or any(fk.ref_table.lower() == t.name.lower() for fk in t.foreign_keys):
             return None
         txn, prefix, plen, encode, add_entries = self.txn, self.prefix, len(self.prefix), self.encode, self._add_entries
         deferred = txn.can_warm   # generated keys expected absent at commit, as insert() does
@@ -244,7 +280,7 @@ class TableRows:
 
     def update(self, key, old, new):
         """Replace row old (at key) by new. Returns the new key."""
-        if old == new:
+        if old == new and all(type(a) is type(b) for a, b in zip(old, new)):   # (1 == 1.0 and True == 1)
             return key
         self._check_not_null(new)
         txn = self.txn
@@ -252,15 +288,19 @@ class TableRows:
         new_key = key
         if not self.rowid and self.pk_of(old) != self.pk_of(new):
             new_key = self.key_of(new)   # the same key when only the case changes under NOCASE
-            if new_key != key and txn.get(new_key) is not None:
+            taken = [new_key] + [k for k, _c in self._twin_keys(new, None, PRIMARY_KEY)]
+            if any(k != key and txn.get(k) is not None for k in taken):
                 raise IntegrityError("UNIQUE constraint failed: %s" % self._names(self.pk_idx))
         new_pk_enc = new_key[len(self.prefix):]
         changes = []
         for info in self.index_info:
             ok, nk = self.index_key(info, old, pk_enc), self.index_key(info, new, new_pk_enc)
             if ok != nk:
-                if info[0].unique and txn.get(nk) is not None:
-                    raise IntegrityError("UNIQUE constraint failed: %s" % self._names(info[1]))
+                if info[0].unique:
+                    taken = [nk] + ([k for k, _c in self._twin_keys(new, new_pk_enc, info)]
+                                    if self._has_twins else [])
+                    if any(k != ok and txn.get(k) is not None for k in taken):
+                        raise IntegrityError("UNIQUE constraint failed: %s" % self._names(info[1]))
                 changes.append((ok, nk))
             elif new_key != key:
                 changes.append((ok, nk))

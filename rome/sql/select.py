@@ -32,6 +32,7 @@ from rome.sql.semantics.values import (INT_MAX, INT_MIN, collation_folds, fold_v
 
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 FIRST_CHUNK = 64  # the first chunk: a store's first scan batch (a LIMIT may need no more)
+MEMO_ROWS = 64    # a join probe's rows kept for the next outer row that probes the same key
 _PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them
 
 
@@ -769,6 +770,11 @@ class SelectPlan(Plan):
             post, left_join = None, False
         nulls = (None,) * len(lvl.source.columns)
         size = FIRST_CHUNK
+        # A keyed probe repeating the one before (the outer rows of one image under a LEFT JOIN
+        # before this one) takes that probe's rows again, while the transaction has not written.
+        access = lvl.access if lvl.derived is None and lvl.hash_key is None else None
+        keyed = access is not None and access.keyed
+        last, last_rows, at, txn = None, (), None, ctx.session.txn
         # Levels the store probes itself (chained) are warm already: small chunks then pull no more
         # outer rows than needed. Other levels' chunks grow, one round trip each.
         grow = any(lv.warm_at == i and lv.chained is None for lv in self.levels[i:])
@@ -782,7 +788,18 @@ class SelectPlan(Plan):
                 prefetch.warm(self, i, chunk, ctx)
             for left in chunk:
                 matched = False
-                for r in self._probe(lvl, left, ctx):
+                if keyed:
+                    key = access.probe_key(left, ctx)
+                    if key is None:
+                        probe = ()
+                    elif key == last and txn.changes == at:
+                        probe = last_rows
+                    else:
+                        probe, whole = access.rows_at(key, ctx, MEMO_ROWS)
+                        last, last_rows, at = (key, probe, txn.changes) if whole else (None, (), None)
+                else:
+                    probe = self._probe(lvl, left, ctx)
+                for r in probe:
                     row = left + r
                     if flt is not None and not flt(row, ctx):
                         continue
@@ -849,7 +866,7 @@ class SelectPlan(Plan):
                     if d in seen:
                         continue
                     seen.add(d)
-                extra = tuple(f(r, ctx) for _i, f in row_keys)
+                extra = tuple([f(r, ctx) for _i, f in row_keys]) if row_keys else ()
                 decorated.append((o, extra))
             keys = []
             j = 0
@@ -952,10 +969,17 @@ def _count(v):
 def _distinct(rows, folds=None):
     """The first row of each distinct row; ``folds``: per column, the fold of its collation."""
     seen = set()
+    add = seen.add
+    if folds is None:
+        for r in rows:
+            if r not in seen:
+                add(r)
+                yield r
+        return
     for r in rows:
-        d = r if folds is None else fold_values(folds, r)
+        d = fold_values(folds, r)
         if d not in seen:
-            seen.add(d)
+            add(d)
             yield r
 
 
@@ -1006,16 +1030,15 @@ class CompoundPlan(Plan):
             keys, ranges = self.first_reads(ctx)
             if keys or ranges:
                 txn.warm(keys, ranges, whole=self.limit is None or self.sort is not None)
-        left, right = self.left.run(ctx), self.right.run(ctx)
-        if self.op == "union":
-            rows = itertools.chain(left, right)
-            if not self.all:
-                rows = _distinct(rows)
+        if self.op == "union" and not self.all:
+            rows = _distinct(itertools.chain.from_iterable([b.run(ctx) for b in self._union_branches()]))
+        elif self.op == "union":
+            rows = itertools.chain(self.left.run(ctx), self.right.run(ctx))
         elif self.op == "intersect":
-            r = set(right)
+            left, r = self.left.run(ctx), set(self.right.run(ctx))
             rows = _distinct(x for x in left if x in r)
         else:
-            r = set(right)
+            left, r = self.left.run(ctx), set(self.right.run(ctx))
             rows = _distinct(x for x in left if x not in r)
         if self.sort:
             rows = order_rows(list(rows), [((lambda t, i=i: t[i]), d, n) for i, d, n in self.sort])
@@ -1023,6 +1046,19 @@ class CompoundPlan(Plan):
         if offset or limit is not None:
             rows = itertools.islice(rows, offset, None if limit is None else offset + limit)
         return rows
+
+    def _union_branches(self):
+        """The queries whose rows a UNION (not ALL) deduplicates together: a UNION [ALL] under it
+        without ORDER BY, LIMIT or OFFSET is opened up, since deduplicating the whole gives the
+        same rows in the same order as deduplicating it first (one set, not one per level)."""
+        out = []
+        for b in (self.left, self.right):
+            if isinstance(b, CompoundPlan) and b.op == "union" and not b.sort and b.limit is None \
+                    and b.offset is None:
+                out += b._union_branches()
+            else:
+                out.append(b)
+        return out
 
     def explain(self, depth=0):
         pad = "  " * depth

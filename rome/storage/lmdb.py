@@ -113,6 +113,35 @@ def _norm(location):
     return os.path.realpath(os.path.expanduser(path)), options
 
 
+def _forward_chunks(pairs, end, p):
+    """chunks() of a forward scan whose bounds are at most ``p`` bytes long, from a cursor on its
+    first stored key: each pair is compared with ``end`` as it is read, so a short range (a join's
+    probe) reads one pair past its end, not a whole first chunk. A bucket met on the way lies
+    wholly inside such bounds (see rome.storage.overflow): it is unfolded, never cut."""
+    n = _FIRST_CHUNK
+    while True:
+        chunk = []
+        keep = chunk.append
+        long = False
+        for kv in islice(pairs, n):
+            k = kv[0]
+            if k >= end:
+                break
+            if len(k) > p:
+                long = True
+            keep(kv)
+        else:
+            if len(chunk) == n:   # the chunk is full: the range may go on
+                if long:
+                    chunk = overflow.unfold_chunk(chunk, p, False)
+                yield chunk
+                n = min(n * 2, _MAX_CHUNK)
+                continue
+        if chunk:
+            yield overflow.unfold_chunk(chunk, p, False) if long else chunk
+        return
+
+
 class LmdbSnapshot(Snapshot):
     """A read transaction (or, for validation, a view over the open write transaction). Keys longer
     than ``p`` bytes live in buckets (:mod:`rome.storage.overflow`)."""
@@ -158,7 +187,7 @@ class LmdbSnapshot(Snapshot):
         if self._check is not None:
             self._resume()
         try:
-            return self._value(key)
+            return self._get(key) if len(key) <= self._p else self._value(key)
         except lmdb.Error as e:
             raise _fail(self._path, e) from None
 
@@ -198,6 +227,9 @@ class LmdbSnapshot(Snapshot):
             if not self._seek(cur, start, end, reverse):
                 return
             pairs = cur.iterprev() if reverse else cur.iternext()
+            if not reverse and end is not None and len(start) <= p and len(end) <= p:
+                yield from _forward_chunks(pairs, end, p)
+                return
             n = _FIRST_CHUNK
             first = True
             while True:

@@ -92,6 +92,7 @@ class Transaction:
         self._pending = []        # buffered keys not yet sorted into _order
         self._undo = []           # (key, previous buffered value or _ABSENT), or (keys, _BATCH)
         self._keyset_version = 0  # bumped when a key enters or leaves the buffer (scans re-seek)
+        self.changes = 0          # bumped by every write and rollback: reads repeated at one count are the same
         self._scans = set()       # scans in progress, recorded at commit even if never closed
         self._recorded = set()    # (start, end) of the ranges recorded (each is recorded once)
         self._kept = 0            # pairs kept in recorded ranges not digested yet
@@ -227,6 +228,7 @@ class Transaction:
                     break
                 else:
                     rec.complete = True
+                    rec.cur = None   # all consumed: nothing to settle
                     return
                 if rec.done:
                     raise StoreError("scan used after its transaction finished")
@@ -342,6 +344,7 @@ class Transaction:
             self._pending.append(key)   # sorted into _order when a scan needs it
             self._keyset_version += 1
         self._undo.append((key, old))
+        self.changes += 1
         buf[key] = value
 
     def put_many(self, keys, values):
@@ -356,6 +359,7 @@ class Transaction:
             self._pending += [k for k, o in zip(keys, olds) if o is _ABSENT]
             self._undo += zip(keys, olds)
         self._keyset_version += 1
+        self.changes += 1
         buf.update(zip(keys, values))
 
     def _sorted_keys(self):
@@ -379,6 +383,7 @@ class Transaction:
     def rollback_to(self, token):
         """Undo the writes made since savepoint ``token`` (reads stay recorded)."""
         buf, undo = self._buf, self._undo
+        self.changes += 1
         if len(undo) > token:
             self._sorted_keys()
         while len(undo) > token:
@@ -399,6 +404,7 @@ class Transaction:
 
     def _finish(self):
         self._done = True
+        self.changes += 1
         self._keyset_version += 1  # a scan in progress notices (see scan's fast path)
         for rec in list(self._scans):
             rec.done = True

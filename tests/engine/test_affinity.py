@@ -6,6 +6,8 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
+import rome
+
 DECLARED = ["INTEGER", "INT", "BIGINT", "SMALLINT", "TINYINT", "VARCHAR(36)", "CHAR(4)", "TEXT", "CLOB",
             "BLOB", "REAL", "FLOAT", "DOUBLE", "DOUBLE PRECISION", "NUMERIC", "DECIMAL(10,2)",
             "BOOLEAN", "DATE", "DATETIME", "JSON", "STRING", "BIGINT UNSIGNED", "POINT"]
@@ -109,3 +111,44 @@ def test_numbers_in_a_column_without_affinity_are_found_through_its_index(db, sq
                                                              (6, 1.5), (7, 3), (8, "1"), (9, b"\x01"),
                                                              (10, 1.0), (11, 2)])
     assert db.execute(sql, params).fetchall() == ref.execute(sql, params).fetchall()
+
+
+@pytest.mark.parametrize("ddl", [
+    "CREATE TABLE k (id INTEGER PRIMARY KEY, b UNIQUE)",
+    "CREATE TABLE k (id INTEGER PRIMARY KEY, b BLOB UNIQUE)",
+    "CREATE TABLE k (b PRIMARY KEY, id INTEGER)",
+    "CREATE TABLE k (id INTEGER PRIMARY KEY, a INTEGER, b, UNIQUE (a, b))",
+])
+def test_unique_keys_without_affinity_hold_1_and_1_0_as_one_value(db, ddl):
+    """1 and 1.0 are equal: a unique or primary key on a column without affinity takes one of them,
+    as in sqlite, whether inserted one by one, in one executemany, or by an UPDATE; the data stays
+    exactly as it was after the refusal."""
+    cols = "(id, a, b)" if " a INTEGER" in ddl else "(id, b)"
+    row = (lambda i, b: (i, 5, b)) if " a INTEGER" in ddl else (lambda i, b: (i, b))
+    marks = "(?, ?, ?)" if " a INTEGER" in ddl else "(?, ?)"
+    steps = [("one", [row(1, 1)]), ("one", [row(2, 1.0)]), ("one", [row(3, 2.0)]), ("one", [row(4, 2)]),
+             ("many", [row(5, 7), row(6, 7.0)]), ("many", [row(7, 8.5), row(8, 9)]),
+             ("update", "UPDATE k SET b = 1.0 WHERE id = 7"), ("update", "UPDATE k SET b = 9.0 WHERE id = 8"),
+             ("update", "UPDATE k SET b = 3 WHERE id = 1")]
+    outcomes = []
+    ref = sqlite3.connect(":memory:")
+    for conn in (ref, db):
+        conn.execute(ddl)
+        conn.commit()
+        out = []
+        for kind, arg in steps:
+            try:
+                if kind == "update":
+                    conn.execute(arg)
+                elif kind == "one":
+                    conn.execute("INSERT INTO k %s VALUES %s" % (cols, marks), arg[0])
+                else:
+                    conn.executemany("INSERT INTO k %s VALUES %s" % (cols, marks), arg)
+                conn.commit()
+                out.append("ok")
+            except (sqlite3.IntegrityError, rome.IntegrityError):
+                conn.rollback()
+                out.append("unique")
+        out.append(sorted(map(tuple, conn.execute("SELECT id, b, typeof(b) FROM k").fetchall())))
+        outcomes.append(out)
+    assert outcomes[1] == outcomes[0]

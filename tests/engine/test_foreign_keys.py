@@ -148,3 +148,41 @@ def test_the_setting_belongs_to_the_connection_across_threads(url):
     for t in threads:
         t.join()
     assert outcome == {"on": (20, 1), "off": (0, 0)}
+
+
+@pytest.mark.parametrize("action", ["", "ON DELETE CASCADE", "ON DELETE SET NULL", "ON DELETE RESTRICT"])
+def test_drop_table_deletes_its_rows_first(both, action):
+    """With foreign keys on, DROP TABLE deletes the table's rows first, as SQLite: the children's
+    ON DELETE actions run, and a child row left without its parent fails the DROP, which then
+    leaves everything as it was (the table, its rows and the children's)."""
+    both.run("CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)")
+    both.run("CREATE TABLE child (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES parent (id) %s)" % action)
+    both.same("INSERT INTO parent VALUES (1, 'a'), (2, 'b')")
+    both.same("INSERT INTO child VALUES (10, 1), (11, NULL), (12, 2)")
+    both.rome.commit()
+    both.ref.commit()
+    both.run("DROP TABLE parent")
+    both.same("SELECT * FROM child ORDER BY id")
+    assert _parent_rows(both.rome) == _parent_rows(both.ref)
+    if _parent_rows(both.ref) != "no such table":   # refused: once the children are gone, it drops
+        both.same("DELETE FROM child WHERE pid IS NOT NULL")
+        both.run("DROP TABLE parent")
+        assert _parent_rows(both.rome) == _parent_rows(both.ref) == "no such table"
+
+
+def _parent_rows(conn):
+    try:
+        return conn.execute("SELECT * FROM parent ORDER BY id").fetchall()
+    except Exception as e:
+        assert "no such table" in str(e)
+        return "no such table"
+
+
+def test_drop_table_with_foreign_keys_off_leaves_the_children_alone(both):
+    both.run("PRAGMA foreign_keys = OFF")
+    both.run("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    both.run("CREATE TABLE child (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES parent (id))")
+    both.same("INSERT INTO parent VALUES (1)")
+    both.same("INSERT INTO child VALUES (10, 1)")
+    both.run("DROP TABLE parent")
+    both.same("SELECT * FROM child")

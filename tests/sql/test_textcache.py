@@ -36,3 +36,20 @@ def test_the_estimate_is_not_below_a_parsed_trees_size():
     size = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert stmt is not None and size <= PARSED.cost(sql)
+
+
+def test_a_text_with_list_parameters_is_scanned_once(monkeypatch):
+    """collapse_lists reads the whole text (Glance's list statement is 6 kB): a text seen before is
+    found in the caches without it, whatever its lists."""
+    from rome.sql import parse as parse_module
+    sql = "SELECT a FROM t WHERE a IN (?, ?, ?) AND b = ? AND c NOT IN (?, ?) -- %s" % ("x" * 4000)
+    first = parse_module.parse(sql)
+    plain = "SELECT a FROM t WHERE b = ? -- %s" % ("y" * 4000)
+    parse_module.parse(plain)
+
+    def scanned(_sql):
+        raise AssertionError("scanned again")
+    monkeypatch.setattr(parse_module, "collapse_lists", scanned)
+    again = parse_module.parse(sql)
+    assert again[0] is first[0] and again[1].slots == first[1].slots == (3, None, 2)
+    assert parse_module.parse(plain)[1] == 1

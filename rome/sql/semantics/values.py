@@ -94,6 +94,16 @@ def order_rows(rows, keys):
             for k in keys]
     if not keys:
         return rows
+    if len({d for _, d, _ in keys}) == 1 and all(sk is sort_key for _, _, sk in keys):
+        # Python orders these values as SQLite does as long as no NULL meets another value and no
+        # two storage classes meet (ints and floats compare as numbers in both); such a comparison
+        # raises TypeError, and the ranked sort below starts again from the rows as they came.
+        gs = [g for g, _, _ in keys]
+        try:
+            return sorted(rows, key=gs[0] if len(gs) == 1 else (lambda r: tuple([g(r) for g in gs])),
+                          reverse=keys[0][1])
+        except TypeError:
+            pass
     if len(keys) == 1:
         g, desc, sk = keys[0]
         rows.sort(key=lambda r: sk(g(r)), reverse=desc)
@@ -159,6 +169,18 @@ def text_to_number(s):
         return r
     v, ovf = atoi(s)
     return r if ovf else v
+
+
+def numeric_twin(v):
+    """The other representation of an integral number (1 for 1.0, 1.0 for 1), which encodes to a
+    key of its own; None for anything else."""
+    t = type(v)
+    if t is int:
+        f = float(v)
+        return f if f == v else None
+    if t is float and v.is_integer() and -2 ** 63 <= v < 2 ** 63:
+        return int(v)
+    return None
 
 
 def to_number(v):
