@@ -185,7 +185,7 @@ def push_chains(sub, col, specs, ctx):
             pos != lvl.source.offset + rows.pk_idx[0]:
         return
     aff = lvl.source.table.columns[rows.pk_idx[0]].affinity
-    ctx.cache.setdefault(("chains", id(sub), j), []).extend(s for s in specs if s[0] == aff)
+    ctx.cache.setdefault(("chains", id(sub), j), {}).update(dict.fromkeys(s for s in specs if s[0] == aff))
 
 
 def send_chains(plan, ctx, pushed=()):
