@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
-from rome.sql.expressions import NOT_LITERAL, literal_value
+from rome.sql.expressions import NOT_LITERAL, is_constant, literal_value
 from rome.sql.parse import is_list_parameter
 from rome.sql.semantics.values import InList, collation_fold, numeric_text, numeric_twin, to_text
 from rome.sql.tree import collation_of
@@ -345,6 +345,11 @@ class Access:
         self._point = path.kind != "scan" and path.point and self._plain_eq and not path.covering
         self._prefix_only = self._plain_eq and self.lo is None and self.hi is None
         self._single = self.eq[0] if self._plain_eq and len(self.eq) == 1 else None
+        # a join's probe on several columns, some of them fixed for the statement (image_id = outer
+        # column AND name = ?): the fixed ones are encoded once per statement, the others per row
+        fixed = [is_constant(b.value) for b in path.eq] if self._plain_eq and len(self.eq) > 1 else []
+        self._varying = [(i, f) for i, (f, c) in enumerate(zip(self.eq, fixed)) if not c] \
+            if any(fixed) and not all(fixed) else None
 
     def prefixes(self, row, ctx):
         """Encoded equality prefixes for this probe (several for an IN list, or for an integral number
@@ -456,8 +461,29 @@ class Access:
         if self._single is not None:   # one column: no list, no join
             v = self._single(row, ctx)
             return None if v is None else self.prefix + encode_value(v)
+        if self._varying is not None:
+            return self._split_key(row, ctx)
         vals = [f(row, ctx) for f in self.eq]
         return None if None in vals else self.prefix + encode_tuple(vals)
+
+    def _split_key(self, row, ctx):
+        """probe_key from the fixed columns' encodings, made on the statement's first probe (kept in
+        ctx.cache, which lives as long as the statement's parameters), and the varying ones'."""
+        parts = ctx.cache.get(self)
+        if parts is None:
+            varying = {i for i, _f in self._varying}
+            vals = [None if i in varying else f(row, ctx) for i, f in enumerate(self.eq)]
+            fixed = [v for i, v in enumerate(vals) if i not in varying]
+            parts = ctx.cache[self] = () if None in fixed else [encode_value(v) for v in vals]
+        if not parts:   # a fixed column probed with NULL: nothing matches
+            return None
+        parts = parts[:]
+        for i, f in self._varying:
+            v = f(row, ctx)
+            if v is None:
+                return None
+            parts[i] = encode_value(v)
+        return self.prefix + b"".join(parts)
 
     def rows_at(self, key, ctx, keep):
         """(rows, whole) of a keyed probe: its rows as a list when there are at most ``keep`` (whole
