@@ -306,7 +306,9 @@ class Access:
 
     def __init__(self, rows, path, compile_const):
         self.table = rows.table
+        self.layout = rows
         self.path = path
+        self._by_index = path.kind == "index"
         cols = rows.table.columns
         folds = dict(zip(path.columns, map(collation_fold, rows.table.key_collations(path.columns, path.index))))
 
@@ -342,7 +344,7 @@ class Access:
         # integral numbers have two keys): one key prefix, built directly
         self._plain_eq = bool(path.eq) and all(op is exp.EQ for op in self.eq_ops) and not self.twin_cols
         # at most one row per probe, read with one or two gets (not covering: its row is fetched)
-        self._point = path.kind != "scan" and path.point and self._plain_eq and not path.covering
+        self.point_probe = path.kind != "scan" and path.point and self._plain_eq and not path.covering
         self._prefix_only = self._plain_eq and self.lo is None and self.hi is None
         self._single = self.eq[0] if self._plain_eq and len(self.eq) == 1 else None
         # a join's probe on several columns, some of them fixed for the statement (image_id = outer
@@ -435,7 +437,7 @@ class Access:
         """The rows for this probe (no keys): the read path of SELECT. hint: at most that many rows
         will be consumed, so the first batch of row fetches need not be larger. Returns an iterator
         (not a generator of its own: every layer a row passes through costs)."""
-        if self._point:
+        if self.point_probe:
             return self._point_rows(row, ctx)
         path = self.path
         if path.kind == "index":
@@ -454,7 +456,7 @@ class Access:
     @property
     def keyed(self):
         """Whether a probe is its key alone (probe_key, rows_at): equalities only, no range."""
-        return self._point or (self._prefix_only and self.path.kind == "index" and not self.path.covering)
+        return self.point_probe or (self._prefix_only and self.path.kind == "index" and not self.path.covering)
 
     def probe_key(self, row, ctx):
         """The encoded key (or key prefix) a keyed probe reads; None when it matches nothing."""
@@ -488,8 +490,8 @@ class Access:
     def rows_at(self, key, ctx, keep):
         """(rows, whole) of a keyed probe: its rows as a list when there are at most ``keep`` (whole
         True), else an iterator over them all (whole False)."""
-        if self._point:
-            return self._point_at(key, ctx), True
+        if self.point_probe:
+            return self.point_at(key, ctx), True
         rows = ctx.session.rows(self.table)
         it = self._fetched_at(rows, key, None)
         first = list(islice(it, keep + 1))
@@ -501,22 +503,21 @@ class Access:
         """The row (a tuple of none or one) of a probe on a fully fixed unique key: a get of the
         row, after one of its index entry (no generators: this runs once per outer row)."""
         key = self.probe_key(row, ctx)
-        return () if key is None else self._point_at(key, ctx)
+        return () if key is None else self.point_at(key, ctx)
 
-    def _point_at(self, key, ctx):
+    def point_at(self, key, ctx):
         """The row (none or one) at a unique key: the primary key, or a unique index's entry."""
-        rows = ctx.session.rows(self.table)
-        txn = rows.txn
-        if self.path.kind == "index":
+        txn, layout = ctx.session.txn, self.layout   # the layout's key prefix and columns: no session
+        if self._by_index:
             pk = txn.get(key)
             if pk is None:
                 return ()
-            key = rows.prefix + pk
+            key = layout.prefix + pk
         v = txn.get(key)
         if v is None:
             return ()
         vals = decode_row(v)
-        return (tuple(vals) if len(vals) == rows.full else rows._complete(vals),)
+        return (tuple(vals) if len(vals) == layout.full else layout._complete(vals),)
 
     def _fetched_rows(self, rows, row, ctx, hint):
         """Index entries in range, then their rows fetched in batches (one get_many each)."""
