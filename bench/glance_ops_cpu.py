@@ -9,8 +9,13 @@ CPU microseconds. The runs of the engines alternate ``--rounds`` times (the orde
 the table gives, per operation and engine, the median over rounds of the run medians and the ratio
 ROME/sqlite of those medians (below 1: ROME faster). The load average is printed with each run.
 
+``--statements`` times, instead of each operation, its SELECT statements replayed as Glance sent them on
+the engine's DB-API connection: the SQL engine alone, which the operation's figure dilutes in Glance's
+and SQLAlchemy's own time.
+
 usage (from the repository root, with the peers venv, which has Glance):
     .peers-venv/bin/python bench/glance_ops_cpu.py [--rounds 5] [--images 300] [--reps 100] [--before TREE]
+                                                   [--statements]
 Last line: 'glance-ops-cpu ratio rome+lmdb/sqlite (cpu): worst R (OPERATION)'.
 """
 import argparse
@@ -27,8 +32,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 URLS = {"rome+lmdb": "rome+lmdb:///rome", "sqlite": "sqlite:///glance.db"}
 
 
-def child(url, images, reps):
-    """Runs in the measured process: prints {operation: [wall us, cpu us]} as JSON."""
+def child(url, images, reps, statements=False):
+    """Runs in the measured process: prints {operation: [wall us, cpu us]} as JSON. ``statements``:
+    time instead the SELECT statements each operation sends, replayed on the engine's DB-API
+    connection with the parameters logged (the engine alone, without Glance and SQLAlchemy)."""
     from oslo_config import cfg
     from oslo_db import options
     import glance.db.sqlalchemy.api as api
@@ -62,6 +69,8 @@ def child(url, images, reps):
                                                                           "properties": {"k9": "x"}}),
         "image_create": lambda: api.image_create(admin, {"status": "queued", "owner": "p1", "properties": {"a": "b"}}),
     }
+    if statements:
+        ops = {name: _replay(engine, fn) for name, fn in ops.items()}
     out = {}
     for name, fn in ops.items():
         fn()
@@ -75,11 +84,32 @@ def child(url, images, reps):
     print(json.dumps(out))
 
 
+def _replay(engine, fn):
+    """A function running again, on one DB-API connection, the SELECT statements fn sends."""
+    from sqlalchemy import event
+    sent = []
+
+    def log(_conn, _cursor, sql, params, _context, _many):
+        if sql.lstrip().upper().startswith("SELECT"):
+            sent.append((sql, params))
+    event.listen(engine, "before_cursor_execute", log)
+    fn()
+    event.remove(engine, "before_cursor_execute", log)
+    conn = engine.raw_connection()
+    cur = conn.cursor()
+
+    def replay(_conn=conn):   # the pool's connection stays checked out while replay lives
+        for sql, params in sent:
+            cur.execute(sql, params)
+            cur.fetchall()
+    return replay
+
+
 def run_once(engine, tree, a):
     env = dict(os.environ, PYTHONPATH=tree)
     with tempfile.TemporaryDirectory(prefix="glance-ops-cpu-") as d:
         proc = subprocess.run([a.python, os.path.abspath(__file__), "--child", URLS[engine], "--images",
-                               str(a.images), "--reps", str(a.reps)], cwd=d, env=env, timeout=a.timeout,
+                               str(a.images), "--reps", str(a.reps)] + (["--statements"] if a.statements else []), cwd=d, env=env, timeout=a.timeout,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SystemExit("%s (%s) failed:\n%s" % (engine, tree, proc.stderr[-3000:]))
@@ -94,10 +124,12 @@ def main():
     ap.add_argument("--before", help="another source tree whose ROME is measured too (as rome-before)")
     ap.add_argument("--python", default=sys.executable, help="interpreter with Glance (the peers venv)")
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--statements", action="store_true",
+                    help="time each operation's SELECT statements replayed on the DB-API connection")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        return child(a.child, a.images, a.reps)
+        return child(a.child, a.images, a.reps, a.statements)
     engines = [("rome+lmdb", "rome+lmdb", ROOT), ("sqlite", "sqlite", ROOT)]
     if a.before:
         engines.append(("rome-before", "rome+lmdb", os.path.abspath(a.before)))

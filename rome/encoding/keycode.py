@@ -139,8 +139,13 @@ def decode_tuple(buf, i=0):
     return tuple(out)
 
 
+_NEXT_BYTE = [bytes((i + 1,)) for i in range(255)]
+
+
 def prefix_end(prefix):
     """The smallest key greater than every key starting with prefix (None: no such key)."""
+    if type(prefix) is bytes and prefix and prefix[-1] != 0xFF:   # the usual case (a join's probe, once per outer row)
+        return prefix[:-1] + _NEXT_BYTE[prefix[-1]]
     b = bytearray(prefix)
     while b and b[-1] == 0xFF:
         b.pop()

@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
-from rome.sql.expressions import NOT_LITERAL, literal_value
+from rome.sql.expressions import NOT_LITERAL, is_constant, literal_value
 from rome.sql.parse import is_list_parameter
 from rome.sql.semantics.values import InList, collation_fold, numeric_text, numeric_twin, to_text
 from rome.sql.tree import collation_of
@@ -306,7 +306,9 @@ class Access:
 
     def __init__(self, rows, path, compile_const):
         self.table = rows.table
+        self.layout = rows
         self.path = path
+        self._by_index = path.kind == "index"
         cols = rows.table.columns
         folds = dict(zip(path.columns, map(collation_fold, rows.table.key_collations(path.columns, path.index))))
 
@@ -342,9 +344,14 @@ class Access:
         # integral numbers have two keys): one key prefix, built directly
         self._plain_eq = bool(path.eq) and all(op is exp.EQ for op in self.eq_ops) and not self.twin_cols
         # at most one row per probe, read with one or two gets (not covering: its row is fetched)
-        self._point = path.kind != "scan" and path.point and self._plain_eq and not path.covering
+        self.point_probe = path.kind != "scan" and path.point and self._plain_eq and not path.covering
         self._prefix_only = self._plain_eq and self.lo is None and self.hi is None
         self._single = self.eq[0] if self._plain_eq and len(self.eq) == 1 else None
+        # a join's probe on several columns, some of them fixed for the statement (image_id = outer
+        # column AND name = ?): the fixed ones are encoded once per statement, the others per row
+        fixed = [is_constant(b.value) for b in path.eq] if self._plain_eq and len(self.eq) > 1 else []
+        self._varying = [(i, f) for i, (f, c) in enumerate(zip(self.eq, fixed)) if not c] \
+            if any(fixed) and not all(fixed) else None
 
     def prefixes(self, row, ctx):
         """Encoded equality prefixes for this probe (several for an IN list, or for an integral number
@@ -430,7 +437,7 @@ class Access:
         """The rows for this probe (no keys): the read path of SELECT. hint: at most that many rows
         will be consumed, so the first batch of row fetches need not be larger. Returns an iterator
         (not a generator of its own: every layer a row passes through costs)."""
-        if self._point:
+        if self.point_probe:
             return self._point_rows(row, ctx)
         path = self.path
         if path.kind == "index":
@@ -449,21 +456,42 @@ class Access:
     @property
     def keyed(self):
         """Whether a probe is its key alone (probe_key, rows_at): equalities only, no range."""
-        return self._point or (self._prefix_only and self.path.kind == "index" and not self.path.covering)
+        return self.point_probe or (self._prefix_only and self.path.kind == "index" and not self.path.covering)
 
     def probe_key(self, row, ctx):
         """The encoded key (or key prefix) a keyed probe reads; None when it matches nothing."""
         if self._single is not None:   # one column: no list, no join
             v = self._single(row, ctx)
             return None if v is None else self.prefix + encode_value(v)
+        if self._varying is not None:
+            return self._split_key(row, ctx)
         vals = [f(row, ctx) for f in self.eq]
         return None if None in vals else self.prefix + encode_tuple(vals)
+
+    def _split_key(self, row, ctx):
+        """probe_key from the fixed columns' encodings, made on the statement's first probe (kept in
+        ctx.cache, which lives as long as the statement's parameters), and the varying ones'."""
+        parts = ctx.cache.get(self)
+        if parts is None:
+            varying = {i for i, _f in self._varying}
+            vals = [None if i in varying else f(row, ctx) for i, f in enumerate(self.eq)]
+            fixed = [v for i, v in enumerate(vals) if i not in varying]
+            parts = ctx.cache[self] = () if None in fixed else [encode_value(v) for v in vals]
+        if not parts:   # a fixed column probed with NULL: nothing matches
+            return None
+        parts = parts[:]
+        for i, f in self._varying:
+            v = f(row, ctx)
+            if v is None:
+                return None
+            parts[i] = encode_value(v)
+        return self.prefix + b"".join(parts)
 
     def rows_at(self, key, ctx, keep):
         """(rows, whole) of a keyed probe: its rows as a list when there are at most ``keep`` (whole
         True), else an iterator over them all (whole False)."""
-        if self._point:
-            return self._point_at(key, ctx), True
+        if self.point_probe:
+            return self.point_at(key, ctx), True
         rows = ctx.session.rows(self.table)
         it = self._fetched_at(rows, key, None)
         first = list(islice(it, keep + 1))
@@ -475,22 +503,21 @@ class Access:
         """The row (a tuple of none or one) of a probe on a fully fixed unique key: a get of the
         row, after one of its index entry (no generators: this runs once per outer row)."""
         key = self.probe_key(row, ctx)
-        return () if key is None else self._point_at(key, ctx)
+        return () if key is None else self.point_at(key, ctx)
 
-    def _point_at(self, key, ctx):
+    def point_at(self, key, ctx):
         """The row (none or one) at a unique key: the primary key, or a unique index's entry."""
-        rows = ctx.session.rows(self.table)
-        txn = rows.txn
-        if self.path.kind == "index":
+        txn, layout = ctx.session.txn, self.layout   # the layout's key prefix and columns: no session
+        if self._by_index:
             pk = txn.get(key)
             if pk is None:
                 return ()
-            key = rows.prefix + pk
+            key = layout.prefix + pk
         v = txn.get(key)
         if v is None:
             return ()
         vals = decode_row(v)
-        return (tuple(vals) if len(vals) == rows.full else rows._complete(vals),)
+        return (tuple(vals) if len(vals) == layout.full else layout._complete(vals),)
 
     def _fetched_rows(self, rows, row, ctx, hint):
         """Index entries in range, then their rows fetched in batches (one get_many each)."""

@@ -774,6 +774,7 @@ class SelectPlan(Plan):
         # before this one) takes that probe's rows again, while the transaction has not written.
         access = lvl.access if lvl.derived is None and lvl.hash_key is None else None
         keyed = access is not None and access.keyed
+        point = keyed and access.point_probe   # at most one row a probe: read directly (point_at)
         last, last_rows, at, txn = None, (), None, ctx.session.txn
         # Levels the store probes itself (chained) are warm already: small chunks then pull no more
         # outer rows than needed. Other levels' chunks grow, one round trip each.
@@ -794,6 +795,9 @@ class SelectPlan(Plan):
                         probe = ()
                     elif key == last and txn.changes == at:
                         probe = last_rows
+                    elif point:
+                        probe = access.point_at(key, ctx)
+                        last, last_rows, at = key, probe, txn.changes
                     else:
                         probe, whole = access.rows_at(key, ctx, MEMO_ROWS)
                         last, last_rows, at = (key, probe, txn.changes) if whole else (None, (), None)

@@ -117,3 +117,23 @@ def test_repeated_probes_like_sqlite(both):
     both.run("UPDATE a SET k = (SELECT count(*) % 3 FROM b AS x JOIN b AS y ON y.k = x.k WHERE x.k = a.k "
              "AND y.id < 45)")
     both.same("SELECT a.id, a.k, b.id FROM a LEFT JOIN b ON b.k = a.k ORDER BY 1, 3")
+
+
+@pytest.mark.parametrize("name", ["k1", "k0", None, 1, "absent"])
+def test_probe_fixed_and_joined_columns_like_sqlite(both, name):
+    """A unique-key probe whose key is an outer row's column and a statement parameter
+    (image_id = images.id AND name = ?): the parameter's part of the key is the same for every
+    outer row, NULL on either side matches nothing (also on the statement's first probe), and a
+    number probes the TEXT column as its text."""
+    _fill(both)
+    both.run("INSERT INTO prop VALUES (1000, 'i01', '1', 'one', 0)")
+    both.rome.commit()
+    for sql in [
+        # pk descending: the first outer row (id 1000, then 999 with img_id NULL) probes first
+        "SELECT p.id, q.id, q.value FROM prop AS p LEFT JOIN prop AS q ON q.img_id = p.img_id AND q.name = ? "
+        "ORDER BY p.id DESC",
+        "SELECT img.id, p.value FROM img JOIN prop AS p ON p.img_id = img.id WHERE p.name = ? "
+        "ORDER BY img.created DESC, img.id DESC LIMIT 7",
+        "SELECT img.id, (SELECT value FROM prop WHERE img_id = img.id AND name = ?) FROM img ORDER BY img.id",
+    ]:
+        both.same(sql, (name,))
