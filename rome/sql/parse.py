@@ -127,10 +127,12 @@ def literal_end(sql, i, unterminated=None):
 
 
 def number_placeholders(sql):
-    """Rename each `?` outside quotes and comments to `:pN`; returns (sql, count)."""
+    """Rename each `?` outside quotes and comments to `:pN`; returns (sql, count, written): written
+    holds the N of the parameters written `?N` and never as a plain `?` (result names show them so)."""
     if "?" not in sql:
-        return sql, 0
+        return sql, 0, ()
     out, n, i, L = [], 0, 0, len(sql)
+    numbered, plain = set(), set()
     while i < L:
         ch = sql[i]
         if ch in SKIPPED_STARTS:
@@ -148,15 +150,17 @@ def number_placeholders(sql):
                 if not 0 < k <= 32766:
                     raise ProgrammingError("variable number must be between ?1 and ?32766")
                 n = max(n, k)
+                numbered.add(k)
             else:                          # ?: one past the largest number used so far
                 n += 1
                 k = n
+                plain.add(k)
             out.append(":p%d" % k)
             i = j
             continue
         out.append(ch)
         i += 1
-    return "".join(out), n
+    return "".join(out), n, frozenset(numbered - plain)
 
 
 # The list parameters: a run ``IN (?, ?, ..., ?)`` of plain positional placeholders (what SQLAlchemy's
@@ -287,7 +291,7 @@ def _parse(sql):
     if word and word.upper() not in _STATEMENTS:
         raise ProgrammingError('near "%s": syntax error' % word[:40])
     sql, conflict = _or_clause(sql)
-    text, n = number_placeholders(sql)
+    text, n, written = number_placeholders(sql)
     if "((((" in text and _nesting(text) > MAX_NESTING:
         raise OperationalError("parser stack overflow")
     try:
@@ -302,6 +306,8 @@ def _parse(sql):
         raise ProgrammingError("You can only execute one statement at a time.")
     stmt = stmts[0]
     stmt.meta["rome_sql"] = text
+    if written:
+        stmt.meta["rome_numbered"] = written
     if conflict:
         stmt.meta["rome_conflict"] = conflict
     if isinstance(stmt, exp.Command):

@@ -33,7 +33,7 @@ from rome.sql.semantics.values import (INT_MAX, INT_MIN, collation_folds, fold_v
 JOIN_CHUNK = 256  # outer rows whose inner probes are sent to the store together
 FIRST_CHUNK = 64  # the first chunk: a store's first scan batch (a LIMIT may need no more)
 MEMO_ROWS = 64    # a join probe's rows kept for the next outer row that probes the same key
-_PARAM = re.compile(r":p\d+\b")   # positional parameters as parse() renamed them
+_PARAM = re.compile(r":p(\d+)\b")   # positional parameters as parse() renamed them
 
 
 class Plan:
@@ -322,7 +322,10 @@ class SelectPlan(Plan):
                     s = lvl.source
                     if s.offset <= pos < s.offset + len(s.columns):
                         return s.columns[pos - s.offset]
-        return _PARAM.sub("?", expr_name(e, e.root().meta.get("rome_sql")))
+        meta = e.root().meta
+        numbered = meta.get("rome_numbered", ())
+        return _PARAM.sub(lambda m: "?" + m.group(1) if int(m.group(1)) in numbered else "?",
+                          expr_name(e, meta.get("rome_sql")))
 
     def _position(self, node):
         """The position of column node in this block's rows, or None (an outer column, or an

@@ -42,6 +42,9 @@ CASES = [
     ("SELECT ? AS x /* ? */", ()),
     ("SELECT 1 IN (?, ?) AS x /* ? */", (1, 2)),
     ("SELECT 1 /* IN (?,?) */ IN (?,?) AS x -- ?", (1, 2)),
+    # result names of numbered parameters: as written
+    ("SELECT ?1, ?2 + 1, ?", (5, 6, 7)),
+    ("SELECT ?2, ?1 || 'x'", (1, 2)),
     # result names of items with subqueries: the text as written
     ("SELECT (SELECT 1), (SELECT a FROM t WHERE a > 2) + 1, 2", ()),
     ("SELECT exists (select 1), NOT EXISTS(SELECT a FROM t WHERE a = 0), 5 IN (SELECT a FROM t)", ()),
