@@ -9,6 +9,16 @@ def ini_value(value):
     return str(value).replace("$", "$$")
 
 
+def default_section(first_lines, debug, log_file):
+    """The ``[DEFAULT]`` section of a service's generated configuration, after ``first_lines`` (its
+    header comments): debug, and logging to stderr or to ``log_file``."""
+    lines = list(first_lines) + ["[DEFAULT]", "debug = %s" % ("true" if debug else "false"),
+                                 "use_stderr = %s" % ("false" if log_file else "true")]
+    if log_file:
+        lines.append("log_file = %s" % ini_value(os.path.abspath(log_file)))
+    return lines
+
+
 def write_private(path, text):
     """Write ``text`` to ``path`` readable by the owner only (whatever mode an older copy had),
     replacing it atomically: a reader sees the old file or the new one, never half of it."""

@@ -9,7 +9,7 @@ where keystonemiddleware's ``authtoken`` would be.
 import os
 from dataclasses import dataclass, field
 
-from rome.serving import ini_value, write_private
+from rome.serving import default_section, ini_value, write_private
 
 AUTH_TOKEN = "token"
 AUTH_KEYSTONE = "keystone"
@@ -149,15 +149,10 @@ def default_connection(data_dir):
 
 
 def render_api_conf(c):
-    lines = [
+    lines = default_section([
         "# Written by `rome glance serve` at every start; edits are lost. Pass your own settings with",
         "# --glance-config FILE (appended below, so they override these).",
-        "[DEFAULT]",
-        "debug = %s" % ("true" if c.debug else "false"),
-        "use_stderr = %s" % ("false" if c.log_file else "true"),
-    ]
-    if c.log_file:
-        lines.append("log_file = %s" % ini_value(os.path.abspath(c.log_file)))
+    ], c.debug, c.log_file)
     lines += [
         "enabled_backends = fs:file",
         # a ListOpt: oslo.config wants the brackets, or every POST fails at request time

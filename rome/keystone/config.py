@@ -14,7 +14,7 @@ database URL may carry a Redis password, clouds.yaml the admin password)::
 import os
 from dataclasses import dataclass
 
-from rome.serving import ini_value, write_private
+from rome.serving import default_section, ini_value, write_private
 
 ADMIN_USER = "admin"
 ADMIN_PROJECT = "admin"
@@ -68,14 +68,8 @@ class KeystoneConfig:
 
 
 def render_conf(c):
-    lines = [
-        "# Written by `rome keystone serve` at every start; edits are lost.",
-        "[DEFAULT]",
-        "debug = %s" % ("true" if c.debug else "false"),
-        "use_stderr = %s" % ("false" if c.log_file else "true"),
-    ]
-    if c.log_file:
-        lines.append("log_file = %s" % ini_value(os.path.abspath(c.log_file)))
+    lines = default_section(["# Written by `rome keystone serve` at every start; edits are lost."],
+                            c.debug, c.log_file)
     lines += ["", "[database]", "connection = %s" % ini_value(c.connection), "",
               "[token]", "provider = fernet", ""]
     for section, path in c.key_dirs.items():

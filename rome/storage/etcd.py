@@ -472,11 +472,9 @@ class EtcdSnapshot(ReadCache, Snapshot):
         return [seen[k] if k in seen else None for k in keys]
 
     def scan(self, start, end, reverse=False):
-        if end is not None and end <= start:
-            return
-        cached = self._ranges.get((start, end))
-        if cached is not None:
-            yield from (reversed(cached) if reverse else cached)
+        whole = self._whole_range(start, end, reverse)
+        if whole is not None:
+            yield from whole
             return
         lo, hi = start, end
         n = FIRST_BATCH

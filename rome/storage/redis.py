@@ -135,7 +135,7 @@ from rome.storage import remote
 from rome.storage.base import (BadLocation, Conflict, Snapshot, Store, StoreCorrupt, StoreError, StoreFull,
                                StoreRefused, TooBig)
 from rome.storage.lineage import Lineage
-from rome.storage.remote import CACHE_LIMIT, RECEIPT_MARGIN, TOP as _TOP, ReadCache, receipt_id
+from rome.storage.remote import CACHE_LIMIT, RECEIPT_MARGIN, ReadCache, receipt_id
 
 DEFAULT_PORT = 6379
 DEFAULT_PREFIX = "rome"
@@ -640,11 +640,9 @@ class RedisSnapshot(ReadCache, Snapshot):
         return [seen.get(k) for k in keys]
 
     def scan(self, start, end, reverse=False):
-        if end is not None and end <= start:
-            return
-        cached = self._ranges.get((start, end))
-        if cached is not None:
-            yield from (reversed(cached) if reverse else cached)
+        whole = self._whole_range(start, end, reverse)
+        if whole is not None:
+            yield from whole
             return
         lo, hi = _bound_min(start), _bound_max(end)
         op = (b"r" if reverse else b"f") + self._follow

@@ -120,14 +120,22 @@ class ReadCache:
         elif pairs:
             self._partial[(start, end, reverse)] = pairs
 
+    def _whole_range(self, start, end, reverse):
+        """The pairs of [start, end) in scan order when the cache holds them all (an empty range, a
+        range read whole), else None."""
+        if end is not None and end <= start:
+            return []
+        cached = self._ranges.get((start, end))
+        if cached is not None:
+            return cached[::-1] if reverse else cached
+        return None
+
     def _known_range(self, start, end, reverse, limit):
         """(pairs, complete) for a scan of [start, end) that the cache answers without a request
         (an empty range, a range read whole, a head read far enough), else None."""
-        if end is not None and end <= start:
-            return [], True
-        cached = self._ranges.get((start, end))
-        if cached is not None:
-            return (cached[::-1] if reverse else list(cached)), True
+        whole = self._whole_range(start, end, reverse)
+        if whole is not None:
+            return list(whole), True
         head = self._partial.get((start, end, reverse))
         if head is not None and len(head) >= limit:
             return head[:limit], False
