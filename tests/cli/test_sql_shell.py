@@ -8,6 +8,7 @@ import os
 import sqlite3
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -269,8 +270,16 @@ def test_ctrl_c_drops_the_half_typed_statement_and_ctrl_d_quits(url, home):
     with rome_prompt(url, home) as sh:
         sh.send("INSERT INTO t (v) VALUES ('dropped')\r")
         sh.expect(r"\.\.\.> ")
+        # CPython's readline shows the prompt, then waits in select(): a SIGINT landing between the
+        # two is handled at the next key (a race a typist never meets, a loaded test machine can).
+        # So Ctrl-C comes a moment after the prompt, and once more if it went into that gap.
+        time.sleep(0.3)
         sh.send(CTRL_C)
-        sh.expect(r"\^C")
+        try:
+            sh.expect(r"\^C", timeout=5)
+        except AssertionError:
+            sh.send(CTRL_C)
+            sh.expect(r"\^C")
         sh.expect("rome> ")
         sh.send("INSERT INTO t (v) VALUES ('kept');\r")
         sh.expect("1 row affected")
