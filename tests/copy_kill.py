@@ -9,14 +9,17 @@ import time
 import rome
 
 
-def rows_so_far(dst, table):
-    """Rows of ``table`` on the destination of a running copy (0 before the table exists)."""
+def rows_so_far(dst, table, strict=False):
+    """Rows of ``table`` on the destination of a running copy (0 before the table exists; with
+    ``strict``, a destination that cannot be read is an error, not 0)."""
     if dst.startswith("rome+"):
         conn = rome.connect(dst)
         try:
             conn.execute("PRAGMA rome_open_unfinished = ON")
             return conn.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
         except rome.ProgrammingError:
+            if strict:
+                raise
             return 0
         finally:
             conn.close()
@@ -31,6 +34,8 @@ def rows_so_far(dst, table):
         finally:
             db.close()
     except sqlite3.OperationalError:
+        if strict:
+            raise
         return 0
 
 
@@ -52,4 +57,4 @@ def kill_mid_copy(src, dst, table, total, batch_size=5):
     finally:
         rc = p.wait()
     assert rc == -signal.SIGKILL, "the copy ended before it could be killed"
-    assert 0 < rows_so_far(dst, table) < total
+    assert 0 < rows_so_far(dst, table, strict=True) < total

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 import copy_kill
 from shell_pty import rome_argv
 
-PARENTS, CHILDREN = 300, 6000
+# enough children that the copy (a commit per 5 rows) outlasts the poll that stops it on a busy machine
+PARENTS, CHILDREN = 300, 30000
 
 
 def rome_copy(*args):
