@@ -27,6 +27,7 @@ from operator import itemgetter
 
 from sqlglot import exp
 
+from rome.encoding.entrycode import MARK, entry_pk
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
 from rome.sql.expressions import NOT_LITERAL, is_constant, literal_value
@@ -509,10 +510,14 @@ class Access:
         """The row (none or one) at a unique key: the primary key, or a unique index's entry."""
         txn, layout = ctx.session.txn, self.layout   # the layout's key prefix and columns: no session
         if self._by_index:
-            pk = txn.get(key)
-            if pk is None:
+            v = txn.get(key)
+            if v is None:
                 return ()
-            key = layout.prefix + pk
+            if v[0] == MARK:   # the entry carries its row
+                v = v[3 + (v[1] << 8 | v[2]):]
+                vals = decode_row(v)
+                return (tuple(vals) if len(vals) == layout.full else layout._complete(vals),)
+            key = layout.prefix + v
         v = txn.get(key)
         if v is None:
             return ()
@@ -533,18 +538,14 @@ class Access:
         return self._fetched(rows, rows.txn.scan(p, prefix_end(p), self.path.reverse), hint)
 
     def _fetched(self, rows, entries, hint):
-        """The rows of index entries, fetched in batches."""
-        txn, rp = rows.txn, rows.prefix
-        complete, full = rows._complete, rows.full
+        """The rows of index entries: carried by the entries, or fetched in batches."""
+        entry_rows = rows.entry_rows
         size = min(hint, FETCH_BATCH) if hint else 8
         while True:
-            batch = [rp + v for _k, v in islice(entries, size)]
+            batch = [v for _k, v in islice(entries, size)]
             if not batch:
                 return
-            for v in txn.get_many(batch):
-                if v is not None:
-                    vals = decode_row(v)
-                    yield tuple(vals) if len(vals) == full else complete(vals)
+            yield from entry_rows(batch, False)
             size = min(size * 2, FETCH_BATCH)
 
     def scan(self, row, ctx):
@@ -571,27 +572,26 @@ class Access:
     def _index_scan(self, row, ctx):
         rows, path = ctx.session.rows(self.table), self.path
         txn = rows.txn
-        rp = rows.prefix
         if path.covering:
             yield from self._covering_scan(rows, row, ctx, True)
             return
         if path.point:
             ks = self.prefixes(row, ctx)
-            pks = [v for v in txn.get_many(ks) if v is not None] if len(ks) > 1 else \
+            vs = [v for v in txn.get_many(ks) if v is not None] if len(ks) > 1 else \
                 [v for v in (txn.get(ks[0]),) if v is not None] if ks else []
-            yield from rows.get_keys([rp + v for v in pks])
+            yield from rows.entry_rows(vs, True)
             return
         batch = []
         size = 8
         for start, end in self.ranges(row, ctx):
             for _k, v in txn.scan(start, end, path.reverse):
-                batch.append(rp + v)
+                batch.append(v)
                 if len(batch) >= size:
-                    yield from rows.get_keys(batch)
+                    yield from rows.entry_rows(batch, True)
                     batch = []
                     size = min(size * 2, FETCH_BATCH)
         if batch:
-            yield from rows.get_keys(batch)
+            yield from rows.entry_rows(batch, True)
 
     def _covering_scan(self, rows, row, ctx, with_keys):
         """Rows built from index entries alone: the equality prefix is known from the probe, the rest
@@ -615,6 +615,8 @@ class Access:
                 blank[c] = x
             blank, off = tuple(blank), len(p)
             for k, v in txn.scan(start, end, path.reverse):
+                if v[0] == MARK:
+                    v = entry_pk(v)
                 vals = decode_tuple(v) if pk_only else \
                     decode_tuple(k, off) if whole else decode_tuple(k, off)[:nrest] + decode_tuple(v)
                 yield (rp + v, gather(blank + vals)) if with_keys else gather(blank + vals)

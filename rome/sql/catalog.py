@@ -62,6 +62,8 @@ class Index:
     id: int = 0
     constraint: bool = False       # made by a UNIQUE constraint (reflected as one), not CREATE INDEX
     collations: list | None = None  # per column, a COLLATE given in CREATE INDEX (None: the column's)
+    rows: bool = False              # entries carry their row (rome.encoding.entrycode); False: written
+                                    # by an earlier ROME, entries hold the primary key only
 
 
 @dataclass

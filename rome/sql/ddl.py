@@ -202,7 +202,7 @@ def create_table(session, stmt, sql):
         seen.add(key)
         t.indexes.append(Index(name=uname or "sqlite_autoindex_%s_%d" % (name, i + 1),
                                columns=[t.column(c).name for c in cols], unique=True,
-                               id=cat.new_id(), constraint=True))
+                               id=cat.new_id(), constraint=True, rows=True))
     cat.add_table(t)
     session.set_catalog(cat)
 
@@ -254,7 +254,7 @@ def _fill_index(session, table, ix):
         if ix.unique and txn.get(ik) is not None:
             raise IntegrityError("UNIQUE constraint failed: %s" % ", ".join(
                 "%s.%s" % (table.name, c) for c in ix.columns))
-        txn.put(ik, pk_enc)
+        txn.put(ik, rows.entry_of(ix, pk_enc, rows.encode(r)))
 
 
 def create_index(session, stmt):
@@ -286,7 +286,7 @@ def create_index(session, stmt):
             raise OperationalError("no such column: %s" % e.name)
         cols.append(c.name)
     ix = Index(name=name, columns=cols, unique=bool(stmt.args.get("unique")), id=cat.new_id(),
-               collations=colls if any(colls) else None)
+               collations=colls if any(colls) else None, rows=True)
     t.indexes.append(ix)
     session.set_catalog(cat)
     _fill_index(session, t, ix)
@@ -393,7 +393,7 @@ def _add_column(session, cat, t, cdef, sql):
     ix = None
     if unique:
         ix = Index(name="sqlite_autoindex_%s_%s" % (t.name, cname), columns=[cname], unique=True,
-                   id=cat.new_id(), constraint=True)
+                   id=cat.new_id(), constraint=True, rows=True)
         t.indexes.append(ix)
     session.set_catalog(cat)
     if ix is not None:

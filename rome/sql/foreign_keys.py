@@ -43,7 +43,7 @@ def find(session, table, positions, values):
     elif how == "pk":
         yield from rows.scan(p, prefix_end(p))
     elif how == "index":
-        yield from rows.get_keys([rows.prefix + v for _k, v in rows.txn.scan(p, prefix_end(p))])
+        yield from rows.entry_rows([v for _k, v in rows.txn.scan(p, prefix_end(p))], True)
     else:
         for k, r in rows.scan():
             if all(r[i] == v for i, v in want.items()):

@@ -16,6 +16,8 @@ ranges (TiDB's and CockroachDB's layouts, with SQLite's ordering).
 """
 import struct
 
+from rome.encoding.entrycode import MARK
+
 CATALOG = b"\x00catalog"
 TABLE_DEFS = b"\x00table"
 _ID = struct.Struct(">I")
@@ -42,8 +44,9 @@ def index_prefix(table_id, index_id):
 
 
 def row_of_entry(key, value):
-    """The row an index entry (key, value) points to, or None for any other pair: what a store with
-    round trips may read along with the entries it returns (Store.follow)."""
-    if value and len(key) > 10 and key[0] == 1 and key[5] == 1:
+    """The row an index entry (key, value) points to, or None for any other pair and for an entry
+    that carries its row: what a store with round trips may read along with the entries it returns
+    (Store.follow)."""
+    if value and value[0] != MARK and len(key) > 10 and key[0] == 1 and key[5] == 1:
         return key[:5] + b"\x00" + value
     return None

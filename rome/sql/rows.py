@@ -13,6 +13,7 @@ Error messages are SQLite's ("UNIQUE constraint failed: t.a, t.b"), which oslo.d
 from itertools import product
 
 from rome.errors import IntegrityError
+from rome.encoding.entrycode import MARK, entry_pk, entry_row, entry_value
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row, encode_row
 from rome.sql import foreign_keys, keys
@@ -48,8 +49,9 @@ class TableRows:
         # an inserted row's index entries, by kind (see _add_entries)
         self._unique = [info for info in self.index_info if info[0].unique]
         plain = [info for info in self.index_info if not info[0].unique and self.index_folds[info[0].id] is None]
-        self._plain = [(p, idx[0]) for ix, idx, p in plain if len(idx) == 1]
-        self._composite = [(p, idx) for ix, idx, p in plain if len(idx) > 1]
+        self._plain = [(p, idx[0], ix.rows) for ix, idx, p in plain if len(idx) == 1]
+        self._composite = [(p, idx, ix.rows) for ix, idx, p in plain if len(idx) > 1]
+        self._carrying = any(ix.rows for ix in t.indexes)
         self._folded = [info for info in self.index_info
                         if not info[0].unique and self.index_folds[info[0].id] is not None]
         # columns without affinity keep 1 and 1.0 as inserted, two keys of one value: a primary or
@@ -96,6 +98,10 @@ class TableRows:
         folds = self.index_folds[ix.id]
         return values if folds is None else fold_values(folds, values)
 
+    def entry_of(self, ix, pk_enc, row_value):
+        """The value of index ix's entry for the row (pk_enc, row_value) (rome.encoding.entrycode)."""
+        return entry_value(pk_enc, row_value) if ix.rows else pk_enc
+
     def pk_from_key(self, key):
         return decode_tuple(key, len(self.prefix))
 
@@ -122,10 +128,12 @@ class TableRows:
             key = self.prefix + encode_tuple(self.pk_key_values(values))
         else:
             prefix = next(p for i, _idx, p in self.index_info if i is ix)
-            pk_enc = self.txn.get(prefix + encode_tuple(self.index_key_values(ix, values)))
-            if pk_enc is None:
+            v = self.txn.get(prefix + encode_tuple(self.index_key_values(ix, values)))
+            if v is None:
                 return None
-            key = self.prefix + pk_enc
+            key = self.prefix + entry_pk(v)
+            if v[0] == MARK:
+                return key, self.decode(entry_row(v))
         v = self.txn.get(key)
         return None if v is None else (key, self.decode(v))
 
@@ -136,6 +144,27 @@ class TableRows:
             if v is not None:
                 vals = decode_row(v)
                 yield k, tuple(vals) if len(vals) == full else complete(vals)
+
+    def entry_rows(self, values, with_keys):
+        """The rows of index entries' values, in order: a carried row decoded, the others read in one
+        get_many (a missing one skipped). Yields (key, row) when ``with_keys``, else rows."""
+        rp, complete, full = self.prefix, self._complete, self.full
+        need = [rp + v for v in values if v[0] != MARK]
+        got = iter(self.txn.get_many(need)) if need else None
+        for v in values:
+            if v[0] == MARK:
+                n = 3 + (v[1] << 8 | v[2])
+                r = v[n:]
+            else:
+                r = next(got)
+                if r is None:
+                    continue
+            vals = decode_row(r)
+            row = tuple(vals) if len(vals) == full else complete(vals)
+            if with_keys:
+                yield rp + (v[3:n] if v[0] == MARK else v), row
+            else:
+                yield row
 
     def scan(self, start=None, end=None, reverse=False):
         """(key, row) in primary-key order over [start, end) (default: the whole table)."""
@@ -194,7 +223,7 @@ class TableRows:
             key = self.key_of(row)
         pk_enc = key[len(self.prefix):]
         wk, wv, unique = [key], [self.encode(row)], []
-        self._add_entries(row, pk_enc, wk, wv, unique)
+        self._add_entries(row, pk_enc, wk, wv, unique, wv[0])
         # The primary key and every unique entry must be free: one batched read (one round trip).
         checks = [] if self.rowid else [(key, self.pk_idx)]
         checks += [(ik, info[1]) for ik, info in zip(unique, self._unique)]
@@ -242,8 +271,9 @@ class TableRows:
                 (expected if gen and deferred else checks).append(key)
             out.append(key)
             wk.append(key)
-            wv.append(encode(row))
-            add_entries(row, key[plen:], wk, wv, checks)
+            rv = encode(row)
+            wv.append(rv)
+            add_entries(row, key[plen:], wk, wv, checks, rv)
         if len(set(checks)) != len(checks):
             return None
         if checks and any(v is not None for v in txn.get_many(checks)):
@@ -259,24 +289,25 @@ class TableRows:
         txn.put_many(wk, wv)
         return out
 
-    def _add_entries(self, row, pk_enc, keys_out, values_out, unique_out):
+    def _add_entries(self, row, pk_enc, keys_out, values_out, unique_out, row_value):
         """Append an inserted row's index entries to keys_out / values_out (each entry's value is
-        the encoded primary key), and its unique entries' keys, which must be free, to unique_out
-        (in the order of self._unique)."""
+        the encoded primary key, with the row value in an index whose entries carry rows), and its
+        unique entries' keys, which must be free, to unique_out (in the order of self._unique)."""
+        cv = entry_value(pk_enc, row_value) if self._carrying else pk_enc
         for info in self._unique:
             ik = self.index_key(info, row, pk_enc)
             unique_out.append(ik)
             keys_out.append(ik)
-            values_out.append(pk_enc)
-        for p, c in self._plain:
+            values_out.append(cv if info[0].rows else pk_enc)
+        for p, c, carries in self._plain:
             keys_out.append(p + encode_value(row[c]) + pk_enc)
-            values_out.append(pk_enc)
-        for p, idx in self._composite:
+            values_out.append(cv if carries else pk_enc)
+        for p, idx, carries in self._composite:
             keys_out.append(p + encode_tuple([row[i] for i in idx]) + pk_enc)
-            values_out.append(pk_enc)
+            values_out.append(cv if carries else pk_enc)
         for info in self._folded:
             keys_out.append(self.index_key(info, row, pk_enc))
-            values_out.append(pk_enc)
+            values_out.append(cv if info[0].rows else pk_enc)
 
     def update(self, key, old, new):
         """Replace row old (at key) by new. Returns the new key."""
@@ -301,20 +332,22 @@ class TableRows:
                                     if self._has_twins else [])
                     if any(k != ok and txn.get(k) is not None for k in taken):
                         raise IntegrityError("UNIQUE constraint failed: %s" % self._names(info[1]))
-                changes.append((ok, nk))
-            elif new_key != key:
-                changes.append((ok, nk))
+                changes.append((ok, nk, info[0].rows))
+            elif new_key != key or info[0].rows:   # a carried copy of the row changes with it
+                changes.append((ok, nk, info[0].rows))
         self._check_row(new)
         if self.table.foreign_keys and self.session.foreign_keys:
             self._check_parents(new, old)
         self.session.fk_on_parent_change(self.table, old, new)
         if new_key != key:
             txn.delete(key)
-        txn.put(new_key, self.encode(new))
-        for ok, nk in changes:
+        rv = self.encode(new)
+        txn.put(new_key, rv)
+        cv = entry_value(new_pk_enc, rv) if self._carrying else new_pk_enc
+        for ok, nk, carries in changes:
             if ok != nk:
                 txn.delete(ok)
-            txn.put(nk, new_pk_enc)
+            txn.put(nk, cv if carries else new_pk_enc)
         return new_key
 
     def delete(self, key, row):

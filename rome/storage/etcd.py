@@ -53,6 +53,7 @@ import time
 import urllib.parse
 from collections import namedtuple
 
+from rome.encoding.entrycode import entry_pk
 from rome.encoding.keycode import prefix_end
 from rome.storage import remote
 from rome.storage.base import BadLocation, Conflict, Refused, Snapshot, Store, StoreError
@@ -431,7 +432,7 @@ class EtcdSnapshot(ReadCache, Snapshot):
             for spec in (specs if pairs else ()) or ():
                 src, pre, suf, lim = spec
                 for k, v in pairs:
-                    ck = pre + (v if src == b"v" else k[6:]) + suf
+                    ck = pre + (entry_pk(v) if src == b"v" else k[6:]) + suf
                     if (ck, lim) in takes or (ck in seen if lim == 0 else (ck, prefix_end(ck)) in ranges):
                         continue
                     takes[(ck, lim)] = spec in self._lazy

@@ -130,6 +130,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _OutOfMemory = getattr(redis.exceptions, "OutOfMemoryError", ())
 
+from rome.encoding.entrycode import entry_pk
 from rome.encoding.keycode import prefix_end
 from rome.storage import remote
 from rome.storage.base import (BadLocation, Conflict, Snapshot, Store, StoreCorrupt, StoreError, StoreFull,
@@ -214,11 +215,16 @@ local counts, data, rk, chained = {}, {}, {}, {}
 local a = tonumber(ARGV[2])
 for i = 3, 2 + a do rk[#rk + 1] = ARGV[i] end
 local o = 2 + a  -- ARGV[o + 1] is the operation's first argument
--- an index entry (01 <table:4> 01 <index:4> ...) holds the primary key of its row (01 <table:4> 00 <pk>)
+-- an index entry (01 <table:4> 01 <index:4> ...) holds the primary key of its row (01 <table:4> 00 <pk>),
+-- or 01 <n:2> <pk: n bytes> <row> when it carries the row (rome.encoding.entrycode): nothing to follow
 local function entry(k, v)
-  if v and string.byte(k, 1) == 1 and string.byte(k, 6) == 1 and #k > 10 then
+  if v and string.byte(k, 1) == 1 and string.byte(k, 6) == 1 and #k > 10 and string.byte(v, 1) ~= 1 then
     rk[#rk + 1] = string.sub(k, 1, 5) .. '\0' .. v
   end
+end
+local function entry_pk(v)
+  if string.byte(v, 1) ~= 1 then return v end
+  return string.sub(v, 4, 3 + string.byte(v, 2) * 256 + string.byte(v, 3))
 end
 local function prefix_end(p)
   local n = #p
@@ -240,7 +246,7 @@ local function chain(b, n, i, c)
     local cks = {}
     for j = 1, n do
       local k, v = data[b + 2 * j - 1], data[b + 2 * j]
-      cks[j] = pre .. (src == 'v' and v or string.sub(k, 7)) .. suf
+      cks[j] = pre .. (src == 'v' and entry_pk(v) or string.sub(k, 7)) .. suf
     end
     if lim == 0 then
       local x = 1
@@ -607,7 +613,7 @@ class RedisSnapshot(ReadCache, Snapshot):
         seen = self._seen
         for src, pre, suf, lim in specs:
             for k, v in pairs:
-                ck = pre + (v if src == b"v" else k[6:]) + suf
+                ck = pre + (entry_pk(v) if src == b"v" else k[6:]) + suf
                 if lim == 0:
                     if len(seen) < CACHE_LIMIT:
                         seen.setdefault(ck, chained[pos])
