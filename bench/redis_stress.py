@@ -22,7 +22,8 @@ in a loop and is killed with SIGKILL at a random moment, --kills times. Checked:
 50 x ledger rows (each batch all or nothing), and the consistency check.
 
 Consistency check (check_consistency): for every table of the catalog, every row's index entries
-exist with the row's primary key as value, every index entry points to an existing row whose indexed
+exist with the row's primary key as value (and the row's value, exactly, in an index whose entries carry
+rows: rome.encoding.entrycode), every index entry points to an existing row whose indexed
 values produce exactly that entry, and no key lies outside the layout.
 
 Prints one line per phase and ends with 'redis-stress: OK ...' (exit 0) or 'redis-stress: FAILED ...'.
@@ -85,8 +86,8 @@ def check_consistency(store):
                 pk_enc = key[len(rows.prefix):]
                 if not table.has_rowid and rows.key_of(row) != key:
                     problems.append("%s: row at %r has primary key %r" % (table.name, key, rows.pk_of(row)))
-                for info in rows.index_info:
-                    expected[rows.index_key(info, row, pk_enc)] = pk_enc
+                for info in rows.index_info:   # the primary key, and the row itself when entries carry it
+                    expected[rows.index_key(info, row, pk_enc)] = rows.entry_of(info[0], pk_enc, value)
             found = {}
             for ix, _cols, prefix in rows.index_info:
                 for key, value in txn.scan(prefix, prefix_end(prefix)):

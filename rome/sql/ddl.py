@@ -248,13 +248,13 @@ def _fill_index(session, table, ix):
     prefix = keys.index_prefix(table.id, ix.id)
     info = (ix, idx, prefix)
     txn = session.txn
-    for k, r in list(rows.scan()):
+    for k, v in list(txn.scan(rows.prefix, rows.end)):
         pk_enc = k[len(rows.prefix):]
-        ik = rows.index_key(info, r, pk_enc)
+        ik = rows.index_key(info, rows.decode(v), pk_enc)
         if ix.unique and txn.get(ik) is not None:
             raise IntegrityError("UNIQUE constraint failed: %s" % ", ".join(
                 "%s.%s" % (table.name, c) for c in ix.columns))
-        txn.put(ik, rows.entry_of(ix, pk_enc, rows.encode(r)))
+        txn.put(ik, rows.entry_of(ix, pk_enc, v))   # a carried row: the row's value as stored
 
 
 def create_index(session, stmt):
