@@ -30,8 +30,8 @@ A SELECT: ``cur.execute("SELECT name FROM images WHERE owner = ? LIMIT 25", ("al
     the session, the parameters and a per-statement cache (uncorrelated subqueries and hash-join
     tables are computed once per statement there).
 6.  ``SelectPlan.run`` → ``SelectPlan.source_rows``: one table reads through its
-    ``rome.sql.access.Access`` (``rows``: a primary-key get or range, or an index range whose row keys
-    are fetched in batches); a join goes through ``_joined`` / ``_extend``, a pipeline of levels, each
+    ``rome.sql.access.Access`` (``rows``: a primary-key get or range, or an index range whose entries
+    carry their rows, or name them to be fetched in batches: ``TableRows.entry_rows``); a join goes through ``_joined`` / ``_extend``, a pipeline of levels, each
     probing its access path (or hash table) with the rows joined so far. **Snapshot reads**: every
     read goes through ``Transaction.get`` / ``get_many`` / ``scan`` on the transaction's snapshot
     (``rome.sql.rows.TableRows`` decodes rows, ``rome.encoding``), overlaid with its own writes, and
@@ -53,7 +53,7 @@ An INSERT: ``cur.execute("INSERT INTO images (id, owner) VALUES (?, ?)", ("i1", 
 3.  ``InsertPlan.run`` → ``insert_values``: each row built in column order, affinity applied,
     defaults filled, an AUTOINCREMENT value drawn (``Session.next_id``, blocks of the store's counter).
 4.  ``rome.sql.rows.TableRows.insert``: NOT NULL (``_check_not_null``); the row's key and its index
-    entries (``_add_entries``); the primary key and every UNIQUE entry checked free with one batched
+    entries, each carrying the row's value (``_add_entries``); the primary key and every UNIQUE entry checked free with one batched
     read (``Transaction.get_many``); CHECK (``_check_row``) and the parent of each foreign key
     (``_check_parents``); then the row and its entries buffered (``Transaction.put_many``): nothing
     reaches the store before the commit.

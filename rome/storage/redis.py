@@ -51,8 +51,9 @@ FLUSH falls back to EVAL, which reloads them):
   with a receipt too, so that it can be resent.
 
 FOLLOWING (``follow_rows``, default on). ROME's index entries hold their row's primary key
-(rome.sql.keys: ``01 <table> 01 <index> ...`` -> pk, the row at ``01 <table> 00 <pk>``). The READ script
-knows this shape: for every index entry a call returns, it also returns the row, in the same round
+(rome.sql.keys: ``01 <table> 01 <index> ...`` -> pk, the row at ``01 <table> 00 <pk>``), and most carry
+the row itself (rome.encoding.entrycode: a value starting 01). The READ script knows these shapes: for
+every index entry a call returns that does not carry its row, it also returns the row, in the same round
 trip; the snapshot remembers those rows, so the engine's next get_many of them is free. An index
 lookup and its row fetch are thus one round trip, and consistent with each other (one script). Keys of
 other shapes are never followed; ``?follow_rows=false`` turns it off (covering scans then move less).
