@@ -27,7 +27,7 @@ from operator import itemgetter
 
 from sqlglot import exp
 
-from rome.encoding.entrycode import MARK, entry_pk
+from rome.encoding.entrycode import MARK
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
 from rome.sql.expressions import NOT_LITERAL, is_constant, literal_value
@@ -614,9 +614,13 @@ class Access:
             for c, x in zip(path.columns, decode_tuple(p, base)):
                 blank[c] = x
             blank, off = tuple(blank), len(p)
+            if whole and not pk_only and not with_keys:   # the key holds it all: values unread
+                for k, _v in txn.scan(start, end, path.reverse):
+                    yield gather(blank + decode_tuple(k, off))
+                continue
             for k, v in txn.scan(start, end, path.reverse):
-                if v[0] == MARK:
-                    v = entry_pk(v)
+                if v[0] == MARK:   # the primary key of an entry that carries its row
+                    v = v[3:3 + (v[1] << 8 | v[2])]
                 vals = decode_tuple(v) if pk_only else \
                     decode_tuple(k, off) if whole else decode_tuple(k, off)[:nrest] + decode_tuple(v)
                 yield (rp + v, gather(blank + vals)) if with_keys else gather(blank + vals)
