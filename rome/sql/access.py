@@ -494,11 +494,11 @@ class Access:
         if self.point_probe:
             return self.point_at(key, ctx), True
         rows = ctx.session.rows(self.table)
-        it = self._fetched_at(rows, key, None)
-        first = list(islice(it, keep + 1))
+        entries = rows.txn.scan(key, prefix_end(key), self.path.reverse)
+        first = [v for _k, v in islice(entries, keep + 1)]
         if len(first) <= keep:
-            return first, True
-        return chain(first, it), False
+            return rows.entry_rows(first), True
+        return chain(rows.entry_rows(first), self._fetched(rows, entries, None)), False
 
     def _point_rows(self, row, ctx):
         """The row (a tuple of none or one) of a probe on a fully fixed unique key: a get of the
@@ -545,7 +545,7 @@ class Access:
             batch = [v for _k, v in islice(entries, size)]
             if not batch:
                 return
-            yield from entry_rows(batch, False)
+            yield from entry_rows(batch)
             size = min(size * 2, FETCH_BATCH)
 
     def scan(self, row, ctx):

@@ -145,26 +145,25 @@ class TableRows:
                 vals = decode_row(v)
                 yield k, tuple(vals) if len(vals) == full else complete(vals)
 
-    def entry_rows(self, values, with_keys):
-        """The rows of index entries' values, in order: a carried row decoded, the others read in one
-        get_many (a missing one skipped). Yields (key, row) when ``with_keys``, else rows."""
+    def entry_rows(self, values, with_keys=False):
+        """The rows of index entries' values, in order, as a list: a carried row decoded, the others
+        read in one get_many (a missing one skipped). (key, row) pairs when ``with_keys``."""
         rp, complete, full = self.prefix, self._complete, self.full
         need = [rp + v for v in values if v[0] != MARK]
         got = iter(self.txn.get_many(need)) if need else None
+        out = []
         for v in values:
             if v[0] == MARK:
                 n = 3 + (v[1] << 8 | v[2])
-                r = v[n:]
+                vals = decode_row(v[n:])
             else:
                 r = next(got)
                 if r is None:
                     continue
-            vals = decode_row(r)
+                vals = decode_row(r)
             row = tuple(vals) if len(vals) == full else complete(vals)
-            if with_keys:
-                yield rp + (v[3:n] if v[0] == MARK else v), row
-            else:
-                yield row
+            out.append((rp + (v[3:n] if v[0] == MARK else v), row) if with_keys else row)
+        return out
 
     def scan(self, start=None, end=None, reverse=False):
         """(key, row) in primary-key order over [start, end) (default: the whole table)."""
