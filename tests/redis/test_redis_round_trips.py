@@ -113,6 +113,40 @@ def test_joins_keyed_by_the_first_tables_pk_run_in_the_store(dbs):
     assert rows and rt == 1
 
 
+@pytest.fixture
+def unfollowed(redis_server):
+    """dbs with ``follow_rows=false``: the script returns what was asked for, no rows along."""
+    url = redis_server.url(prefix="rt-%d-%d" % (os.getpid(), next(_n))) + "&follow_rows=false"
+    c = rome.connect(url)
+    ref = sqlite3.connect(":memory:")
+    images, props, members, locs = _data()
+    for conn in (c, ref):
+        for ddl in SCHEMA:
+            conn.execute(ddl)
+        conn.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)", images)
+        conn.executemany("INSERT INTO props VALUES (?, ?, ?, ?)", props)
+        conn.executemany("INSERT INTO locs VALUES (?, ?, ?)", locs)
+        conn.commit()
+    yield c, ref
+    c.close()
+    drop_store(*parse_url(url))
+
+
+def test_index_reads_need_no_following(unfollowed):
+    """Index entries carry their rows: without the script following entries to rows, a get with its
+    joins, an index range with a chained point probe, and an ordered index scan with a LIMIT are still
+    one round trip each (they were two: the entries, then their rows)."""
+    rows, rt = same(unfollowed, GET + " ORDER BY props.name", ("im005",))
+    assert len(rows) == 3 and rows[0][4] == "file:///5" and rt == 1
+    sql = ("SELECT images.id, props.value FROM images JOIN props ON props.image_id = images.id "
+           "WHERE images.owner = ? AND props.name = 'k1' ORDER BY images.id")
+    rows, rt = same(unfollowed, sql, ("p2",))
+    assert len(rows) == 37 and rt == 1
+    sql = "SELECT * FROM images WHERE visibility = 'public' ORDER BY created_at DESC, id DESC LIMIT 10"
+    rows, rt = same(unfollowed, sql)
+    assert len(rows) == 10 and rt == 1
+
+
 def test_a_limited_ordered_scan_stops_with_its_chained_filter(dbs):
     sql = ("SELECT images.id, images.created_at FROM images JOIN props AS p ON images.id = p.image_id "
            "WHERE images.deleted = 0 AND p.name = 'k1' AND p.value = ? "
