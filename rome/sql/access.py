@@ -7,14 +7,17 @@ equality (`=`, `IS NULL`, or an `IN` list on the first column), plus a range (`<
 BETWEEN) on the next column, SQLite-style:
 
     PRIMARY KEY fully fixed           one get                               SEARCH t USING PRIMARY KEY
-    UNIQUE index fully fixed          one get + one row get                 SEARCH t USING INDEX ix
-    prefix / range                    one range scan (+ batched row gets)   SEARCH t USING INDEX ix (a=? b>?)
+    UNIQUE index fully fixed          one get (its entry carries the row)   SEARCH t USING INDEX ix
+    prefix / range                    one range scan                        SEARCH t USING INDEX ix (a=? b>?)
     nothing                           full scan of the table's rows         SCAN t
 
 An index whose remaining columns match the ORDER BY (all ascending or all descending) returns rows
 already ordered, so the sort disappears and LIMIT stops the scan early; the planner asks for that with
 `order`. An index that holds every column the query needs answers without fetching rows (a covering
 index). Conjuncts a path uses are not re-checked; the rest stay as a filter.
+
+An entry that does not carry its row (a row too large, an index of an earlier version: see
+rome.sql.keys) costs a get of the row too, batched over a range's entries.
 
 There are no statistics, so equalities are weighed by what the schema says of them: an IN list costs
 more the longer it is (one probe per value; a list parameter, whose length the shared plan does not

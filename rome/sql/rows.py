@@ -2,7 +2,7 @@
 
 A :class:`TableRows` turns SQL rows (tuples in the table's column order) into the keys of
 :mod:`rome.sql.keys` and back, and is the only place that writes them: every insert, update and delete
-goes through it, so index entries always match rows, and PRIMARY KEY, UNIQUE, NOT NULL, CHECK and
+goes through it, so index entries (and the copies of rows they carry) always match rows, and PRIMARY KEY, UNIQUE, NOT NULL, CHECK and
 FOREIGN KEY constraints are checked in one place. FOREIGN KEYs are enforced when the connection's
 ``PRAGMA foreign_keys`` is on, as SQLite's immediate constraints: a key without its parent is noted and
 checked again at the end of the statement (rome.sql.foreign_keys); ON DELETE CASCADE / SET NULL act on
