@@ -15,8 +15,9 @@ index whose entries carry rows (``Index.rows``: every index created since), the 
 row key holds it (rome.encoding.entrycode), so an index range or probe yields rows in one read; a row
 too large to carry (entrycode.ROW_LIMIT), and every entry of an index written by an earlier version,
 holds the primary key only, which fetches the row. rome.sql.rows writes a row and its carried copies
-together: an UPDATE of any column rewrites every carrying entry of the row. Encodings are order-preserving (rome.encoding.keycode), so index ranges are value
-ranges (TiDB's and CockroachDB's layouts, with SQLite's ordering).
+together: an UPDATE of any column rewrites every carrying entry of the row. Encodings are
+order-preserving (rome.encoding.keycode), so index ranges are value ranges (TiDB's and CockroachDB's
+layouts, with SQLite's ordering).
 """
 import struct
 
