@@ -66,6 +66,7 @@ class Session:
         self.autocommit = False
         self.savepoints = []      # (name, undo token, catalog)
         self.explicit = False     # a BEGIN opened the transaction: autocommit waits for COMMIT/ROLLBACK
+        self.wrote = False        # a statement other than a query ran in the transaction
         self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
@@ -85,6 +86,7 @@ class Session:
         re-run if it turns out to have been planned on a stale catalog (see _verify_catalog)."""
         self.txn = txn = Transaction(self.store)
         self.savepoints = []
+        self.wrote = False
         self._unverified = _VERIFIED
         try:
             cached = getattr(self.store, "_rome_catalog", None)
@@ -147,6 +149,13 @@ class Session:
     @property
     def in_transaction(self):
         return self.txn is not None
+
+    @property
+    def transaction_open(self):
+        """Whether SQLite (sqlite3's default mode) would have a transaction open here: one that BEGIN
+        or SAVEPOINT opened or a statement other than a query ran in. A transaction that has only
+        read is not one (BEGIN starts a new one, COMMIT or ROLLBACK of it is refused)."""
+        return self.txn is not None and (self.explicit or bool(self.savepoints) or self.wrote)
 
     # -- what plans and writers ask of the session ------------------------------------------------
     def rows(self, table):
@@ -313,6 +322,7 @@ class Session:
                     columns = tuple(map(n.source_name, columns))
                 result = Result(columns, list(plan.run(Ctx(self, bind(params, n)))))
             else:
+                self.wrote = True
                 token, catalog = txn.savepoint(), self.catalog
                 try:
                     result = None
@@ -402,13 +412,17 @@ class Session:
     def _control(self, c, params):
         k = c.kind
         if k == "begin":
-            if self.txn is None:
-                self.begin()
+            if self.transaction_open:
+                raise OperationalError("cannot start a transaction within a transaction")
+            if self.txn is not None:   # it has only read: the transaction starts here
+                self.rollback()
+            self.begin()
             self.explicit = True
-        elif k == "commit":
-            self.commit()
-        elif k == "rollback":
-            self.rollback()
+        elif k in ("commit", "rollback"):
+            if not self.transaction_open:
+                self.rollback()   # a transaction that has only read ends, as if never begun
+                raise OperationalError("cannot %s - no transaction is active" % k)
+            self.commit() if k == "commit" else self.rollback()
         elif k == "savepoint":
             if self.txn is None:
                 self.begin()

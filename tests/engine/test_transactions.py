@@ -132,3 +132,72 @@ def test_index_of_a_unique_constraint_cannot_be_dropped(both):
     assert isinstance(both.run("INSERT INTO t VALUES (1, 2, 2)"), rome.IntegrityError)
     assert isinstance(both.run("INSERT INTO t VALUES (2, 1, 1)"), rome.IntegrityError)
     both.same("SELECT * FROM t")
+
+
+def _outcome(conn, module, sql):
+    try:
+        conn.execute(sql)
+    except module.Error as e:
+        return type(e).__name__, str(e)
+    return "ok", None
+
+
+TRANSACTION_CONTROL = [
+    ["BEGIN", "BEGIN"],
+    ["BEGIN", "INSERT INTO t VALUES (2)", "BEGIN TRANSACTION"],
+    ["SAVEPOINT s", "BEGIN"],
+    ["INSERT INTO t VALUES (2)", "BEGIN"],
+    ["COMMIT"],
+    ["ROLLBACK"],
+    ["END TRANSACTION"],
+    ["BEGIN", "COMMIT", "COMMIT"],
+    ["BEGIN", "ROLLBACK", "ROLLBACK"],
+    ["SELECT * FROM t", "COMMIT"],
+    ["SELECT * FROM t", "BEGIN", "INSERT INTO t VALUES (2)", "ROLLBACK"],
+    ["INSERT INTO t VALUES (2)", "COMMIT", "COMMIT"],
+    ["SAVEPOINT s", "RELEASE s", "ROLLBACK"],
+]
+
+
+@pytest.mark.parametrize("autocommit", [False, True])
+@pytest.mark.parametrize("statements", TRANSACTION_CONTROL, ids=" ; ".join)
+def test_transaction_control_refused_as_by_sqlite(url, statements, autocommit):
+    """BEGIN inside a transaction and COMMIT/ROLLBACK outside one are refused as by sqlite3
+    (OperationalError, same message), in its default mode and in autocommit mode; the data
+    afterwards is the same."""
+    ref = sqlite3.connect(":memory:", isolation_level=None if autocommit else "")
+    conn = rome.connect(url, autocommit=autocommit)
+    try:
+        for c in (ref, conn):
+            c.execute("CREATE TABLE t (a)")
+            c.execute("INSERT INTO t VALUES (1)")
+            c.commit()
+        for sql in statements:
+            assert _outcome(conn, rome, sql) == _outcome(ref, sqlite3, sql), sql
+        ref.rollback()
+        conn.rollback()
+        rows = "SELECT a FROM t ORDER BY a"
+        assert conn.execute(rows).fetchall() == ref.execute(rows).fetchall()
+    finally:
+        conn.close()
+        ref.close()
+
+
+def test_begin_after_reads_starts_a_fresh_transaction(url):
+    """A transaction that has only read is not open for BEGIN (as in sqlite3's default mode): BEGIN
+    starts one that sees what others committed since those reads."""
+    conn = rome.connect(url)
+    other = rome.connect(url, autocommit=True)
+    try:
+        conn.execute("CREATE TABLE t (a)")
+        conn.commit()
+        assert _count(conn) == 0
+        other.execute("INSERT INTO t VALUES (1)")
+        conn.execute("BEGIN")
+        assert _count(conn) == 1
+        conn.execute("INSERT INTO t VALUES (2)")
+        conn.execute("COMMIT")
+        assert _count(other) == 2
+    finally:
+        conn.close()
+        other.close()
