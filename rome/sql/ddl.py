@@ -377,7 +377,8 @@ def _add_column(session, cat, t, cdef, sql):
     references = len(t.foreign_keys) > references
     if pk is not None:
         raise OperationalError("Cannot add a PRIMARY KEY column")
-    unique = bool(uniques)
+    if uniques:   # as SQLite (a UNIQUE index is created with CREATE UNIQUE INDEX)
+        raise OperationalError("Cannot add a UNIQUE column")
     if col.default is not None:
         v = Planner(cat).compile_const(sqlglot.parse_one(col.default, read="sqlite"))((), Ctx(session, {}))
         col.fill = None if v is None else apply_affinity(v, col.affinity, cname)
@@ -390,33 +391,43 @@ def _add_column(session, cat, t, cdef, sql):
             raise OperationalError("Cannot add a NOT NULL column with default value NULL")
     t.columns.append(col)
     t.changed()
-    ix = None
-    if unique:
-        ix = Index(name="sqlite_autoindex_%s_%s" % (t.name, cname), columns=[cname], unique=True,
-                   id=cat.new_id(), constraint=True)
-        t.indexes.append(ix)
     session.set_catalog(cat)
-    if ix is not None:
-        _fill_index(session, t, ix)
 
 
 def _drop_column(session, cat, t, cname):
+    """ALTER TABLE t DROP COLUMN, refused as by SQLite when something of the table other than the
+    column's own constraints uses the column: an index, a UNIQUE or PRIMARY KEY constraint, a foreign
+    key, a CHECK naming other columns too (one naming only this column goes with it)."""
     c = t.column(cname)
     if c is None:
         raise OperationalError("no such column: \"%s\"" % cname)
     low = cname.lower()
-    if low in (n.lower() for n in t.primary_key):
+
+    def uses(cols):
+        return low in (x.lower() for x in cols)
+    if uses(t.primary_key):
         raise OperationalError("cannot drop PRIMARY KEY column: \"%s\"" % cname)
+    if any(ix.constraint and [x.lower() for x in ix.columns] == [low] for ix in t.indexes):
+        raise OperationalError("cannot drop UNIQUE column: \"%s\"" % cname)
+    if len(t.columns) == 1:
+        raise OperationalError("cannot drop column \"%s\": no other columns exist" % cname)
     for fk in t.foreign_keys:
-        if low in (x.lower() for x in fk.columns):
-            raise OperationalError("cannot drop column \"%s\": it is used in a foreign key" % cname)
-    txn = session.txn
-    for ix in [ix for ix in t.indexes if low in (x.lower() for x in ix.columns)]:
-        prefix = keys.index_prefix(t.id, ix.id)
-        for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
-            txn.delete(k)
-        t.indexes.remove(ix)
+        if uses(fk.columns):
+            raise OperationalError("error in table %s after drop column: unknown column \"%s\" in "
+                                   "foreign key definition" % (t.name, cname))
+    after = "after drop column: no such column: %s" % cname
+    for ix in t.indexes:
+        if uses(ix.columns):
+            raise OperationalError("error in %s %s %s" % (
+                "table" if ix.constraint else "index", t.name if ix.constraint else ix.name, after))
+    checks = []
+    for ck in t.checks:
+        names = {n.name.lower() for n in sqlglot.parse_one(ck.sql, read="sqlite").find_all(exp.Column)}
+        if low in names and names != {low}:
+            raise OperationalError("error in table %s %s" % (t.name, after))
+        if low not in names:
+            checks.append(ck)
+    t.checks = checks
     t.columns = [x for x in t.columns if x.name.lower() != low]
     t.changed()
     session.set_catalog(cat)
-

@@ -61,7 +61,21 @@ class _Core(TokenizerCore):
 
 class RomeSQLite(SQLite):
     """SQLite's dialect, with exponent literals read as SQLite reads them: sqlglot's tokenizer takes a
-    sign after the exponent's digits into the number (``1e3+1`` as one token)."""
+    sign after the exponent's digits into the number (``1e3+1`` as one token); and ``ALTER TABLE t ADD
+    [COLUMN] c`` with neither type nor constraint, which sqlglot does not read as a column."""
+
+    class Parser(SQLite.Parser):
+        def _parse_column_def_with_exists(self):
+            found = super()._parse_column_def_with_exists()
+            if found is None and self._prev.text.upper() == "ADD":
+                start = self._index
+                self._match(TokenType.COLUMN)
+                name = self._parse_id_var()
+                if name is not None and (self._curr is None or self._curr.token_type in (
+                        TokenType.SEMICOLON, TokenType.COMMA, TokenType.SENTINEL)):
+                    return self.expression(exp.ColumnDef(this=name))
+                self._retreat(start)
+            return found
 
     class Tokenizer(SQLite.Tokenizer):
         def _init_core(self):
