@@ -353,10 +353,31 @@ def alter_table(session, stmt, sql):
             raise NotSupportedError("unsupported ALTER TABLE action: %s" % action.sql(dialect="sqlite"))
 
 
+def _check_tree(ck):
+    return sqlglot.parse_one(ck.sql, read="sqlite")
+
+
+def _check_columns(ck):
+    """The lower-cased names of the columns a CHECK constraint reads."""
+    return {n.name.lower() for n in _check_tree(ck).find_all(exp.Column)}
+
+
+def _renamed_check(ck, old, new):
+    """The CHECK constraint with its column old called new (its text is what it runs)."""
+    tree = _check_tree(ck)
+    found = False
+    for n in tree.find_all(exp.Column):
+        if n.name.lower() == old.lower():
+            n.set("this", exp.to_identifier(new, quoted=n.this.quoted or None))
+            found = True
+    return Check(sql=tree.sql(dialect="sqlite"), name=ck.name) if found else ck
+
+
 def _rename_refs(cat, t, old, new):
     def ren(cols):
         return [new if c.lower() == old.lower() else c for c in cols]
     t.primary_key = ren(t.primary_key)
+    t.checks = [_renamed_check(ck, old, new) for ck in t.checks]
     for ix in t.indexes:
         ix.columns = ren(ix.columns)
     for fk in t.foreign_keys:
@@ -422,7 +443,7 @@ def _drop_column(session, cat, t, cname):
                 "table" if ix.constraint else "index", t.name if ix.constraint else ix.name, after))
     checks = []
     for ck in t.checks:
-        names = {n.name.lower() for n in sqlglot.parse_one(ck.sql, read="sqlite").find_all(exp.Column)}
+        names = _check_columns(ck)
         if low in names and names != {low}:
             raise OperationalError("error in table %s %s" % (t.name, after))
         if low not in names:

@@ -107,3 +107,24 @@ def test_dropped_column_added_again_is_empty(url):
     probes = [("SELECT a FROM t ORDER BY id", ()), ("SELECT id FROM t WHERE a IS NULL", ())]
     _both(url, ("CREATE TABLE t (id INTEGER PRIMARY KEY, a, b)", "INSERT INTO t VALUES (1, 'x', 1)",
                 "ALTER TABLE t DROP COLUMN a"), "ALTER TABLE t ADD COLUMN a", [], probes)
+
+
+RENAME = [
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY, a, b, c, CHECK (a <> 'z'))",),
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY, a CHECK (a > b), b, c CHECK (c IS NOT 'z'))",),
+    ('CREATE TABLE t (id INTEGER PRIMARY KEY, "a" CHECK ("A" <> \'z\'), b, c)', "CREATE INDEX ia ON t (a)"),
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY, a, b, c, CONSTRAINT ok CHECK (length(a) < 3 AND b <> 'z'))",),
+]
+
+
+@pytest.mark.parametrize("new", ["q", "A", "my col"])
+@pytest.mark.parametrize("setup", RENAME, ids=lambda s: " ; ".join(s))
+def test_rename_column_renames_it_in_checks(url, setup, new):
+    """RENAME COLUMN renames the column where CHECK constraints read it, as SQLite does: writes are
+    judged as before (they failed with "no such column" on every INSERT and UPDATE)."""
+    q = '"%s"' % new
+    probes = [("INSERT INTO t (id, %s, b) VALUES (?, ?, ?)" % q, p) for p in
+              [(3, "x", "y"), (4, "z", "a"), (5, "long", "a"), (6, "a", "z")]] + [
+        ("UPDATE t SET %s = 'z' WHERE id = 1" % q, ()), ("UPDATE t SET c = 'z'", ()),
+        ("SELECT id FROM t WHERE %s = 'x'" % q, ())]
+    _both(url, setup, 'ALTER TABLE t RENAME COLUMN a TO "%s"' % new, [(1, "b", "a", "c")], probes)
