@@ -60,13 +60,21 @@ def _check(constraint, name):
     refused, as by SQLite."""
     if constraint.this.find(exp.Placeholder, exp.Parameter) is not None:
         raise OperationalError("parameters prohibited in CHECK constraints")
+    if constraint.this.find(exp.Select, exp.Subquery, exp.Exists) is not None:
+        raise OperationalError("subqueries prohibited in CHECK constraints")
     return Check(sql=constraint.this.sql(dialect="sqlite"), name=name)
 
 
-def _default_sql(node):
+def _default_sql(node, cname):
+    """A column's DEFAULT as SQL text. As in SQLite, a bare name (DEFAULT x, DEFAULT "x") is the
+    string 'x', and an expression reading a column or a table is refused."""
     e = node.this
+    if isinstance(e, exp.Column) and not e.table:
+        return exp.Literal.string(e.name).sql(dialect="sqlite")
     if isinstance(e, exp.Paren):
         e = e.this
+    if e.find(exp.Column, exp.Select, exp.Subquery, exp.Exists) is not None:
+        raise OperationalError("default value of column [%s] is not constant" % cname)
     return e.sql(dialect="sqlite")
 
 
@@ -107,7 +115,7 @@ def _column_def(t, item, types):
         elif isinstance(k, exp.PrimaryKeyColumnConstraint):
             pk = (cons_name,)
         elif isinstance(k, exp.DefaultColumnConstraint):
-            col.default = _default_sql(k)
+            col.default = _default_sql(k, cname)
         elif isinstance(k, exp.UniqueColumnConstraint):
             uniques.append(cons_name)
         elif isinstance(k, exp.Reference):
@@ -116,6 +124,8 @@ def _column_def(t, item, types):
             t.checks.append(_check(k, cons_name))
         elif isinstance(k, exp.CollateColumnConstraint):
             col.collation = collation_name(k.this.name)
+        elif isinstance(k, exp.ComputedColumnConstraint):
+            raise NotSupportedError("generated columns (%s AS ...) are not supported" % cname)
     return col, pk, uniques
 
 
@@ -134,6 +144,8 @@ def create_table(session, stmt, sql):
     props = stmt.args.get("properties")
     if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
         raise NotSupportedError("temporary tables are not supported")
+    if props is not None and any(isinstance(p, exp.StrictProperty) for p in props.expressions):
+        raise NotSupportedError("STRICT tables are not supported")
     cat = catalog.copy()
     t = Table(name=name, id=cat.new_id())
     types = declared_types(sql)

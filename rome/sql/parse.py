@@ -62,9 +62,17 @@ class _Core(TokenizerCore):
 class RomeSQLite(SQLite):
     """SQLite's dialect, with exponent literals read as SQLite reads them: sqlglot's tokenizer takes a
     sign after the exponent's digits into the number (``1e3+1`` as one token); and ``ALTER TABLE t ADD
-    [COLUMN] c`` with neither type nor constraint, which sqlglot does not read as a column."""
+    [COLUMN] c`` with neither type nor constraint, which sqlglot does not read as a column, and a column
+    without a type whose CHECK sqlglot would read as a type named CHECK."""
 
     class Parser(SQLite.Parser):
+        def _parse_types(self, *args, **kwargs):
+            # a column without a type followed by CHECK (...): the constraint, not a type "CHECK(...)"
+            if kwargs.get("schema") and self._curr is not None and self._curr.text.upper() == "CHECK" \
+                    and self._next is not None and self._next.token_type == TokenType.L_PAREN:
+                return None
+            return super()._parse_types(*args, **kwargs)
+
         def _parse_column_def_with_exists(self):
             found = super()._parse_column_def_with_exists()
             if found is None and self._prev.text.upper() == "ADD":
