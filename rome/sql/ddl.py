@@ -18,6 +18,17 @@ from rome.sql.planner import Planner
 from rome.sql.semantics.values import apply_affinity, collation_name
 
 
+def _check_new_name(cat, name, kind):
+    """A new table's or index's name must be free in the schema's one namespace of tables and
+    indexes, and not SQLite's own (``sqlite_...``), as in SQLite."""
+    if name.lower().startswith("sqlite_"):
+        raise OperationalError("object name reserved for internal use: %s" % name)
+    if kind == "index" and cat.table(name) is not None:
+        raise OperationalError("there is already a table named %s" % name)
+    if kind == "table" and cat.find_index(name)[1] is not None:
+        raise OperationalError("there is already an index named %s" % name)
+
+
 def execute(session, stmt, sql):
     if isinstance(stmt, exp.Create):
         kind = (stmt.args.get("kind") or "").upper()
@@ -141,6 +152,7 @@ def create_table(session, stmt, sql):
         if stmt.args.get("exists"):
             return
         raise OperationalError("table %s already exists" % name)
+    _check_new_name(catalog, name, "table")
     props = stmt.args.get("properties")
     if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
         raise NotSupportedError("temporary tables are not supported")
@@ -282,6 +294,7 @@ def create_index(session, stmt):
         if stmt.args.get("exists"):
             return
         raise OperationalError("index %s already exists" % name)
+    _check_new_name(cat, name, "index")
     params = node.args.get("params")
     if params is not None and params.args.get("where") is not None:
         raise NotSupportedError("partial indexes (CREATE INDEX ... WHERE) are not supported")
@@ -335,8 +348,9 @@ def alter_table(session, stmt, sql):
             _add_column(session, cat, t, action, sql)
         elif isinstance(action, exp.AlterRename):
             new = action.this.name
-            if cat.table(new) is not None:
+            if cat.table(new) is not None or cat.find_index(new)[1] is not None:
                 raise OperationalError("there is already another table or index with this name: %s" % new)
+            _check_new_name(cat, new, "renamed")
             cat.remove_table(t.name)
             old = t.name
             t.name = new

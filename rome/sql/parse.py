@@ -25,13 +25,15 @@ MAX_NESTING = 99
 if sys.getrecursionlimit() < 6000:
     sys.setrecursionlimit(6000)
 
+# a savepoint's name: a word, or quoted as SQLite allows ("a b", 'a b', [a b], `a b`)
+_NAME = r"""(?P<name>[\w$]+|"(?:[^"]|"")+"|'(?:[^']|'')+'|\[[^\]]+\]|`(?:[^`]|``)+`)"""
 _CONTROL = [
     ("begin", re.compile(r"^\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I)),
     ("commit", re.compile(r"^\s*(COMMIT|END)(\s+TRANSACTION)?\s*;?\s*$", re.I)),
-    ("rollback_to", re.compile(r"^\s*ROLLBACK(\s+TRANSACTION)?\s+TO\s+(SAVEPOINT\s+)?\"?(?P<name>[\w$]+)\"?\s*;?\s*$", re.I)),
+    ("rollback_to", re.compile(r"^\s*ROLLBACK(\s+TRANSACTION)?\s+TO\s+(SAVEPOINT\s+)?" + _NAME + r"\s*;?\s*$", re.I)),
     ("rollback", re.compile(r"^\s*ROLLBACK(\s+TRANSACTION)?\s*;?\s*$", re.I)),
-    ("savepoint", re.compile(r"^\s*SAVEPOINT\s+\"?(?P<name>[\w$]+)\"?\s*;?\s*$", re.I)),
-    ("release", re.compile(r"^\s*RELEASE(\s+SAVEPOINT)?\s+\"?(?P<name>[\w$]+)\"?\s*;?\s*$", re.I)),
+    ("savepoint", re.compile(r"^\s*SAVEPOINT\s+" + _NAME + r"\s*;?\s*$", re.I)),
+    ("release", re.compile(r"^\s*RELEASE(\s+SAVEPOINT)?\s+" + _NAME + r"\s*;?\s*$", re.I)),
     ("explain", re.compile(r"^\s*EXPLAIN(\s+QUERY\s+PLAN)?\s+(?P<rest>.*)$", re.I | re.S)),
 ]
 
@@ -302,12 +304,20 @@ def parse(sql):
     return e if lists is None else (e[0], lists)
 
 
+def _unquoted(name):
+    """A savepoint's name as written, without its quotes (a doubled quote inside stands for one)."""
+    if name and name[0] in "\"'`[":
+        q = name[0]
+        name = name[1:-1] if q == "[" else name[1:-1].replace(q + q, q)
+    return name
+
+
 def _parse(sql):
     for kind, rx in _CONTROL:
         m = rx.match(sql)
         if m:
             d = m.groupdict()
-            return Control(kind, d.get("name"), d.get("rest")), 0
+            return Control(kind, _unquoted(d.get("name")), d.get("rest")), 0
     if not sql.isascii():
         check_text(sql)
     word = _LEADING_WORD.match(sql).group(1)

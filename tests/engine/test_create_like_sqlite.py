@@ -76,3 +76,31 @@ def test_refused_rather_than_ignored(url, sql, what):
             conn.execute("SELECT * FROM t")
     finally:
         conn.close()
+
+
+NAMES = [
+    ["CREATE TABLE t (a)", "CREATE INDEX t ON t (a)", "CREATE INDEX IF NOT EXISTS t ON t (a)"],
+    ["CREATE TABLE t (a)", "CREATE INDEX i ON t (a)", "CREATE TABLE i (a)", "CREATE TABLE IF NOT EXISTS I (a)"],
+    ["CREATE TABLE t (a)", "CREATE INDEX i ON t (a)", "CREATE TABLE u (a)", "ALTER TABLE u RENAME TO i"],
+    ["CREATE TABLE sqlite_t (a)", "CREATE TABLE SQLite_t (a)", "CREATE TABLE t (a)",
+     "CREATE INDEX sqlite_autoindex_t_1 ON t (a)", "ALTER TABLE t RENAME TO sqlite_u"],
+]
+
+
+@pytest.mark.parametrize("statements", NAMES, ids=" ; ".join)
+def test_one_namespace_for_tables_and_indexes(url, statements):
+    """Tables and indexes share one namespace, and names starting with sqlite_ are SQLite's own:
+    refused as by sqlite3 (a table and an index could have the same name, and a user's index the
+    name of a UNIQUE constraint's), the schema left as it was."""
+    ref = sqlite3.connect(":memory:", isolation_level=None)
+    conn = rome.connect(url, autocommit=True)
+    try:
+        for sql in statements:
+            assert _outcome(conn, rome, sql) == _outcome(ref, sqlite3, sql), sql
+        names = ref.execute("SELECT lower(name) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall()
+        cat = conn.catalog()
+        ours = list(cat.tables) + [ix.name.lower() for t in cat.tables.values() for ix in t.indexes]
+        assert sorted(ours) == sorted(n for (n,) in names)
+    finally:
+        conn.close()
+        ref.close()

@@ -201,3 +201,26 @@ def test_begin_after_reads_starts_a_fresh_transaction(url):
     finally:
         conn.close()
         other.close()
+
+
+def test_quoted_savepoint_names_as_sqlite(url):
+    """Savepoint names quoted as SQLite allows ("a b", [a b], 'a b', `x`, a doubled quote inside),
+    matched without case: ROLLBACK TO undoes to the right one and the rows end as in sqlite3 (they
+    were refused as unsupported statements, and what they meant to undo stayed)."""
+    statements = ['SAVEPOINT "a b"', "INSERT INTO t VALUES (1)", "SAVEPOINT [C D]",
+                  "INSERT INTO t VALUES (2)", 'ROLLBACK TO "c D"', "RELEASE SAVEPOINT 'a b'",
+                  "SAVEPOINT `x`", "INSERT INTO t VALUES (3)", 'SAVEPOINT "q""q"',
+                  "INSERT INTO t VALUES (4)", 'ROLLBACK TRANSACTION TO SAVEPOINT "Q""Q"', "RELEASE x"]
+    ref = sqlite3.connect(":memory:", isolation_level=None)
+    conn = rome.connect(url, autocommit=True)
+    try:
+        for c, m in ((ref, sqlite3), (conn, rome)):
+            c.execute("CREATE TABLE t (a)")
+        for sql in statements:
+            assert _outcome(conn, rome, sql) == _outcome(ref, sqlite3, sql), sql
+        assert not conn.in_transaction and not ref.in_transaction
+        rows = "SELECT a FROM t ORDER BY a"
+        assert conn.execute(rows).fetchall() == ref.execute(rows).fetchall() == [(1,), (3,)]
+    finally:
+        conn.close()
+        ref.close()
