@@ -153,9 +153,11 @@ class Session:
     @property
     def transaction_open(self):
         """Whether SQLite (sqlite3's default mode) would have a transaction open here: one that BEGIN
-        or SAVEPOINT opened or a statement other than a query ran in. A transaction that has only
-        read is not one (BEGIN starts a new one, COMMIT or ROLLBACK of it is refused)."""
-        return self.txn is not None and (self.explicit or bool(self.savepoints) or self.wrote)
+        or SAVEPOINT opened or a statement other than a query or a PRAGMA ran in (or that wrote). A
+        transaction that has only read is not one (BEGIN starts a new one, COMMIT or ROLLBACK of it
+        is refused)."""
+        return self.txn is not None and (self.explicit or bool(self.savepoints) or self.wrote
+                                         or self.txn.has_writes)
 
     # -- what plans and writers ask of the session ------------------------------------------------
     def rows(self, table):
@@ -322,7 +324,7 @@ class Session:
                     columns = tuple(map(n.source_name, columns))
                 result = Result(columns, list(plan.run(Ctx(self, bind(params, n)))))
             else:
-                self.wrote = True
+                self.wrote = self.wrote or not isinstance(stmt, exp.Pragma)
                 token, catalog = txn.savepoint(), self.catalog
                 try:
                     result = None

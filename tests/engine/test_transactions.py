@@ -156,6 +156,8 @@ TRANSACTION_CONTROL = [
     ["SELECT * FROM t", "BEGIN", "INSERT INTO t VALUES (2)", "ROLLBACK"],
     ["INSERT INTO t VALUES (2)", "COMMIT", "COMMIT"],
     ["SAVEPOINT s", "RELEASE s", "ROLLBACK"],
+    ["PRAGMA user_version", "BEGIN", "INSERT INTO t VALUES (2)", "COMMIT"],
+    ["PRAGMA table_info(t)", "COMMIT"],
 ]
 
 
