@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from rome.errors import (ConflictError, DatabaseError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
-from rome.sql import copymark, ddl, dml, foreign_keys, keys
+from rome.sql import copymark, ddl, dml, foreign_keys, keys, pragmas
 from rome.sql.catalog import Catalog
 from rome.sql.context import Ctx, Result  # noqa: F401 (Result: re-exported for callers)
 from rome.sql.parse import Control, ListParams, parse
@@ -408,7 +408,8 @@ class Session:
             ddl.execute(self, stmt, sql)
             return Result(rowcount=-1)
         if isinstance(stmt, exp.Pragma):
-            return copymark.pragma(self, stmt) or Result(rowcount=-1)
+            return copymark.pragma(self, stmt) or pragmas.run(self.catalog, *pragma_parts(stmt)) or \
+                Result(rowcount=-1)
         raise NotSupportedError("unsupported statement: %s" % sql.strip()[:80])
 
     def _control(self, c, params):
