@@ -286,7 +286,8 @@ class _Targeted:
 class UpdatePlan(_Targeted):
     """UPDATE [OR IGNORE | OR REPLACE]: OR IGNORE skips a row whose new values break a UNIQUE, NOT
     NULL or CHECK constraint; OR REPLACE first deletes the other rows holding its new unique keys.
-    (OR ABORT, FAIL and ROLLBACK are the default: the statement fails and leaves no change.)"""
+    (OR ABORT and FAIL are the default: the statement fails and leaves no change; OR ROLLBACK
+    then ends the transaction too, see Session._run.)"""
 
     def __init__(self, planner, stmt):
         if not stmt.expressions:

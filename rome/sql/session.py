@@ -14,7 +14,7 @@ import threading
 
 from sqlglot import exp
 
-from rome.errors import (ConflictError, DatabaseError, InternalError,
+from rome.errors import (ConflictError, DatabaseError, IntegrityError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
 from rome.sql import copymark, ddl, dml, foreign_keys, keys, pragmas
 from rome.sql.catalog import Catalog
@@ -352,6 +352,10 @@ class Session:
                         self.catalog = catalog
                         self._rows = {}
                     raise
+        except IntegrityError as e:
+            if _conflict_mode(stmt) == "ROLLBACK" and not str(e).startswith("FOREIGN KEY"):
+                self.rollback()   # INSERT/UPDATE OR ROLLBACK: the whole transaction, as SQLite
+            raise
         except DatabaseError:
             raise
         except Conflict as e:   # the transaction cannot commit any more: end it, as a failed commit does
@@ -455,6 +459,13 @@ class Session:
             plan = self.planner().query(c.rest, stmt)
             return Result(("plan",), [(line,) for line in plan.explain()])
         return Result(rowcount=-1)
+
+
+def _conflict_mode(stmt):
+    """The OR clause of an INSERT or UPDATE (ABORT, FAIL, ROLLBACK, IGNORE, REPLACE), else None."""
+    if isinstance(stmt, exp.Insert):
+        return (stmt.args.get("alternative") or "").upper() or None
+    return stmt.meta.get("rome_conflict") if isinstance(stmt, exp.Update) else None
 
 
 PRAGMA_BOOLEANS = {"on": True, "1": True, "true": True, "yes": True,

@@ -226,3 +226,35 @@ def test_quoted_savepoint_names_as_sqlite(url):
     finally:
         conn.close()
         ref.close()
+
+
+@pytest.mark.parametrize("failing", [
+    "INSERT OR ROLLBACK INTO t VALUES (3, 1, NULL)",
+    "INSERT OR ROLLBACK INTO t VALUES (3, NULL, NULL)",
+    "INSERT OR ROLLBACK INTO t VALUES (3, -5, NULL)",
+    "UPDATE OR ROLLBACK t SET b = 1",
+    "INSERT OR ROLLBACK INTO t VALUES (3, 3, 99)",
+    "INSERT OR ABORT INTO t VALUES (3, 1, NULL)",
+    "UPDATE OR FAIL t SET b = 2 WHERE a = 1",
+])
+def test_or_rollback_ends_the_transaction_as_sqlite(url, failing):
+    """OR ROLLBACK: a UNIQUE, NOT NULL or CHECK failure rolls the whole transaction back, as in
+    SQLite (it acted as ABORT: what the transaction wrote before stayed, and COMMIT kept it); a
+    foreign key failure only fails the statement (the clause does not apply to foreign keys)."""
+    ref = sqlite3.connect(":memory:", isolation_level=None)
+    conn = rome.connect(url, autocommit=True)
+    try:
+        for c in (ref, conn):
+            c.execute("PRAGMA foreign_keys = ON")
+            c.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+            c.execute("CREATE TABLE t (a PRIMARY KEY, b UNIQUE NOT NULL CHECK (b > 0), "
+                      "c REFERENCES p (id))")
+            c.execute("INSERT INTO t VALUES (1, 1, NULL)")
+        for sql in ["BEGIN", "INSERT INTO t VALUES (2, 2, NULL)", failing, "INSERT INTO t VALUES (4, 4, NULL)",
+                    "COMMIT"]:
+            assert _outcome(conn, rome, sql)[0] == _outcome(ref, sqlite3, sql)[0], sql
+        rows = "SELECT * FROM t ORDER BY a"
+        assert conn.execute(rows).fetchall() == ref.execute(rows).fetchall()
+    finally:
+        conn.close()
+        ref.close()
