@@ -1,6 +1,7 @@
-"""ORDER BY / GROUP BY terms by number and LIMIT / OFFSET at the ends of their range, compared with
-sqlite3: the same rows, or, where sqlite3 refuses the statement, ProgrammingError (ROME's class for
-a statement that names what is not there, see rome/errors.py); never InternalError."""
+"""ORDER BY / GROUP BY terms by number, LIMIT / OFFSET at the ends of their range, and columns read
+through a name two sources share, compared with sqlite3: the same rows, or, where sqlite3 refuses the
+statement, ProgrammingError (ROME's class for a statement that names what is not there or names it
+ambiguously, see rome/errors.py); never InternalError, never other rows."""
 import sqlite3
 
 import pytest
@@ -23,6 +24,14 @@ CASES = [
     "SELECT a FROM t UNION SELECT 7 ORDER BY 1.5",
     "SELECT a FROM t UNION SELECT 7 ORDER BY 0",
     "SELECT a AS x FROM t UNION SELECT 7 ORDER BY x DESC",
+    # two sources with one name: a column read through it is ambiguous (it read the first source's)
+    "SELECT * FROM t, t",
+    "SELECT t.a FROM t, t",
+    "SELECT x.b FROM t AS x JOIN t AS x ON 1",
+    "SELECT t.* FROM t JOIN t",
+    "SELECT 1 FROM t AS x JOIN t AS x",
+    "SELECT count(*) FROM t JOIN t",
+    "SELECT * FROM t AS x, t AS y ORDER BY 1, 2, 3, 4",
 ]
 
 
