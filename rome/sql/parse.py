@@ -101,6 +101,7 @@ class RomeSQLite(SQLite):
 _STATEMENTS = {"ALTER", "ANALYZE", "ATTACH", "BEGIN", "COMMIT", "CREATE", "DELETE", "DETACH", "DROP", "END",
                "EXPLAIN", "INSERT", "PRAGMA", "REINDEX", "RELEASE", "REPLACE", "ROLLBACK", "SAVEPOINT",
                "SELECT", "UPDATE", "VACUUM", "VALUES", "WITH"}
+_SEVERAL_UPSERTS = re.compile(r"\bON\s+CONFLICT\b.*\bDO\b.*\bON\s+CONFLICT\b", re.I | re.S)
 _UNSUPPORTED_CREATE = re.compile(r"\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?(TRIGGER|VIRTUAL\s+TABLE)\b", re.I)
 _LEADING_WORD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(\w+|[^\s\w;]|)", re.S)
 
@@ -333,6 +334,8 @@ def _parse(sql):
     try:
         stmts = [s for s in sqlglot.parse(text, read=RomeSQLite) if s is not None]
     except (ParseError, TokenError) as e:
+        if _SEVERAL_UPSERTS.search(text):   # valid SQLite that sqlglot does not read
+            raise NotSupportedError("several ON CONFLICT clauses in one INSERT are not supported") from None
         raise ProgrammingError("syntax error: %s" % _first_line(e)) from None
     except RecursionError:
         raise OperationalError("parser stack overflow") from None

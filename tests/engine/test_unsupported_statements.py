@@ -1,5 +1,5 @@
 """What ROME does not implement (views, triggers, virtual and temporary tables, CREATE TABLE AS,
-RETURNING) is refused with NotSupportedError naming it, in the middle of a transaction as well:
+RETURNING, several ON CONFLICT clauses) is refused with NotSupportedError naming it, in the middle of a transaction as well:
 the statement changes nothing and the transaction goes on with what it had written."""
 import pytest
 
@@ -17,6 +17,7 @@ STATEMENTS = [
     ("DELETE FROM t RETURNING a", "RETURNING"),
     ("DROP VIEW v", "DROP VIEW"),
     ("DROP TRIGGER tr", "DROP TRIGGER"),
+    ("INSERT INTO t VALUES (1) ON CONFLICT (a) DO NOTHING ON CONFLICT DO NOTHING", "several ON CONFLICT"),
 ]
 
 
