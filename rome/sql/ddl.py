@@ -18,6 +18,17 @@ from rome.sql.planner import Planner
 from rome.sql.semantics.values import apply_affinity, collation_name
 
 
+def _check_new_name(cat, name, kind):
+    """A new table's or index's name must be free in the schema's one namespace of tables and
+    indexes, and not SQLite's own (``sqlite_...``), as in SQLite."""
+    if name.lower().startswith("sqlite_"):
+        raise OperationalError("object name reserved for internal use: %s" % name)
+    if kind == "index" and cat.table(name) is not None:
+        raise OperationalError("there is already a table named %s" % name)
+    if kind == "table" and cat.find_index(name)[1] is not None:
+        raise OperationalError("there is already an index named %s" % name)
+
+
 def execute(session, stmt, sql):
     if isinstance(stmt, exp.Create):
         kind = (stmt.args.get("kind") or "").upper()
@@ -60,13 +71,21 @@ def _check(constraint, name):
     refused, as by SQLite."""
     if constraint.this.find(exp.Placeholder, exp.Parameter) is not None:
         raise OperationalError("parameters prohibited in CHECK constraints")
+    if constraint.this.find(exp.Select, exp.Subquery, exp.Exists) is not None:
+        raise OperationalError("subqueries prohibited in CHECK constraints")
     return Check(sql=constraint.this.sql(dialect="sqlite"), name=name)
 
 
-def _default_sql(node):
+def _default_sql(node, cname):
+    """A column's DEFAULT as SQL text. As in SQLite, a bare name (DEFAULT x, DEFAULT "x") is the
+    string 'x', and an expression reading a column or a table is refused."""
     e = node.this
+    if isinstance(e, exp.Column) and not e.table:
+        return exp.Literal.string(e.name).sql(dialect="sqlite")
     if isinstance(e, exp.Paren):
         e = e.this
+    if e.find(exp.Column, exp.Select, exp.Subquery, exp.Exists) is not None:
+        raise OperationalError("default value of column [%s] is not constant" % cname)
     return e.sql(dialect="sqlite")
 
 
@@ -107,7 +126,7 @@ def _column_def(t, item, types):
         elif isinstance(k, exp.PrimaryKeyColumnConstraint):
             pk = (cons_name,)
         elif isinstance(k, exp.DefaultColumnConstraint):
-            col.default = _default_sql(k)
+            col.default = _default_sql(k, cname)
         elif isinstance(k, exp.UniqueColumnConstraint):
             uniques.append(cons_name)
         elif isinstance(k, exp.Reference):
@@ -116,6 +135,8 @@ def _column_def(t, item, types):
             t.checks.append(_check(k, cons_name))
         elif isinstance(k, exp.CollateColumnConstraint):
             col.collation = collation_name(k.this.name)
+        elif isinstance(k, exp.ComputedColumnConstraint):
+            raise NotSupportedError("generated columns (%s AS ...) are not supported" % cname)
     return col, pk, uniques
 
 
@@ -131,9 +152,12 @@ def create_table(session, stmt, sql):
         if stmt.args.get("exists"):
             return
         raise OperationalError("table %s already exists" % name)
+    _check_new_name(catalog, name, "table")
     props = stmt.args.get("properties")
     if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
         raise NotSupportedError("temporary tables are not supported")
+    if props is not None and any(isinstance(p, exp.StrictProperty) for p in props.expressions):
+        raise NotSupportedError("STRICT tables are not supported")
     cat = catalog.copy()
     t = Table(name=name, id=cat.new_id())
     types = declared_types(sql)
@@ -270,6 +294,7 @@ def create_index(session, stmt):
         if stmt.args.get("exists"):
             return
         raise OperationalError("index %s already exists" % name)
+    _check_new_name(cat, name, "index")
     params = node.args.get("params")
     if params is not None and params.args.get("where") is not None:
         raise NotSupportedError("partial indexes (CREATE INDEX ... WHERE) are not supported")
@@ -323,8 +348,9 @@ def alter_table(session, stmt, sql):
             _add_column(session, cat, t, action, sql)
         elif isinstance(action, exp.AlterRename):
             new = action.this.name
-            if cat.table(new) is not None:
+            if cat.table(new) is not None or cat.find_index(new)[1] is not None:
                 raise OperationalError("there is already another table or index with this name: %s" % new)
+            _check_new_name(cat, new, "renamed")
             cat.remove_table(t.name)
             old = t.name
             t.name = new
@@ -353,10 +379,31 @@ def alter_table(session, stmt, sql):
             raise NotSupportedError("unsupported ALTER TABLE action: %s" % action.sql(dialect="sqlite"))
 
 
+def _check_tree(ck):
+    return sqlglot.parse_one(ck.sql, read="sqlite")
+
+
+def _check_columns(ck):
+    """The lower-cased names of the columns a CHECK constraint reads."""
+    return {n.name.lower() for n in _check_tree(ck).find_all(exp.Column)}
+
+
+def _renamed_check(ck, old, new):
+    """The CHECK constraint with its column old called new (its text is what it runs)."""
+    tree = _check_tree(ck)
+    found = False
+    for n in tree.find_all(exp.Column):
+        if n.name.lower() == old.lower():
+            n.set("this", exp.to_identifier(new, quoted=n.this.quoted or None))
+            found = True
+    return Check(sql=tree.sql(dialect="sqlite"), name=ck.name) if found else ck
+
+
 def _rename_refs(cat, t, old, new):
     def ren(cols):
         return [new if c.lower() == old.lower() else c for c in cols]
     t.primary_key = ren(t.primary_key)
+    t.checks = [_renamed_check(ck, old, new) for ck in t.checks]
     for ix in t.indexes:
         ix.columns = ren(ix.columns)
     for fk in t.foreign_keys:
@@ -377,7 +424,8 @@ def _add_column(session, cat, t, cdef, sql):
     references = len(t.foreign_keys) > references
     if pk is not None:
         raise OperationalError("Cannot add a PRIMARY KEY column")
-    unique = bool(uniques)
+    if uniques:   # as SQLite (a UNIQUE index is created with CREATE UNIQUE INDEX)
+        raise OperationalError("Cannot add a UNIQUE column")
     if col.default is not None:
         v = Planner(cat).compile_const(sqlglot.parse_one(col.default, read="sqlite"))((), Ctx(session, {}))
         col.fill = None if v is None else apply_affinity(v, col.affinity, cname)
@@ -390,33 +438,43 @@ def _add_column(session, cat, t, cdef, sql):
             raise OperationalError("Cannot add a NOT NULL column with default value NULL")
     t.columns.append(col)
     t.changed()
-    ix = None
-    if unique:
-        ix = Index(name="sqlite_autoindex_%s_%s" % (t.name, cname), columns=[cname], unique=True,
-                   id=cat.new_id(), constraint=True, rows=True)
-        t.indexes.append(ix)
     session.set_catalog(cat)
-    if ix is not None:
-        _fill_index(session, t, ix)
 
 
 def _drop_column(session, cat, t, cname):
+    """ALTER TABLE t DROP COLUMN, refused as by SQLite when something of the table other than the
+    column's own constraints uses the column: an index, a UNIQUE or PRIMARY KEY constraint, a foreign
+    key, a CHECK naming other columns too (one naming only this column goes with it)."""
     c = t.column(cname)
     if c is None:
         raise OperationalError("no such column: \"%s\"" % cname)
     low = cname.lower()
-    if low in (n.lower() for n in t.primary_key):
+
+    def uses(cols):
+        return low in (x.lower() for x in cols)
+    if uses(t.primary_key):
         raise OperationalError("cannot drop PRIMARY KEY column: \"%s\"" % cname)
+    if any(ix.constraint and [x.lower() for x in ix.columns] == [low] for ix in t.indexes):
+        raise OperationalError("cannot drop UNIQUE column: \"%s\"" % cname)
+    if len(t.columns) == 1:
+        raise OperationalError("cannot drop column \"%s\": no other columns exist" % cname)
     for fk in t.foreign_keys:
-        if low in (x.lower() for x in fk.columns):
-            raise OperationalError("cannot drop column \"%s\": it is used in a foreign key" % cname)
-    txn = session.txn
-    for ix in [ix for ix in t.indexes if low in (x.lower() for x in ix.columns)]:
-        prefix = keys.index_prefix(t.id, ix.id)
-        for k, _v in list(txn.scan(prefix, prefix_end(prefix))):
-            txn.delete(k)
-        t.indexes.remove(ix)
+        if uses(fk.columns):
+            raise OperationalError("error in table %s after drop column: unknown column \"%s\" in "
+                                   "foreign key definition" % (t.name, cname))
+    after = "after drop column: no such column: %s" % cname
+    for ix in t.indexes:
+        if uses(ix.columns):
+            raise OperationalError("error in %s %s %s" % (
+                "table" if ix.constraint else "index", t.name if ix.constraint else ix.name, after))
+    checks = []
+    for ck in t.checks:
+        names = _check_columns(ck)
+        if low in names and names != {low}:
+            raise OperationalError("error in table %s %s" % (t.name, after))
+        if low not in names:
+            checks.append(ck)
+    t.checks = checks
     t.columns = [x for x in t.columns if x.name.lower() != low]
     t.changed()
     session.set_catalog(cat)
-

@@ -198,6 +198,7 @@ class InsertPlan:
             for attempt in range(_ATTEMPTS):
                 try:
                     if self.mode == "REPLACE":
+                        tup = _defaults_for_nulls(session, t, tup, ctx)
                         _remove_conflicts(rows, tup)
                     key = rows.insert(tup, gen, alone)
                     break
@@ -221,6 +222,19 @@ class InsertPlan:
                 last = rows.pk_from_key(key)[0]
         return count, last
 
+
+
+def _defaults_for_nulls(session, table, tup, ctx):
+    """OR REPLACE and a NULL in a NOT NULL column that has a default: the default instead, as SQLite
+    (a column without one still fails its NOT NULL constraint)."""
+    if None not in tup:
+        return tup
+    row = list(tup)
+    for i, (c, d) in enumerate(zip(table.columns, session.planner().defaults(table))):
+        if row[i] is None and not c.nullable and d is not None:
+            v = d((), ctx)
+            row[i] = None if v is None else apply_affinity(v, c.affinity, c.name)
+    return tuple(row)
 
 
 def _remove_conflicts(rows, tup, keep=None):
@@ -286,7 +300,8 @@ class _Targeted:
 class UpdatePlan(_Targeted):
     """UPDATE [OR IGNORE | OR REPLACE]: OR IGNORE skips a row whose new values break a UNIQUE, NOT
     NULL or CHECK constraint; OR REPLACE first deletes the other rows holding its new unique keys.
-    (OR ABORT, FAIL and ROLLBACK are the default: the statement fails and leaves no change.)"""
+    (OR ABORT and FAIL are the default: the statement fails and leaves no change; OR ROLLBACK
+    then ends the transaction too, see Session._run.)"""
 
     def __init__(self, planner, stmt):
         if not stmt.expressions:
@@ -325,6 +340,7 @@ class UpdatePlan(_Targeted):
             if rows.txn.get(k) is None:
                 continue   # deleted by OR REPLACE for an earlier row
             if self.mode == "REPLACE":
+                new = _defaults_for_nulls(session, self.table, new, ctx)
                 _remove_conflicts(rows, new, keep=k)
             try:
                 rows.update(k, old, new)

@@ -15,6 +15,7 @@ row has them.
 """
 from rome.errors import IntegrityError
 from rome.encoding.keycode import encode_tuple, prefix_end
+from rome.sql.semantics.values import apply_affinity, collation_fold
 
 
 def _locate(rows, want):
@@ -66,15 +67,45 @@ def child_ranges(session, table, row):
     return out
 
 
-def parent_exists(session, fk, values):
-    planner = session.planner()
-    parent = planner.table(fk.ref_table)
-    positions = [parent.column_index(c) for c in fk.ref_columns]
-    if None in positions:
+def _parent_columns(parent, fk):
+    columns = [parent.column(c) for c in fk.ref_columns]
+    if None in columns:
         raise IntegrityError("foreign key mismatch: %s(%s)" % (fk.ref_table, ", ".join(fk.ref_columns)))
-    for _ in find(session, parent, positions, values):
+    return columns
+
+
+def _as_parent(columns, values):
+    """Child key values as the parent's columns compare them (SQLite applies the parent column's
+    affinity to the child's value: '1' in a TEXT column references 1 in an INTEGER one)."""
+    return tuple(apply_affinity(v, c.affinity, c.name) for c, v in zip(columns, values))
+
+
+def parent_exists(session, fk, values):
+    parent = session.planner().table(fk.ref_table)
+    columns = _parent_columns(parent, fk)
+    positions = [parent.column_index(c.name) for c in columns]
+    for _ in find(session, parent, positions, _as_parent(columns, values)):
         return True
     return False
+
+
+def find_children(session, parent, fk, child, values):
+    """(key, row) of child's rows that reference the parent key ``values`` through fk, compared as
+    SQLite does: the child's values with the parent column's affinity, under its collation. When
+    the child's columns have the same affinity and collation, that is equality: found as ``find``
+    does; else every child row is compared."""
+    columns = _parent_columns(parent, fk)
+    cpos = [child.column_index(c) for c in fk.columns]
+    ccols = [child.columns[i] for i in cpos]
+    if all(c.affinity == p.affinity and c.collation == p.collation for c, p in zip(ccols, columns)):
+        yield from find(session, child, cpos, values)
+        return
+    folds = [collation_fold(p.collation) or (lambda v: v) for p in columns]
+    want = [f(v) for f, v in zip(folds, _as_parent(columns, values))]
+    for k, r in session.rows(child).scan():
+        got = _as_parent(columns, [r[i] for i in cpos])
+        if None not in got and [f(v) for f, v in zip(folds, got)] == want:
+            yield k, r
 
 
 def on_parent_change(session, table, old, new):
@@ -90,7 +121,7 @@ def on_parent_change(session, table, old, new):
         cpos = [child.column_index(c) for c in fk.columns]
         rows = session.rows(child)
         self_key = rows.key_of(old) if child is table and not rows.rowid else None
-        children = [(k, r) for k, r in find(session, child, cpos, old_vals) if k != self_key]
+        children = [(k, r) for k, r in find_children(session, table, fk, child, old_vals) if k != self_key]
         if not children:
             continue
         action = ((fk.on_delete if new is None else fk.on_update) or "NO ACTION").upper()
@@ -123,6 +154,6 @@ def check_pending(session, pending):
     for fk, values, child in pending:
         if parent_exists(session, fk, values):
             continue
-        positions = [child.column_index(c) for c in fk.columns]
-        for _ in find(session, child, positions, values):
+        parent = session.planner().table(fk.ref_table)
+        for _ in find_children(session, parent, fk, child, values):
             raise IntegrityError("FOREIGN KEY constraint failed")

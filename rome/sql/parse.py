@@ -14,7 +14,7 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenizerCore, TokenType
 
-from rome.errors import OperationalError, ProgrammingError
+from rome.errors import NotSupportedError, OperationalError, ProgrammingError
 from rome.sql.semantics.values import InList, check_text
 from rome.sql.textcache import TextCache
 
@@ -25,13 +25,15 @@ MAX_NESTING = 99
 if sys.getrecursionlimit() < 6000:
     sys.setrecursionlimit(6000)
 
+# a savepoint's name: a word, or quoted as SQLite allows ("a b", 'a b', [a b], `a b`)
+_NAME = r"""(?P<name>[\w$]+|"(?:[^"]|"")+"|'(?:[^']|'')+'|\[[^\]]+\]|`(?:[^`]|``)+`)"""
 _CONTROL = [
     ("begin", re.compile(r"^\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I)),
     ("commit", re.compile(r"^\s*(COMMIT|END)(\s+TRANSACTION)?\s*;?\s*$", re.I)),
-    ("rollback_to", re.compile(r"^\s*ROLLBACK(\s+TRANSACTION)?\s+TO\s+(SAVEPOINT\s+)?\"?(?P<name>[\w$]+)\"?\s*;?\s*$", re.I)),
+    ("rollback_to", re.compile(r"^\s*ROLLBACK(\s+TRANSACTION)?\s+TO\s+(SAVEPOINT\s+)?" + _NAME + r"\s*;?\s*$", re.I)),
     ("rollback", re.compile(r"^\s*ROLLBACK(\s+TRANSACTION)?\s*;?\s*$", re.I)),
-    ("savepoint", re.compile(r"^\s*SAVEPOINT\s+\"?(?P<name>[\w$]+)\"?\s*;?\s*$", re.I)),
-    ("release", re.compile(r"^\s*RELEASE(\s+SAVEPOINT)?\s+\"?(?P<name>[\w$]+)\"?\s*;?\s*$", re.I)),
+    ("savepoint", re.compile(r"^\s*SAVEPOINT\s+" + _NAME + r"\s*;?\s*$", re.I)),
+    ("release", re.compile(r"^\s*RELEASE(\s+SAVEPOINT)?\s+" + _NAME + r"\s*;?\s*$", re.I)),
     ("explain", re.compile(r"^\s*EXPLAIN(\s+QUERY\s+PLAN)?\s+(?P<rest>.*)$", re.I | re.S)),
 ]
 
@@ -61,7 +63,29 @@ class _Core(TokenizerCore):
 
 class RomeSQLite(SQLite):
     """SQLite's dialect, with exponent literals read as SQLite reads them: sqlglot's tokenizer takes a
-    sign after the exponent's digits into the number (``1e3+1`` as one token)."""
+    sign after the exponent's digits into the number (``1e3+1`` as one token); and ``ALTER TABLE t ADD
+    [COLUMN] c`` with neither type nor constraint, which sqlglot does not read as a column, and a column
+    without a type whose CHECK sqlglot would read as a type named CHECK."""
+
+    class Parser(SQLite.Parser):
+        def _parse_types(self, *args, **kwargs):
+            # a column without a type followed by CHECK (...): the constraint, not a type "CHECK(...)"
+            if kwargs.get("schema") and self._curr is not None and self._curr.text.upper() == "CHECK" \
+                    and self._next is not None and self._next.token_type == TokenType.L_PAREN:
+                return None
+            return super()._parse_types(*args, **kwargs)
+
+        def _parse_column_def_with_exists(self):
+            found = super()._parse_column_def_with_exists()
+            if found is None and self._prev.text.upper() == "ADD":
+                start = self._index
+                self._match(TokenType.COLUMN)
+                name = self._parse_id_var()
+                if name is not None and (self._curr is None or self._curr.token_type in (
+                        TokenType.SEMICOLON, TokenType.COMMA, TokenType.SENTINEL)):
+                    return self.expression(exp.ColumnDef(this=name))
+                self._retreat(start)
+            return found
 
     class Tokenizer(SQLite.Tokenizer):
         def _init_core(self):
@@ -77,6 +101,8 @@ class RomeSQLite(SQLite):
 _STATEMENTS = {"ALTER", "ANALYZE", "ATTACH", "BEGIN", "COMMIT", "CREATE", "DELETE", "DETACH", "DROP", "END",
                "EXPLAIN", "INSERT", "PRAGMA", "REINDEX", "RELEASE", "REPLACE", "ROLLBACK", "SAVEPOINT",
                "SELECT", "UPDATE", "VACUUM", "VALUES", "WITH"}
+_SEVERAL_UPSERTS = re.compile(r"\bON\s+CONFLICT\b.*\bDO\b.*\bON\s+CONFLICT\b", re.I | re.S)
+_UNSUPPORTED_CREATE = re.compile(r"\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?(TRIGGER|VIRTUAL\s+TABLE)\b", re.I)
 _LEADING_WORD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(\w+|[^\s\w;]|)", re.S)
 
 
@@ -279,17 +305,28 @@ def parse(sql):
     return e if lists is None else (e[0], lists)
 
 
+def _unquoted(name):
+    """A savepoint's name as written, without its quotes (a doubled quote inside stands for one)."""
+    if name and name[0] in "\"'`[":
+        q = name[0]
+        name = name[1:-1] if q == "[" else name[1:-1].replace(q + q, q)
+    return name
+
+
 def _parse(sql):
     for kind, rx in _CONTROL:
         m = rx.match(sql)
         if m:
             d = m.groupdict()
-            return Control(kind, d.get("name"), d.get("rest")), 0
+            return Control(kind, _unquoted(d.get("name")), d.get("rest")), 0
     if not sql.isascii():
         check_text(sql)
     word = _LEADING_WORD.match(sql).group(1)
     if word and word.upper() not in _STATEMENTS:
         raise ProgrammingError('near "%s": syntax error' % word[:40])
+    m = _UNSUPPORTED_CREATE.match(sql)
+    if m:   # a trigger's body holds statements: sqlglot would call it several statements
+        raise NotSupportedError("CREATE %s is not supported" % " ".join(m.group(1).upper().split()))
     sql, conflict = _or_clause(sql)
     text, n, written = number_placeholders(sql)
     if "((((" in text and _nesting(text) > MAX_NESTING:
@@ -297,6 +334,8 @@ def _parse(sql):
     try:
         stmts = [s for s in sqlglot.parse(text, read=RomeSQLite) if s is not None]
     except (ParseError, TokenError) as e:
+        if _SEVERAL_UPSERTS.search(text):   # valid SQLite that sqlglot does not read
+            raise NotSupportedError("several ON CONFLICT clauses in one INSERT are not supported") from None
         raise ProgrammingError("syntax error: %s" % _first_line(e)) from None
     except RecursionError:
         raise OperationalError("parser stack overflow") from None

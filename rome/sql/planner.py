@@ -14,6 +14,7 @@ from rome.sql.scope import Scope
 from rome.sql.minmax import MinMaxPlan, min_max_shape
 from rome.sql.select import CompoundPlan, SelectPlan
 from rome.sql.textcache import TextCache
+from rome.sql.semantics.values import truthy
 
 # A plan holds its statement's tree and compiled code: some 800 bytes per character of SQL text.
 PLAN_BUDGET = 128 << 20
@@ -71,7 +72,7 @@ class Planner:
             c = []
             for ck in table.checks:
                 f = compile_expr(sqlglot.parse_one(ck.sql, read="sqlite"), scope)
-                c.append((ck.name, f))
+                c.append((ck.name, _check_truth(f)))
             self._checks[table.id] = c
         return c
 
@@ -143,3 +144,12 @@ class Planner:
 def _source(table):
     from rome.sql.scope import Source
     return Source(table.name, [c.name for c in table.columns], 0, table)
+
+
+def _check_truth(f):
+    """A CHECK expression as its constraint reads it: None when NULL (the row passes), else its SQL
+    truth as a bool (text and blobs by their numeric prefix: CHECK (a) refuses a = 'z', as SQLite)."""
+    def check(row, ctx):
+        v = f(row, ctx)
+        return None if v is None else truthy(v)
+    return check

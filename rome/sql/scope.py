@@ -55,13 +55,16 @@ class Scope:
     def resolve(self, node):
         """Position of column node in this scope's rows, or None if not found here."""
         name, table = node.name, node.table
-        if table:
-            s = self.source(table)
-            if s is None:
-                return None
-            i = s.find(name)
-            return None if i is None else s.offset + i
         found = None
+        if table:   # two sources may have the same alias (t, t): the column must be in one only
+            a = table.lower()
+            for s in self.sources:
+                i = s.find(name) if s.alias.lower() == a else None
+                if i is not None:
+                    if found is not None:
+                        raise ProgrammingError("ambiguous column name: %s.%s" % (table, name))
+                    found = s.offset + i
+            return found
         for s in self.sources:
             i = s.find(name)
             if i is not None:

@@ -16,6 +16,7 @@ version (rome.sql.session) and runs against any transaction through ``ctx``.
 import itertools
 import operator
 import re
+import sys
 
 from sqlglot import exp
 
@@ -540,8 +541,9 @@ class SelectPlan(Plan):
             keys = []
             if group is not None:
                 for g in group.expressions:
-                    if isinstance(g, exp.Literal) and not g.is_string:
-                        g = self.items[int(g.this) - 1]
+                    i = _term_position(g, len(self.items), "GROUP BY")
+                    if i is not None:
+                        g = self.items[i]
                     elif isinstance(g, exp.Column) and not g.table and scope.resolve(g) is None \
                             and g.name.lower() in scope.aliases:
                         g = scope.aliases[g.name.lower()]
@@ -579,8 +581,9 @@ class SelectPlan(Plan):
     def _term_collation(self, e):
         """The collation an ORDER BY term sorts by: its own COLLATE, or that of the column it names
         (through an output alias or position too)."""
-        if isinstance(e, exp.Literal) and not e.is_string and 0 < int(e.this) <= len(self.items):
-            e = self.items[int(e.this) - 1]
+        i = _term_position(e, len(self.items), "ORDER BY")
+        if i is not None:
+            e = self.items[i]
         elif isinstance(e, exp.Column) and not e.table:
             e = self.scope.aliases.get(e.name.lower(), e)   # an output alias first, as _order_key
         return collation_of([e], self.scope.collation)
@@ -608,10 +611,8 @@ class SelectPlan(Plan):
     def _order_key(self, e, out_scope):
         """ORDER BY term: a position, an output alias, or an expression over the sources.
         Returns ('out', i) to sort on output column i, or ('row', fn)."""
-        if isinstance(e, exp.Literal) and not e.is_string:
-            i = int(e.this) - 1
-            if not 0 <= i < len(self.items):
-                raise ProgrammingError("ORDER BY term out of range: %s" % e.this)
+        i = _term_position(e, len(self.items), "ORDER BY")
+        if i is not None:
             return ("out", i)
         if isinstance(e, exp.Column) and not e.table:
             for i, item in enumerate(self.node.expressions):
@@ -885,7 +886,7 @@ class SelectPlan(Plan):
                     j += 1
             out = (d[0] for d in order_rows(decorated, keys))
         if offset or limit is not None:
-            out = itertools.islice(out, offset, None if limit is None else offset + limit)
+            out = _window(out, offset, limit)
         return out
 
     def explain(self, depth=0):
@@ -1009,9 +1010,8 @@ class CompoundPlan(Plan):
             self.sort = []
             for o in order.expressions:
                 e = o.this
-                if isinstance(e, exp.Literal) and not e.is_string:
-                    i = int(e.this) - 1
-                else:
+                i = _term_position(e, len(self.columns), "ORDER BY")
+                if i is None:
                     names = [c.lower() for c in self.columns]
                     name = e.name.lower() if isinstance(e, exp.Column) else e.sql().lower()
                     if name not in names:
@@ -1051,7 +1051,7 @@ class CompoundPlan(Plan):
             rows = order_rows(list(rows), [((lambda t, i=i: t[i]), d, n) for i, d, n in self.sort])
         limit, offset = limit_offset(self, ctx)
         if offset or limit is not None:
-            rows = itertools.islice(rows, offset, None if limit is None else offset + limit)
+            rows = _window(rows, offset, limit)
         return rows
 
     def _union_branches(self):
@@ -1071,3 +1071,22 @@ class CompoundPlan(Plan):
         pad = "  " * depth
         return ([pad + "COMPOUND %s%s" % (self.op.upper(), " ALL" if self.all else "")]
                 + self.left.explain(depth + 1) + self.right.explain(depth + 1))
+
+
+def _term_position(e, count, clause):
+    """The 0-based output column an ORDER BY / GROUP BY term names by number (``ORDER BY 2``), None
+    when the term is not an integer literal (an expression, 1.5 included); ProgrammingError out of
+    range (GROUP BY 0 took the last column)."""
+    if not (isinstance(e, exp.Literal) and not e.is_string and e.this.isdigit()):
+        return None
+    i = int(e.this) - 1
+    if not 0 <= i < count:
+        raise ProgrammingError("%s term out of range: %s" % (clause, e.this))
+    return i
+
+
+def _window(rows, offset, limit):
+    """rows[offset:offset + limit] as an iterator (both may be up to 2**63 - 1: beyond what islice
+    takes, which no iterator reaches anyway)."""
+    stop = None if limit is None else min(offset + limit, sys.maxsize)
+    return itertools.islice(rows, min(offset, sys.maxsize), stop)

@@ -14,9 +14,9 @@ import threading
 
 from sqlglot import exp
 
-from rome.errors import (ConflictError, DatabaseError, InternalError,
+from rome.errors import (ConflictError, DatabaseError, IntegrityError, InternalError,
                                    NotSupportedError, OperationalError, ProgrammingError)
-from rome.sql import copymark, ddl, dml, foreign_keys, keys
+from rome.sql import copymark, ddl, dml, foreign_keys, keys, pragmas
 from rome.sql.catalog import Catalog
 from rome.sql.context import Ctx, Result  # noqa: F401 (Result: re-exported for callers)
 from rome.sql.parse import Control, ListParams, parse
@@ -66,6 +66,7 @@ class Session:
         self.autocommit = False
         self.savepoints = []      # (name, undo token, catalog)
         self.explicit = False     # a BEGIN opened the transaction: autocommit waits for COMMIT/ROLLBACK
+        self.wrote = False        # a statement other than a query ran in the transaction
         self._unverified = _VERIFIED   # the catalog bytes assumed at begin, until a read confirms them
         self._rows = {}
         self._sequences = _sequences(store)
@@ -85,6 +86,7 @@ class Session:
         re-run if it turns out to have been planned on a stale catalog (see _verify_catalog)."""
         self.txn = txn = Transaction(self.store)
         self.savepoints = []
+        self.wrote = False
         self._unverified = _VERIFIED
         try:
             cached = getattr(self.store, "_rome_catalog", None)
@@ -147,6 +149,15 @@ class Session:
     @property
     def in_transaction(self):
         return self.txn is not None
+
+    @property
+    def transaction_open(self):
+        """Whether SQLite (sqlite3's default mode) would have a transaction open here: one that BEGIN
+        or SAVEPOINT opened or a statement other than a query or a PRAGMA ran in (or that wrote). A
+        transaction that has only read is not one (BEGIN starts a new one, COMMIT or ROLLBACK of it
+        is refused)."""
+        return self.txn is not None and (self.explicit or bool(self.savepoints) or self.wrote
+                                         or self.txn.has_writes)
 
     # -- what plans and writers ask of the session ------------------------------------------------
     def rows(self, table):
@@ -313,6 +324,7 @@ class Session:
                     columns = tuple(map(n.source_name, columns))
                 result = Result(columns, list(plan.run(Ctx(self, bind(params, n)))))
             else:
+                self.wrote = self.wrote or not isinstance(stmt, exp.Pragma)
                 token, catalog = txn.savepoint(), self.catalog
                 try:
                     result = None
@@ -340,6 +352,10 @@ class Session:
                         self.catalog = catalog
                         self._rows = {}
                     raise
+        except IntegrityError as e:
+            if _conflict_mode(stmt) == "ROLLBACK" and not str(e).startswith("FOREIGN KEY"):
+                self.rollback()   # INSERT/UPDATE OR ROLLBACK: the whole transaction, as SQLite
+            raise
         except DatabaseError:
             raise
         except Conflict as e:   # the transaction cannot commit any more: end it, as a failed commit does
@@ -396,19 +412,24 @@ class Session:
             ddl.execute(self, stmt, sql)
             return Result(rowcount=-1)
         if isinstance(stmt, exp.Pragma):
-            return copymark.pragma(self, stmt) or Result(rowcount=-1)
+            return copymark.pragma(self, stmt) or pragmas.run(self.catalog, *pragma_parts(stmt)) or \
+                Result(rowcount=-1)
         raise NotSupportedError("unsupported statement: %s" % sql.strip()[:80])
 
     def _control(self, c, params):
         k = c.kind
         if k == "begin":
-            if self.txn is None:
-                self.begin()
+            if self.transaction_open:
+                raise OperationalError("cannot start a transaction within a transaction")
+            if self.txn is not None:   # it has only read: the transaction starts here
+                self.rollback()
+            self.begin()
             self.explicit = True
-        elif k == "commit":
-            self.commit()
-        elif k == "rollback":
-            self.rollback()
+        elif k in ("commit", "rollback"):
+            if not self.transaction_open:
+                self.rollback()   # a transaction that has only read ends, as if never begun
+                raise OperationalError("cannot %s - no transaction is active" % k)
+            self.commit() if k == "commit" else self.rollback()
         elif k == "savepoint":
             if self.txn is None:
                 self.begin()
@@ -438,6 +459,13 @@ class Session:
             plan = self.planner().query(c.rest, stmt)
             return Result(("plan",), [(line,) for line in plan.explain()])
         return Result(rowcount=-1)
+
+
+def _conflict_mode(stmt):
+    """The OR clause of an INSERT or UPDATE (ABORT, FAIL, ROLLBACK, IGNORE, REPLACE), else None."""
+    if isinstance(stmt, exp.Insert):
+        return (stmt.args.get("alternative") or "").upper() or None
+    return stmt.meta.get("rome_conflict") if isinstance(stmt, exp.Update) else None
 
 
 PRAGMA_BOOLEANS = {"on": True, "1": True, "true": True, "yes": True,

@@ -302,3 +302,18 @@ def test_history_is_kept_between_sessions_and_private(url, home):
     with rome_prompt(url, home) as sh:
         sh.send(UP + b"\r")          # the previous session's statement, recalled
         sh.expect(r"answer\s*\r?\n-+\s*\r?\n42")
+
+
+def test_transaction_control_errors_as_sqlite3_shell(url):
+    """BEGIN inside a transaction and COMMIT or ROLLBACK outside one are errors, as in sqlite3's
+    shell (they passed silently): reported with their line, exit status 1, and the transaction
+    BEGIN opened still ends with its COMMIT."""
+    script = ("COMMIT;\nBEGIN;\nINSERT INTO t (v) VALUES ('a');\nBEGIN;\nINSERT INTO t (v) VALUES ('b');\n"
+              "COMMIT;\nROLLBACK;\n")
+    r = rome_sql(url, input=script)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        "Error: near line 1: OperationalError: cannot commit - no transaction is active",
+        "Error: near line 4: OperationalError: cannot start a transaction within a transaction",
+        "Error: near line 7: OperationalError: cannot rollback - no transaction is active"], r.stderr
+    assert count(url) == 2

@@ -15,8 +15,10 @@ _n = itertools.count()
 def url(request, tmp_path):
     if request.param == "memory":
         yield "rome+memory:///engine-test-%d" % next(_n)
-    elif request.param == "lmdb":
-        yield "rome+lmdb:///" + str(tmp_path / "db")
+    elif request.param == "lmdb":   # closed afterwards: each open environment holds file descriptors
+        u = "rome+lmdb:///" + str(tmp_path / "db")
+        yield u
+        drop_store(*parse_url(u))
     else:  # a fresh prefix on the session's redis-server, dropped afterwards
         u = request.getfixturevalue("redis_server").url(prefix="engine-test-%d-%d" % (os.getpid(), next(_n)))
         yield u

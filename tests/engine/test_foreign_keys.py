@@ -186,3 +186,34 @@ def test_drop_table_with_foreign_keys_off_leaves_the_children_alone(both):
     both.same("INSERT INTO child VALUES (10, 1)")
     both.run("DROP TABLE parent")
     both.same("SELECT * FROM child")
+
+
+@pytest.mark.parametrize("parent, child", [
+    ("k INTEGER PRIMARY KEY", "k TEXT"),
+    ("k INTEGER PRIMARY KEY", "k"),
+    ("k TEXT PRIMARY KEY", "k INTEGER"),
+    ("k TEXT COLLATE NOCASE PRIMARY KEY", "k TEXT"),
+    ("k TEXT COLLATE NOCASE PRIMARY KEY", "k TEXT COLLATE NOCASE"),
+    ("id INTEGER PRIMARY KEY, k TEXT COLLATE RTRIM UNIQUE", "k TEXT"),
+])
+@pytest.mark.parametrize("action", ["", " ON DELETE CASCADE", " ON UPDATE SET NULL"])
+def test_keys_compare_as_the_parent_column_does(both, parent, child, action):
+    """A child key is compared with its parent's with the parent column's affinity and collation,
+    as in SQLite: '1' in a TEXT column references 1 (it was refused), and deleting or changing the
+    parent 'A' of a NOCASE key finds the child 'a' (it was deleted, leaving the child orphaned)."""
+    both.same("CREATE TABLE p (%s)" % parent)
+    both.same("CREATE TABLE c (id INTEGER PRIMARY KEY, %s REFERENCES p (k)%s)" % (child, action))
+    both.same("CREATE INDEX ck ON c (k)")
+    key = "id, k" if parent.startswith("id") else "k"
+    for n, v in enumerate([1, "2", "A", "b ", "3.0"]):
+        both.run("INSERT INTO p (%s) VALUES (%s)" % (key, "?, ?" if key == "id, k" else "?"),
+                 (n + 1, v) if key == "id, k" else (v,))
+    for n, v in enumerate([1, "1", "2", 2, "a", "A", "b", "b ", 3, "3.0", "01", "z"]):
+        both.run("INSERT INTO c VALUES (?, ?)", (n + 1, v))
+    both.same("SELECT id, k, typeof(k) FROM c ORDER BY id")
+    for sql in ["UPDATE p SET k = 'B' WHERE k = 'A'", "DELETE FROM p WHERE k = 'A'", "DELETE FROM p WHERE k = 1",
+                "UPDATE p SET k = 7 WHERE k = '2'", "DELETE FROM p WHERE k = 'b '", "DELETE FROM p WHERE k = 3",
+                "DELETE FROM p"]:
+        both.run(sql)
+        both.same("SELECT * FROM p ORDER BY 1")
+        both.same("SELECT id, k, typeof(k) FROM c ORDER BY id")

@@ -132,3 +132,129 @@ def test_index_of_a_unique_constraint_cannot_be_dropped(both):
     assert isinstance(both.run("INSERT INTO t VALUES (1, 2, 2)"), rome.IntegrityError)
     assert isinstance(both.run("INSERT INTO t VALUES (2, 1, 1)"), rome.IntegrityError)
     both.same("SELECT * FROM t")
+
+
+def _outcome(conn, module, sql):
+    try:
+        conn.execute(sql)
+    except module.Error as e:
+        return type(e).__name__, str(e)
+    return "ok", None
+
+
+TRANSACTION_CONTROL = [
+    ["BEGIN", "BEGIN"],
+    ["BEGIN", "INSERT INTO t VALUES (2)", "BEGIN TRANSACTION"],
+    ["SAVEPOINT s", "BEGIN"],
+    ["INSERT INTO t VALUES (2)", "BEGIN"],
+    ["COMMIT"],
+    ["ROLLBACK"],
+    ["END TRANSACTION"],
+    ["BEGIN", "COMMIT", "COMMIT"],
+    ["BEGIN", "ROLLBACK", "ROLLBACK"],
+    ["SELECT * FROM t", "COMMIT"],
+    ["SELECT * FROM t", "BEGIN", "INSERT INTO t VALUES (2)", "ROLLBACK"],
+    ["INSERT INTO t VALUES (2)", "COMMIT", "COMMIT"],
+    ["SAVEPOINT s", "RELEASE s", "ROLLBACK"],
+    ["PRAGMA user_version", "BEGIN", "INSERT INTO t VALUES (2)", "COMMIT"],
+    ["PRAGMA table_info(t)", "COMMIT"],
+]
+
+
+@pytest.mark.parametrize("autocommit", [False, True])
+@pytest.mark.parametrize("statements", TRANSACTION_CONTROL, ids=" ; ".join)
+def test_transaction_control_refused_as_by_sqlite(url, statements, autocommit):
+    """BEGIN inside a transaction and COMMIT/ROLLBACK outside one are refused as by sqlite3
+    (OperationalError, same message), in its default mode and in autocommit mode; the data
+    afterwards is the same."""
+    ref = sqlite3.connect(":memory:", isolation_level=None if autocommit else "")
+    conn = rome.connect(url, autocommit=autocommit)
+    try:
+        for c in (ref, conn):
+            c.execute("CREATE TABLE t (a)")
+            c.execute("INSERT INTO t VALUES (1)")
+            c.commit()
+        for sql in statements:
+            assert _outcome(conn, rome, sql) == _outcome(ref, sqlite3, sql), sql
+        ref.rollback()
+        conn.rollback()
+        rows = "SELECT a FROM t ORDER BY a"
+        assert conn.execute(rows).fetchall() == ref.execute(rows).fetchall()
+    finally:
+        conn.close()
+        ref.close()
+
+
+def test_begin_after_reads_starts_a_fresh_transaction(url):
+    """A transaction that has only read is not open for BEGIN (as in sqlite3's default mode): BEGIN
+    starts one that sees what others committed since those reads."""
+    conn = rome.connect(url)
+    other = rome.connect(url, autocommit=True)
+    try:
+        conn.execute("CREATE TABLE t (a)")
+        conn.commit()
+        assert _count(conn) == 0
+        other.execute("INSERT INTO t VALUES (1)")
+        conn.execute("BEGIN")
+        assert _count(conn) == 1
+        conn.execute("INSERT INTO t VALUES (2)")
+        conn.execute("COMMIT")
+        assert _count(other) == 2
+    finally:
+        conn.close()
+        other.close()
+
+
+def test_quoted_savepoint_names_as_sqlite(url):
+    """Savepoint names quoted as SQLite allows ("a b", [a b], 'a b', `x`, a doubled quote inside),
+    matched without case: ROLLBACK TO undoes to the right one and the rows end as in sqlite3 (they
+    were refused as unsupported statements, and what they meant to undo stayed)."""
+    statements = ['SAVEPOINT "a b"', "INSERT INTO t VALUES (1)", "SAVEPOINT [C D]",
+                  "INSERT INTO t VALUES (2)", 'ROLLBACK TO "c D"', "RELEASE SAVEPOINT 'a b'",
+                  "SAVEPOINT `x`", "INSERT INTO t VALUES (3)", 'SAVEPOINT "q""q"',
+                  "INSERT INTO t VALUES (4)", 'ROLLBACK TRANSACTION TO SAVEPOINT "Q""Q"', "RELEASE x"]
+    ref = sqlite3.connect(":memory:", isolation_level=None)
+    conn = rome.connect(url, autocommit=True)
+    try:
+        for c, m in ((ref, sqlite3), (conn, rome)):
+            c.execute("CREATE TABLE t (a)")
+        for sql in statements:
+            assert _outcome(conn, rome, sql) == _outcome(ref, sqlite3, sql), sql
+        assert not conn.in_transaction and not ref.in_transaction
+        rows = "SELECT a FROM t ORDER BY a"
+        assert conn.execute(rows).fetchall() == ref.execute(rows).fetchall() == [(1,), (3,)]
+    finally:
+        conn.close()
+        ref.close()
+
+
+@pytest.mark.parametrize("failing", [
+    "INSERT OR ROLLBACK INTO t VALUES (3, 1, NULL)",
+    "INSERT OR ROLLBACK INTO t VALUES (3, NULL, NULL)",
+    "INSERT OR ROLLBACK INTO t VALUES (3, -5, NULL)",
+    "UPDATE OR ROLLBACK t SET b = 1",
+    "INSERT OR ROLLBACK INTO t VALUES (3, 3, 99)",
+    "INSERT OR ABORT INTO t VALUES (3, 1, NULL)",
+    "UPDATE OR FAIL t SET b = 2 WHERE a = 1",
+])
+def test_or_rollback_ends_the_transaction_as_sqlite(url, failing):
+    """OR ROLLBACK: a UNIQUE, NOT NULL or CHECK failure rolls the whole transaction back, as in
+    SQLite (it acted as ABORT: what the transaction wrote before stayed, and COMMIT kept it); a
+    foreign key failure only fails the statement (the clause does not apply to foreign keys)."""
+    ref = sqlite3.connect(":memory:", isolation_level=None)
+    conn = rome.connect(url, autocommit=True)
+    try:
+        for c in (ref, conn):
+            c.execute("PRAGMA foreign_keys = ON")
+            c.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+            c.execute("CREATE TABLE t (a PRIMARY KEY, b UNIQUE NOT NULL CHECK (b > 0), "
+                      "c REFERENCES p (id))")
+            c.execute("INSERT INTO t VALUES (1, 1, NULL)")
+        for sql in ["BEGIN", "INSERT INTO t VALUES (2, 2, NULL)", failing, "INSERT INTO t VALUES (4, 4, NULL)",
+                    "COMMIT"]:
+            assert _outcome(conn, rome, sql)[0] == _outcome(ref, sqlite3, sql)[0], sql
+        rows = "SELECT * FROM t ORDER BY a"
+        assert conn.execute(rows).fetchall() == ref.execute(rows).fetchall()
+    finally:
+        conn.close()
+        ref.close()

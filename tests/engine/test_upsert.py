@@ -119,3 +119,25 @@ def test_scalar_subquery_probes_an_index(db):
     assert plan[0][0] == "SEARCH c USING COVERING INDEX c_p (p_id=?)"
     plan = db.execute("EXPLAIN SELECT id FROM c WHERE p_id = (SELECT max(id) FROM p WHERE p.id < c.id)").fetchall()
     assert plan[0][0] == "SCAN c USING PRIMARY KEY"   # correlated: a value per row, no probe
+
+
+@pytest.mark.parametrize("sql", [
+    "REPLACE INTO r (a, b, d, e) VALUES (1, 'y', NULL, 5)",
+    "INSERT OR REPLACE INTO r (a, b, e) VALUES (2, 'z', 6)",
+    "INSERT OR REPLACE INTO r VALUES (5, 'q', NULL, NULL)",
+    "UPDATE OR REPLACE r SET d = NULL WHERE a = 1",
+    "UPDATE OR REPLACE r SET d = NULL, b = 'y'",
+    "UPDATE OR REPLACE r SET e = NULL WHERE a = 1",
+    "UPDATE OR IGNORE r SET d = NULL",
+])
+def test_replace_puts_the_default_for_a_null_in_a_not_null_column(db, sql):
+    """OR REPLACE and NULL in a NOT NULL column with a default: the default, as SQLite (it failed the
+    NOT NULL constraint); a column without a default still fails it, leaving the rows as they were."""
+    ref = sqlite3.connect(":memory:")
+    for c in (ref, db):
+        c.execute("CREATE TABLE r (a INTEGER PRIMARY KEY, b UNIQUE, d NOT NULL DEFAULT (7 * 2), e NOT NULL)")
+        c.execute("INSERT INTO r VALUES (1, 'x', 1, 1), (2, 'y', 2, 2)")
+        c.commit()
+    assert _run(db, sql) == _run(ref, sql)
+    rows = "SELECT * FROM r ORDER BY a"
+    assert db.execute(rows).fetchall() == ref.execute(rows).fetchall()
