@@ -46,20 +46,27 @@ def _data():
     return images, props, members, locs
 
 
-@pytest.fixture
-def dbs(redis_server):
-    url = redis_server.url(prefix="rt-%d-%d" % (os.getpid(), next(_n)))
+def _loaded(redis_server, options="", members=True):
+    """(ROME connection, sqlite3 reference) holding _data(), and the store's URL."""
+    url = redis_server.url(prefix="rt-%d-%d" % (os.getpid(), next(_n))) + options
     c = rome.connect(url)
     ref = sqlite3.connect(":memory:")
-    images, props, members, locs = _data()
+    images, props, member_rows, locs = _data()
     for conn in (c, ref):
         for ddl in SCHEMA:
             conn.execute(ddl)
         conn.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)", images)
         conn.executemany("INSERT INTO props VALUES (?, ?, ?, ?)", props)
-        conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?)", members)
+        if members:
+            conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?)", member_rows)
         conn.executemany("INSERT INTO locs VALUES (?, ?, ?)", locs)
         conn.commit()
+    return c, ref, url
+
+
+@pytest.fixture
+def dbs(redis_server):
+    c, ref, url = _loaded(redis_server)
     yield c, ref
     c.close()
     drop_store(*parse_url(url))
@@ -116,17 +123,7 @@ def test_joins_keyed_by_the_first_tables_pk_run_in_the_store(dbs):
 @pytest.fixture
 def unfollowed(redis_server):
     """dbs with ``follow_rows=false``: the script returns what was asked for, no rows along."""
-    url = redis_server.url(prefix="rt-%d-%d" % (os.getpid(), next(_n))) + "&follow_rows=false"
-    c = rome.connect(url)
-    ref = sqlite3.connect(":memory:")
-    images, props, members, locs = _data()
-    for conn in (c, ref):
-        for ddl in SCHEMA:
-            conn.execute(ddl)
-        conn.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)", images)
-        conn.executemany("INSERT INTO props VALUES (?, ?, ?, ?)", props)
-        conn.executemany("INSERT INTO locs VALUES (?, ?, ?)", locs)
-        conn.commit()
+    c, ref, url = _loaded(redis_server, "&follow_rows=false", members=False)
     yield c, ref
     c.close()
     drop_store(*parse_url(url))
