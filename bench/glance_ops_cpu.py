@@ -61,6 +61,10 @@ def child(url, images, reps, statements=False):
     ops = {
         "image_get": lambda: api.image_get(tenant, ids[1]),
         "image_get_all page (tenant, 25)": lambda: api.image_get_all(tenant, filters={"deleted": False}, limit=25),
+        # what GET /v2/images runs (glance.db.ImageRepo.list): the page with its tags joined too
+        "image_get_all page as the API (tags)": lambda: api.image_get_all(
+            tenant, filters={"deleted": False}, limit=25, sort_key=["created_at"], sort_dir=["desc"],
+            member_status="accepted", return_tag=True),
         "image_get_all page 2 (marker)": lambda: api.image_get_all(tenant, filters={"deleted": False}, limit=25,
                                                                    marker=ids[40]),
         "image_get_all property filter": lambda: api.image_get_all(

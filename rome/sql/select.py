@@ -874,17 +874,19 @@ class SelectPlan(Plan):
                     if d in seen:
                         continue
                     seen.add(d)
-                extra = tuple([f(r, ctx) for _i, f in row_keys]) if row_keys else ()
-                decorated.append((o, extra))
+                # the values of sort keys that are not output columns ride at the row's end
+                decorated.append(o + tuple([f(r, ctx) for _i, f in row_keys]) if row_keys else o)
             keys = []
-            j = 0
+            j = -len(row_keys)
             for kind_val, desc, nulls_first, coll in self.sort:
                 if kind_val[0] == "out":
-                    keys.append(((lambda d, i=kind_val[1]: d[0][i]), desc, nulls_first, coll))
+                    keys.append((kind_val[1], desc, nulls_first, coll))
                 else:
-                    keys.append(((lambda d, i=j: d[1][i]), desc, nulls_first, coll))
+                    keys.append((j, desc, nulls_first, coll))
                     j += 1
-            out = (d[0] for d in order_rows(decorated, keys))
+            out = order_rows(decorated, keys)
+            if row_keys:
+                out = (d[:-len(row_keys)] for d in out)
         if offset or limit is not None:
             out = _window(out, offset, limit)
         return out
@@ -1048,7 +1050,7 @@ class CompoundPlan(Plan):
             left, r = self.left.run(ctx), set(self.right.run(ctx))
             rows = _distinct(x for x in left if x not in r)
         if self.sort:
-            rows = order_rows(list(rows), [((lambda t, i=i: t[i]), d, n) for i, d, n in self.sort])
+            rows = order_rows(list(rows), list(self.sort))
         limit, offset = limit_offset(self, ctx)
         if offset or limit is not None:
             rows = _window(rows, offset, limit)

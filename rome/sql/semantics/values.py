@@ -8,6 +8,7 @@ and ``bytes``; booleans are the ints 0 and 1. This module holds the rules every 
 import datetime
 import decimal
 import re
+from operator import itemgetter
 
 from rome.errors import DataError, ProgrammingError
 from rome.sql.catalog import affinity as type_affinity
@@ -84,24 +85,27 @@ def _key_function(desc, nulls_first, collation):
 
 
 def order_rows(rows, keys):
-    """Sort rows (stable) by ``keys``: a list of ``(getter, desc[, nulls_first[, collation]])``.
+    """Sort rows (stable) by ``keys``: a list of ``(getter, desc[, nulls_first[, collation]])``, where
+    a getter is a function of the row or the position of the value in the row.
 
     NULLs come first ascending and last descending (SQLite's default) unless nulls_first says
     otherwise (True: NULLS FIRST, False: NULLS LAST, None: default). Returns a list.
     """
     rows = rows if type(rows) is list else list(rows)
-    keys = [(k[0], bool(k[1]), _key_function(k[1], k[2] if len(k) > 2 else None, k[3] if len(k) > 3 else None))
-            for k in keys]
     if not keys:
         return rows
+    positions = [k[0] for k in keys if type(k[0]) is int]
+    keys = [(itemgetter(k[0]) if type(k[0]) is int else k[0], bool(k[1]),
+             _key_function(k[1], k[2] if len(k) > 2 else None, k[3] if len(k) > 3 else None)) for k in keys]
     if len({d for _, d, _ in keys}) == 1 and all(sk is sort_key for _, _, sk in keys):
         # Python orders these values as SQLite does as long as no NULL meets another value and no
         # two storage classes meet (ints and floats compare as numbers in both); such a comparison
         # raises TypeError, and the ranked sort below starts again from the rows as they came.
         gs = [g for g, _, _ in keys]
+        key = itemgetter(*positions) if len(positions) == len(keys) else \
+            gs[0] if len(gs) == 1 else (lambda r: tuple([g(r) for g in gs]))
         try:
-            return sorted(rows, key=gs[0] if len(gs) == 1 else (lambda r: tuple([g(r) for g in gs])),
-                          reverse=keys[0][1])
+            return sorted(rows, key=key, reverse=keys[0][1])
         except TypeError:
             pass
     if len(keys) == 1:
