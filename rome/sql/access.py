@@ -30,7 +30,7 @@ from operator import itemgetter
 
 from sqlglot import exp
 
-from rome.encoding.entrycode import MARK
+from rome.encoding.entrycode import MARK, entry_pk, entry_row
 from rome.encoding.keycode import decode_tuple, encode_tuple, encode_value, prefix_end
 from rome.encoding.rowcode import decode_row
 from rome.sql.expressions import NOT_LITERAL, is_constant, literal_value
@@ -517,8 +517,7 @@ class Access:
             if v is None:
                 return ()
             if v[0] == MARK:   # the entry carries its row
-                v = v[3 + (v[1] << 8 | v[2]):]
-                vals = decode_row(v)
+                vals = decode_row(entry_row(v))
                 return (tuple(vals) if len(vals) == layout.full else layout._complete(vals),)
             key = layout.prefix + v
         v = txn.get(key)
@@ -623,7 +622,7 @@ class Access:
                 continue
             for k, v in txn.scan(start, end, path.reverse):
                 if v[0] == MARK:   # the primary key of an entry that carries its row
-                    v = v[3:3 + (v[1] << 8 | v[2])]
+                    v = entry_pk(v)
                 vals = decode_tuple(v) if pk_only else \
                     decode_tuple(k, off) if whole else decode_tuple(k, off)[:nrest] + decode_tuple(v)
                 yield (rp + v, gather(blank + vals)) if with_keys else gather(blank + vals)

@@ -153,7 +153,7 @@ class TableRows:
         got = iter(self.txn.get_many(need)) if need else None
         out = []
         for v in values:
-            if v[0] == MARK:
+            if v[0] == MARK:   # entrycode's layout, read inline: this runs once per row an index yields
                 n = 3 + (v[1] << 8 | v[2])
                 vals = decode_row(v[n:])
             else:
