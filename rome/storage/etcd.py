@@ -536,6 +536,31 @@ class EtcdSnapshot(ReadCache, Snapshot):
 
 # -- the store ---------------------------------------------------------------------------------------
 
+class _Floor:
+    """The highest revision a process committed or read on one cluster: read your writes holds for
+    every connection of the process, whichever member its URL prefers (revisions are cluster-wide)."""
+
+    def __init__(self):
+        self.rev = 0
+        self._lock = threading.Lock()
+
+    def raise_to(self, rev):
+        if rev > self.rev:
+            with self._lock:
+                if rev > self.rev:
+                    self.rev = rev
+
+
+_FLOORS = {}
+_FLOORS_LOCK = threading.Lock()
+
+
+def _floor_of(members):
+    """The process's _Floor for the cluster of these members."""
+    with _FLOORS_LOCK:
+        return _FLOORS.setdefault(frozenset(members), _Floor())
+
+
 class EtcdStore(Store):
     """The ROME database under one prefix of an etcd cluster (see the module docstring)."""
 
@@ -551,7 +576,7 @@ class EtcdStore(Store):
         self._d, self._x, self._q, self._t = p + b"/d/", p + b"/x/", p + b"/q/", p + b"/t/"
         self._dlen = len(self._d)
         self._members = _Members(s)
-        self._floor = 0             # the highest revision this process committed or read
+        self._shared_floor = _floor_of(s["members"])
         self.commits_sent = 0       # commit Txns sent (resends included): the requests that need the leader
         self._lease = None          # (id, granted at, monotonic)
         self._running = threading.local()   # .budget: the WaitBudget of the snapshot this thread reads
@@ -666,9 +691,13 @@ class EtcdStore(Store):
             replies += [r.get("response_range", {}) for r in res.get("responses", [])]
         return replies, read_rev
 
+    @property
+    def _floor(self):
+        """The highest revision this process committed or read on this cluster, through any store."""
+        return self._shared_floor.rev
+
     def _saw(self, rev):
-        if rev > self._floor:
-            self._floor = rev
+        self._shared_floor.raise_to(rev)
 
     def _lease_id(self, budget):
         """The lease tombstones and receipts are written with (granted again at half its TTL)."""

@@ -288,3 +288,25 @@ def test_rome_copy_into_etcd(cluster, tmp_path):
     assert conn.execute("SELECT id FROM images WHERE name = 'img 42'").fetchall() == [("id-0042",)]
     conn.commit()
     drop_store(*parse_url(dst))
+
+
+def test_read_your_writes_across_connections_preferring_other_members(cluster, prefix):
+    """Read your writes holds for the whole process, whichever member a connection's URL prefers: a
+    row committed through the leader is seen at once by connections reading from the followers
+    (each its own store), never an older state of a member that has not applied it yet."""
+    leader = cluster.wait_leader()
+    writer = rome.connect(cluster.url(prefix=prefix, first=leader))
+    readers = [rome.connect(cluster.url(prefix=prefix, first=(leader + k) % cluster.n, sequence_block=k + 1))
+               for k in (1, 2)]
+    try:
+        for i in range(100):
+            writer.execute("CREATE TABLE t%d (a INTEGER)" % i)
+            writer.execute("INSERT INTO t%d VALUES (?)" % i, (i,))
+            writer.commit()
+            for r in readers:
+                assert r.execute("SELECT a FROM t%d" % i).fetchall() == [(i,)]
+                r.rollback()
+    finally:
+        for c in [writer] + readers:
+            c.close()
+        drop_store(*parse_url(cluster.url(prefix=prefix)))
