@@ -28,8 +28,9 @@ READS. A snapshot reads at one revision: its first request reads at the member's
 one consistent state. Every request is one Txn of range operations with no compares (many keys and
 ranges in one request, see ``scan_many``; a read-only Txn of serializable ranges never leaves the
 member). What a snapshot read is cached (remote.ReadCache): values at R never change. Read your
-writes: the store remembers the highest revision this process committed or read, and a first read
-from a member behind it is asked again linearizably (through the leader). After a commit, the same
+writes: the process remembers the highest revision it committed or read on the cluster (_Floor, shared
+by every store of the cluster), and a first read from a member behind it is asked again linearizably
+(through the leader). After a commit, the same
 thread's next transaction may start at the commit's revision with what that commit knew (Carried).
 
 COMMIT: exactly one Txn. Compares: the receipt is absent; every point read is unchanged since R
